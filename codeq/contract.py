@@ -1,0 +1,149 @@
+"""The data contract: one prepared study task per line of ``tasks.jsonl``.
+
+Written by ``codeq prepare``, read by ``study_app`` and ``analysis``. Light (no torch).
+All spans are end-exclusive *character* offsets into ``Task.text`` (= prompt + completion),
+so ``task.text[u.start:u.end] == u.text`` holds for every unit and token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+class ContractError(ValueError):
+    """A tasks file does not follow the contract; the message names the file, line and field."""
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    revision: str
+    dtype: str
+
+
+@dataclass
+class Unit:
+    """A code unit: a tree-sitter leaf or a whitespace unit (newline, indentation run)."""
+    index: int
+    start: int
+    end: int
+    text: str
+    category: str
+    group: str
+    node_path: list[str] = field(default_factory=list)  # ancestor node types, root first
+
+
+@dataclass
+class Token:
+    """A model BPE token with its character span and the units it overlaps."""
+    index: int
+    start: int
+    end: int
+    id: int
+    units: list[int]
+
+
+@dataclass
+class Target:
+    token_index: int  # position t of the predicted token in ``tokens``
+    token_id: int
+    unit_index: int  # the unit the target token falls in (the boxed unit)
+    text: str
+
+
+@dataclass
+class ModelRationale:
+    positions: list[int]  # token positions in the order they were added; first is t-1
+    probabilities: list[float]  # p(target | S) after each addition
+    top_prediction: int  # the model's argmax token id under the final S
+    converged: bool
+    units: list[int]  # unit indices in the order they entered (first token reaching each unit)
+    unit_gains: list[float]  # probability gain of the step that brought each unit in, same order
+
+
+@dataclass
+class Task:
+    task_id: str
+    language: str
+    model: ModelInfo
+    snippet_id: str
+    prompt: str
+    completion: str
+    units: list[Unit]
+    tokens: list[Token]
+    target: Target
+    rationale: ModelRationale
+    context_start: int  # first selectable unit index; selectable = [context_start, target.unit_index)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def text(self) -> str:
+        return self.prompt + self.completion
+
+    @property
+    def selectable(self) -> range:
+        return range(self.context_start, self.target.unit_index)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Task":
+        d = dict(d)
+        d["model"] = ModelInfo(**d["model"])
+        d["units"] = [Unit(**u) for u in d["units"]]
+        d["tokens"] = [Token(**t) for t in d["tokens"]]
+        d["target"] = Target(**d["target"])
+        d["rationale"] = ModelRationale(**d["rationale"])
+        return cls(**d)
+
+    def validate(self) -> None:
+        """Check the invariants every consumer relies on; raise ContractError naming the field."""
+        text = self.text
+        for u in self.units:
+            if text[u.start:u.end] != u.text:
+                raise ContractError(f"units[{u.index}]: text {u.text!r} != text[{u.start}:{u.end}]")
+        for i, u in enumerate(self.units):
+            if u.index != i:
+                raise ContractError(f"units[{i}]: index is {u.index}")
+        for t in self.tokens:
+            if any(not 0 <= k < len(self.units) for k in t.units):
+                raise ContractError(f"tokens[{t.index}]: unit index out of range")
+        if not 0 <= self.target.token_index < len(self.tokens):
+            raise ContractError("target.token_index out of range")
+        if not 0 <= self.context_start <= self.target.unit_index < len(self.units):
+            raise ContractError("context_start / target.unit_index out of range")
+        if any(p >= self.target.token_index for p in self.rationale.positions):
+            raise ContractError("rationale.positions must lie left of the target")
+        if len(self.rationale.units) != len(self.rationale.unit_gains):
+            raise ContractError("rationale.units and rationale.unit_gains differ in length")
+
+
+def read_tasks(path: str | Path) -> list[Task]:
+    """Read and validate a tasks.jsonl file."""
+    path = Path(path)
+    if not path.exists():
+        raise ContractError(f"{path}: no such file")
+    tasks = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            task = Task.from_dict(json.loads(line))
+            task.validate()
+        except (json.JSONDecodeError, TypeError, KeyError, ContractError) as err:
+            raise ContractError(f"{path}:{lineno}: {err}") from None
+        tasks.append(task)
+    ids = [t.task_id for t in tasks]
+    if len(set(ids)) != len(ids):
+        raise ContractError(f"{path}: duplicate task_id")
+    return tasks
+
+
+def write_tasks(tasks: list[Task], path: str | Path) -> None:
+    """Write tasks one JSON object per line, keys sorted, so equal inputs give identical bytes."""
+    Path(path).write_text("".join(t.to_json() + "\n" for t in tasks), encoding="utf-8")

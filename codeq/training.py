@@ -1,0 +1,133 @@
+"""Compatibility training with word dropout (Vafa et al., 2021), for any causal LM.
+
+A model is *compatible* when its predictions from a context subset are meaningful. Training with
+word dropout makes it so: with probability ``p`` per batch, each sequence keeps a random subset of
+its tokens visible (keep rate drawn uniformly per sequence) and hides the rest from attention.
+Every position still sees itself, as in a rationale search where S always holds t-1, and the loss
+covers all positions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1000
+    batch_size: int = 8
+    block_size: int = 512
+    lr: float = 3e-3  # small models tolerate a high peak rate; finetuning passes a lower one
+    min_lr_ratio: float = 0.1
+    warmup: int = 50
+    weight_decay: float = 0.1
+    word_dropout: float = 0.5  # Vafa et al. apply dropout on half the batches
+    checkpoint_every: int = 100
+    seed: int = 0
+
+
+def word_dropout_mask(batch_size: int, length: int, generator: torch.Generator) -> torch.Tensor:
+    """Return a (B, 1, T, T) boolean attention mask that hides a random token subset per sequence."""
+    rate = torch.rand(batch_size, 1, generator=generator)  # (B, 1) keep rate per sequence
+    keep = torch.rand(batch_size, length, generator=generator) < rate  # (B, T)
+    causal = torch.tril(torch.ones(length, length, dtype=torch.bool))  # (T, T)
+    eye = torch.eye(length, dtype=torch.bool)
+    allowed = causal & (keep[:, None, :] | eye)  # (B, T, T): query i sees kept j <= i and itself
+    return allowed[:, None]
+
+
+def token_blocks(tokenizer, texts, block_size: int) -> torch.Tensor:
+    """Tokenize texts, join them with EOS and cut the stream into (N, block_size) blocks."""
+    eos = tokenizer.eos_token_id
+    ids: list[int] = []
+    for text in tqdm(texts, desc="tokenizing", unit="file", leave=False):
+        ids.extend(tokenizer(text)["input_ids"])
+        ids.append(eos)
+    n = len(ids) // block_size
+    return torch.tensor(ids[: n * block_size], dtype=torch.long).view(n, block_size)
+
+
+def _lr(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+def _batch(blocks: torch.Tensor, step: int, cfg: TrainConfig) -> torch.Tensor:
+    """Deterministic batch for ``step``: epochs are seeded permutations, so resuming replays nothing."""
+    per_epoch = max(1, len(blocks) // cfg.batch_size)
+    epoch, index = divmod(step, per_epoch)
+    order = torch.randperm(len(blocks), generator=torch.Generator().manual_seed(cfg.seed + epoch))
+    return blocks[order[index * cfg.batch_size:(index + 1) * cfg.batch_size]]
+
+
+def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, eval_blocks=None) -> dict:
+    """Train ``model`` on ``blocks`` with word dropout; checkpoint to ``out`` and resume from it."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+    device = next(model.parameters()).device
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
+    start, log = 0, []
+    if ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start, log = state["step"], state["log"]
+        tqdm.write(f"resuming from step {start} ({ckpt_path})")
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model.train()
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="training", unit="step")
+    t0 = time.time()
+    for step in bar:
+        gen.manual_seed(cfg.seed * 1_000_003 + step)  # dropout pattern depends only on the step
+        x = _batch(blocks, step, cfg).to(device)
+        mask = None
+        if torch.rand(1, generator=gen).item() < cfg.word_dropout:
+            mask = word_dropout_mask(len(x), x.shape[1], gen).to(device)
+        for group in opt.param_groups:
+            group["lr"] = _lr(step, cfg)
+        loss = model(input_ids=x, attention_mask=mask, labels=x, use_cache=False).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{(step + 1 - start) * x.numel() / (time.time() - t0):.0f}")
+        log.append({"step": step, "loss": loss.item(), "dropout": mask is not None})
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
+                        "log": log, "config": asdict(cfg)}, ckpt_path)
+    model.eval()
+    result = {"config": asdict(cfg), "final_train_loss": log[-1]["loss"] if log else None}
+    if eval_blocks is not None and len(eval_blocks):
+        result["heldout_loss"] = evaluate_loss(model, eval_blocks, cfg.batch_size)
+        result["heldout_perplexity"] = math.exp(result["heldout_loss"])
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return result
+
+
+@torch.inference_mode()
+def evaluate_loss(model, blocks: torch.Tensor, batch_size: int = 8) -> float:
+    """Mean next-token cross-entropy (nats) over ``blocks`` with full context."""
+    device = next(model.parameters()).device
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(blocks), batch_size):
+        x = blocks[i:i + batch_size].to(device)
+        loss = model(input_ids=x, labels=x, use_cache=False).loss
+        n = x.shape[0] * (x.shape[1] - 1)
+        total += loss.item() * n
+        count += n
+    return total / count
