@@ -1,0 +1,71 @@
+"""Command-line commands: ``flask --app study_app init-db`` and ``load-study <folder>``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from study_app.extensions import db
+from study_app.instrument import Instrument, InstrumentError, load_instrument
+from study_app.models import Study, StudyTask
+
+
+def latest_study(slug: str) -> Study | None:
+    """Return the newest version of a study, the one new participants get."""
+    return db.session.scalar(select(Study).where(Study.slug == slug).order_by(Study.version.desc()).limit(1))
+
+
+def import_study(inst: Instrument) -> tuple[Study, bool]:
+    """Store an instrument as a study version; return it and whether it is new.
+
+    An unchanged instrument is not stored again; a changed one becomes the next version, and
+    participants already running keep the version they started.
+    """
+    current = latest_study(inst.slug)
+    if current is not None and current.content_hash == inst.content_hash:
+        return current, False
+    version = db.session.scalar(select(func.coalesce(func.max(Study.version), 0)).where(Study.slug == inst.slug)) + 1
+    study = Study(slug=inst.slug, version=version, title=inst.config["study"]["title"],
+                  config=inst.config, content_hash=inst.content_hash)
+    kinds = [("tutorial", inst.tutorial), ("main", inst.tasks), ("attention", inst.attention)]
+    position = 0
+    for kind, tasks in kinds:
+        for task in tasks:
+            study.tasks.append(StudyTask(task_id=task.task_id, kind=kind, payload=asdict(task), position=position))
+            position += 1
+    db.session.add(study)
+    db.session.commit()
+    return study, True
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create the tables directly (tests and quick trials; deployments use `flask db upgrade`)."""
+    db.create_all()
+    click.echo("Initialized the database.")
+
+
+@click.command("load-study")
+@click.argument("folder", type=click.Path())
+@with_appcontext
+def load_study_command(folder: str) -> None:
+    """Load the study in FOLDER (instruments/<study>/); a changed study becomes a new version."""
+    try:
+        inst = load_instrument(folder)
+    except InstrumentError as err:
+        raise click.ClickException(str(err)) from None
+    study, created = import_study(inst)
+    state = "loaded as" if created else "unchanged, still"
+    click.echo(f"Study '{study.slug}' {state} version {study.version} "
+               f"({len(inst.tasks)} tasks, {len(inst.attention)} attention checks).")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands with the app."""
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(load_study_command)

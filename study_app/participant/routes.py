@@ -1,0 +1,8 @@
+"""Participant pages."""
+
+from study_app.participant import bp
+
+
+@bp.get("/")
+def index():
+    return "codeq study"

@@ -1,0 +1,83 @@
+"""`flask load-study`: imports, idempotence, versioning, and one-line errors for broken folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from study_app.extensions import db
+from study_app.models import Study, StudyTask
+
+
+def load(runner, folder):
+    return runner.invoke(args=["load-study", str(folder)])
+
+
+def test_load_imports_every_task_kind(app, runner, study_dir):
+    result = load(runner, study_dir)
+    assert result.exit_code == 0, result.output
+    assert "version 1" in result.output
+    with app.app_context():
+        study = db.session.scalar(select(Study))
+        kinds = [(t.task_id, t.kind) for t in study.tasks]
+        # fixture: tutorial.jsonl has 1 task, tasks.jsonl 3, study.toml one attention check on fx-0
+        assert kinds == [("tutorial-1", "tutorial"), ("fx-0", "main"), ("fx-1", "main"), ("fx-2", "main"),
+                         ("attention-1", "attention")]
+        assert study.config["attention_checks"][0]["expected"] == [0]  # "def" is unit 0 of fx-0
+        assert study.config["questions"][0]["id"] == "role"
+
+
+def test_load_twice_is_idempotent(app, runner, study_dir):
+    assert load(runner, study_dir).exit_code == 0
+    result = load(runner, study_dir)
+    assert result.exit_code == 0 and "unchanged, still version 1" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Study.id))) == 1
+        assert db.session.scalar(select(func.count(StudyTask.id))) == 5
+
+
+def test_changed_study_becomes_new_version(app, runner, study_dir, tmp_path):
+    copy = shutil.copytree(study_dir, tmp_path / "pilot")
+    assert load(runner, copy).exit_code == 0
+    (copy / "consent.md").write_text("Changed consent text.\n")
+    result = load(runner, copy)
+    assert result.exit_code == 0 and "version 2" in result.output
+    with app.app_context():
+        versions = db.session.scalars(select(Study.version).order_by(Study.version)).all()
+        assert versions == [1, 2]
+
+
+def broken(study_dir, tmp_path, name, text):
+    copy = shutil.copytree(study_dir, tmp_path / "pilot")
+    (copy / name).write_text(text)
+    return copy
+
+
+def bad_task_line(study_dir):
+    lines = (study_dir / "tasks.jsonl").read_text().splitlines()
+    task = json.loads(lines[1])
+    task["units"][0]["text"] = "XXX"
+    return "\n".join([lines[0], json.dumps(task)]) + "\n"
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("study.toml", "[study\nid = 1", "study.toml: Expected ']'"),
+    ("study.toml", "[study]\nid = 'x'\n", "[study] is missing key 'title'"),
+    ("tasks.jsonl", None, "tasks.jsonl:2: units[0]"),
+    ("tasks.jsonl", "{not json\n", "tasks.jsonl:1:"),
+    ("questionnaire.toml", "[[questions]]\nid = 'a'\n", "questions[0] needs 'id' and 'text'"),
+])
+def test_broken_folder_gives_one_line_error(runner, study_dir, tmp_path, name, text, message):
+    folder = broken(study_dir, tmp_path, name, bad_task_line(study_dir) if text is None else text)
+    result = load(runner, folder)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output and result.output.startswith("Error: ")
+
+
+def test_missing_folder(runner, tmp_path):
+    result = load(runner, tmp_path / "nope")
+    assert result.exit_code != 0 and "no such study folder" in result.output
