@@ -1,0 +1,36 @@
+"""Alignment statistics between human and model rationales, from exported study tables.
+
+Notebook API: every function takes and returns pandas DataFrames with stable snake_case columns.
+
+>>> import analysis
+>>> export = analysis.load_export("exports/pilot")                      # doctest: +SKIP
+>>> data = analysis.response_units(export.selections, export.units, export.model_rationales)  # doctest: +SKIP
+>>> scores = analysis.alignment(data)                                    # doctest: +SKIP
+>>> tests = analysis.category_tests(analysis.category_rates(data))       # doctest: +SKIP
+
+Command line: ``python -m analysis report EXPORT --out DIR``. Imports neither torch nor flask.
+"""
+
+from analysis.alignment import alignment, alignment_summary
+from analysis.bootstrap import task_bootstrap
+from analysis.categories import category_rates, category_tests, pooled_rates
+from analysis.correction import adjust_pvalues
+from analysis.entropy import normalized_entropy, rationale_entropy
+from analysis.io import Export, ExportError, load_export
+from analysis.tidy import response_units
+from analysis.wilcoxon import paired_wilcoxon
+
+__all__ = [
+    "Export", "ExportError", "adjust_pvalues", "alignment", "alignment_summary", "category_rates",
+    "category_tests", "load_export", "normalized_entropy", "paired_wilcoxon", "pooled_rates",
+    "rationale_entropy", "response_units", "task_bootstrap", "write_report",
+]
+
+
+def __getattr__(name):
+    # The report pulls in matplotlib and jinja2; load them only when it is asked for.
+    if name == "write_report":
+        from analysis.report import write_report
+
+        return write_report
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")

@@ -1,0 +1,204 @@
+"""Load and validate an exported study: tidy tables as CSV, Parquet or JSON Lines in one folder.
+
+Every problem raises :class:`ExportError` with a one-line message naming the file, the column and
+the first bad row. Rows are counted from 1 after the header (row N of a CSV is line N + 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FORMATS = (".parquet", ".csv", ".jsonl")
+REQUIRED = {
+    "units": ("task_id", "unit_index", "text", "category", "group", "selectable"),
+    "selections": ("participant_id", "task_id", "unit_index", "selected"),
+    "model_rationales": ("task_id", "unit_index", "in_rationale"),
+}
+OPTIONAL = {
+    "participants": ("participant_id",),
+    "responses": ("participant_id", "task_id"),
+}
+# Read as text whatever they look like: ids such as "007" and code units such as "None" or "NA"
+# must survive a CSV round trip (pandas would turn the latter into missing values).
+TEXT_COLUMNS = ("participant_id", "task_id", "text", "category", "group")
+
+
+class ExportError(ValueError):
+    """An export table is missing, malformed or inconsistent; the message names file, column, row."""
+
+
+@dataclass
+class Export:
+    """The validated tables of one export; selections of excluded participants already dropped."""
+
+    units: pd.DataFrame
+    selections: pd.DataFrame
+    model_rationales: pd.DataFrame
+    participants: pd.DataFrame | None = None
+    responses: pd.DataFrame | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    excluded: list[str] = field(default_factory=list)  # participant ids dropped as excluded
+
+
+def find_table(folder: Path, name: str) -> Path | None:
+    """Return ``folder/<name>.<ext>`` for the first format present, or None."""
+    for ext in FORMATS:
+        path = folder / f"{name}{ext}"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_table(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read one table, keep text columns as strings and check that ``columns`` are present."""
+    path = Path(path)
+    try:
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+        elif path.suffix == ".csv":
+            df = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False, na_values=[""])
+        elif path.suffix == ".jsonl":
+            df = pd.read_json(path, lines=True, dtype={c: str for c in TEXT_COLUMNS})
+        else:
+            raise ExportError(f"{path.name}: unknown format (expected one of {', '.join(FORMATS)})")
+    except (ValueError, OSError) as e:
+        if isinstance(e, ExportError):
+            raise
+        raise ExportError(f"{path.name}: cannot be read ({str(e).splitlines()[0]})") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ExportError(f"{path.name}: missing column '{missing[0]}' (has: {', '.join(map(str, df.columns))})")
+    for c in TEXT_COLUMNS:
+        if c in df.columns:
+            df[c] = df[c].astype("str")
+    return df.reset_index(drop=True)
+
+
+def _fail(path: Path, column: str, mask, problem) -> None:
+    """Raise for the first True row of ``mask``; ``problem`` maps that row's position to a phrase."""
+    bad = np.flatnonzero(np.asarray(mask))
+    if bad.size:
+        raise ExportError(f"{path.name}: column '{column}', row {bad[0] + 1}: {problem(bad[0])}")
+
+
+def _check_filled(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
+    for c in columns:
+        _fail(path, c, df[c].isna(), lambda i: "empty value")
+
+
+def _as_int(df: pd.DataFrame, path: Path, column: str, allowed=None) -> None:
+    """Convert ``column`` to int in place; non-integers (or values outside ``allowed``) are errors."""
+    raw = df[column]
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = num.isna() | (num != np.floor(num))
+    what = "an integer"
+    if allowed is not None:
+        bad |= ~num.isin(allowed)
+        what = "0 or 1"
+    _fail(path, column, bad, lambda i: f"value {raw.iloc[i]!r} is not {what}")
+    df[column] = num.astype(np.int64)
+
+
+def _unit_keys(units: pd.DataFrame):
+    """Map (task_id, unit_index) to one int64 key per row, for fast membership tests."""
+    tasks = pd.Index(units["task_id"].unique())
+    width = int(units["unit_index"].max()) + 1 if len(units) else 1
+
+    def key(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        code = tasks.get_indexer(df["task_id"])
+        return code, code.astype(np.int64) * width + np.clip(df["unit_index"].to_numpy(), 0, width)
+
+    return key
+
+
+def _check_known(df: pd.DataFrame, path: Path, key, unit_keys: np.ndarray) -> np.ndarray:
+    """Raise for a row naming an unknown task or unit; return the rows' keys."""
+    code, k = key(df)
+    _fail(path, "task_id", code < 0, lambda i: f"unknown task {df['task_id'].iloc[i]!r} (not in units)")
+    _fail(path, "unit_index", ~np.isin(k, unit_keys),
+          lambda i: f"unknown unit {df['unit_index'].iloc[i]} of task {df['task_id'].iloc[i]!r} (not in units)")
+    return k
+
+
+def _check_unique(df: pd.DataFrame, path: Path, columns: list[str]) -> None:
+    _fail(path, columns[-1], df.duplicated(columns), lambda i: f"duplicate row for {', '.join(columns)}")
+
+
+def load_export(folder, keep_excluded: bool = False) -> Export:
+    """Load and validate the tables of an export folder.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        A folder holding ``units``, ``selections`` and ``model_rationales`` (required) and
+        ``participants``, ``responses`` (optional), each as ``.parquet``, ``.csv`` or ``.jsonl``.
+    keep_excluded : bool
+        Keep participants marked ``excluded == 1`` in ``participants``; by default their selections
+        are dropped and their ids listed in ``Export.excluded``.
+
+    Returns
+    -------
+    Export
+
+    Raises
+    ------
+    ExportError
+        A table is missing or unreadable, a column is missing, a value is not 0/1 or not an
+        integer, an id is empty, a row names a task or unit absent from ``units``, a key repeats,
+        or a human selected a unit that is not selectable.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ExportError(f"{folder}: not a folder")
+    files, tables = {}, {}
+    for name, columns in {**REQUIRED, **OPTIONAL}.items():
+        path = find_table(folder, name)
+        if path is None:
+            if name in REQUIRED:
+                raise ExportError(f"{folder}: no {name}.parquet, {name}.csv or {name}.jsonl")
+            continue
+        files[name], tables[name] = path, read_table(path, columns)
+
+    units, sel, rat = tables["units"], tables["selections"], tables["model_rationales"]
+    _check_filled(units, files["units"], ("task_id", "category", "group"))
+    _as_int(units, files["units"], "unit_index")
+    _as_int(units, files["units"], "selectable", allowed=(0, 1))
+    _check_unique(units, files["units"], ["task_id", "unit_index"])
+    key = _unit_keys(units)
+    unit_keys = key(units)[1]
+
+    _check_filled(sel, files["selections"], ("participant_id", "task_id"))
+    _as_int(sel, files["selections"], "unit_index")
+    _as_int(sel, files["selections"], "selected", allowed=(0, 1))
+    sel_keys = _check_known(sel, files["selections"], key, unit_keys)
+    _check_unique(sel, files["selections"], ["participant_id", "task_id", "unit_index"])
+    not_selectable = unit_keys[units["selectable"].to_numpy() == 0]
+    _fail(files["selections"], "selected", (sel["selected"].to_numpy() == 1) & np.isin(sel_keys, not_selectable),
+          lambda i: f"unit {sel['unit_index'].iloc[i]} of task {sel['task_id'].iloc[i]!r} is not selectable")
+
+    _check_filled(rat, files["model_rationales"], ("task_id",))
+    _as_int(rat, files["model_rationales"], "unit_index")
+    _as_int(rat, files["model_rationales"], "in_rationale", allowed=(0, 1))
+    _check_known(rat, files["model_rationales"], key, unit_keys)
+    _check_unique(rat, files["model_rationales"], ["task_id", "unit_index"])
+
+    export = Export(units, sel, rat, tables.get("participants"), tables.get("responses"), files)
+    if export.participants is not None and "excluded" in export.participants.columns:
+        _drop_excluded(export, keep_excluded)
+    return export
+
+
+def _drop_excluded(export: Export, keep: bool) -> None:
+    """Validate ``participants.excluded`` (empty counts as 0) and, unless ``keep``, drop those participants."""
+    flags = export.participants[["excluded"]].fillna(0)
+    _as_int(flags, export.files["participants"], "excluded", allowed=(0, 1))
+    export.excluded = sorted(export.participants.loc[flags["excluded"] == 1, "participant_id"].unique())
+    if keep or not export.excluded:
+        return
+    export.selections = export.selections[~export.selections["participant_id"].isin(export.excluded)].reset_index(drop=True)
+    if export.responses is not None:
+        export.responses = export.responses[~export.responses["participant_id"].isin(export.excluded)].reset_index(drop=True)
