@@ -31,4 +31,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(participant_bp)
     commands.init_app(app)
+
+    from study_app.admin import auth as admin_auth, bp as admin_bp, commands as admin_commands
+
+    app.register_blueprint(admin_bp)
+    admin_auth.init_app(app)
+    admin_commands.init_app(app)
     return app

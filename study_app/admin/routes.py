@@ -1,0 +1,127 @@
+"""Admin views: dashboard, participants, exclusions and the export download."""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from study_app.admin import bp
+from study_app.admin.forms import ConfirmForm, ExclusionForm, ExportForm
+from study_app.admin.models import Exclusion
+from study_app.admin.stats import attention_failures, participant_summary, response_kappas, task_summary
+from study_app.export.bundle import build_export
+from study_app.export.pseudonym import export_key, pseudonym
+from study_app.export.tables import ExportError, build_tables, load_rows
+from study_app.export.writers import render, zip_bytes
+from study_app.extensions import db
+from study_app.models import Participant, Study, utcnow
+
+
+def records(df) -> list[dict]:
+    """Return ``df`` as row dicts with None for every missing value (NA is not usable in Jinja tests)."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")
+
+
+def study_slugs() -> list[str]:
+    return sorted(db.session.scalars(select(Study.slug).distinct()))
+
+
+def chosen_slug() -> str | None:
+    """Return the study named in ``?study=``, else the most recently loaded one."""
+    slugs = study_slugs()
+    slug = request.args.get("study")
+    if slug is not None and slug not in slugs:
+        abort(404, f"no study '{slug}'")
+    return slug or db.session.scalar(select(Study.slug).order_by(Study.created_at.desc(), Study.id.desc()).limit(1))
+
+
+def live_tables(slug: str):
+    """Return the rows and tables of ``slug`` without excluded participants and without telemetry."""
+    rows = load_rows(slug, drop_excluded=True, events=False)
+    return rows, build_tables(rows, export_key(current_app.config))
+
+
+@bp.get("/")
+def dashboard():
+    slug = chosen_slug()
+    if slug is None:
+        return render_template("admin/dashboard.html", slug=None, slugs=[])
+    rows, tables = live_tables(slug)
+    main_ids = list(dict.fromkeys(t.task_id for t in sorted(rows.tasks.values(), key=lambda t: t.position)
+                                  if t.kind == "main"))
+    summary = participant_summary(tables, utcnow(), current_app.config.get("DROPOUT_MINUTES", 60))
+    return render_template("admin/dashboard.html", slug=slug, slugs=study_slugs(), summary=summary,
+                           tasks=records(task_summary(tables, main_ids)),
+                           attention=records(attention_failures(tables)))
+
+
+@bp.get("/participants")
+def participants():
+    slug = chosen_slug()
+    if slug is None:
+        return redirect(url_for("admin.dashboard"))
+    rows = load_rows(slug, events=False)
+    return render_template("admin/participants.html", slug=slug, participants=rows.participants,
+                           exclusions=rows.exclusions)
+
+
+def get_participant(public_id: str) -> Participant:
+    p = db.session.scalar(select(Participant).where(Participant.public_id == public_id))
+    if p is None:
+        abort(404, "no such participant")
+    return p
+
+
+@bp.get("/participants/<public_id>")
+def participant(public_id: str):
+    p = get_participant(public_id)
+    rows = load_rows(p.study.slug, events=False, only=p.id)
+    tables = build_tables(rows, export_key(current_app.config))
+    kappas = response_kappas(tables)
+    kappas["phase"] = 1
+    responses = tables["responses"].merge(kappas[["task_id", "phase", "kappa", "reason"]],
+                                          on=["task_id", "phase"], how="left")
+    return render_template("admin/participant.html", p=p, name=pseudonym(p.public_id, export_key(current_app.config)),
+                           exclusion=rows.exclusions.get(p.id),
+                           responses=records(responses.sort_values(["position", "phase"])),
+                           answers=records(tables["questionnaire"]), exclude_form=ExclusionForm(), include_form=ConfirmForm())
+
+
+@bp.post("/participants/<public_id>/exclude")
+def exclude(public_id: str):
+    p = get_participant(public_id)
+    form = ExclusionForm()
+    if not form.validate_on_submit():
+        flash("Give a reason for the exclusion.")
+    elif db.session.scalar(select(Exclusion).where(Exclusion.participant_id == p.id)) is None:
+        db.session.add(Exclusion(participant_id=p.id, reason=form.reason.data, admin_id=current_user.id))
+        db.session.commit()
+    return redirect(url_for("admin.participant", public_id=public_id))
+
+
+@bp.post("/participants/<public_id>/include")
+def include(public_id: str):
+    p = get_participant(public_id)
+    if ConfirmForm().validate_on_submit():
+        excl = db.session.scalar(select(Exclusion).where(Exclusion.participant_id == p.id))
+        if excl is not None:
+            db.session.delete(excl)
+            db.session.commit()
+    return redirect(url_for("admin.participant", public_id=public_id))
+
+
+@bp.route("/export", methods=["GET", "POST"])
+def export():
+    slug = chosen_slug()
+    form = ExportForm()
+    if form.validate_on_submit():
+        try:
+            files = render(build_export(slug, drop_excluded=form.drop_excluded.data), form.format.data)
+        except ExportError as err:
+            flash(str(err))
+            return redirect(url_for("admin.export"))
+        name = f"{slug}-export-{form.format.data}.zip"
+        return Response(zip_bytes(files), mimetype="application/zip",
+                        headers={"Content-Disposition": f"attachment; filename={name}"})
+    return render_template("admin/export.html", slug=slug, form=form)

@@ -1,0 +1,79 @@
+"""Serialise an export to files: tables as CSV, JSON Lines or Parquet, plus codebook and ERASER files."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from study_app.export.codebook import codebook_markdown
+
+FORMATS = ("csv", "jsonl", "parquet")
+
+
+@dataclass
+class Export:
+    """Everything one export contains, in memory."""
+    tables: dict[str, pd.DataFrame]
+    codebook: pd.DataFrame
+    linkage: pd.DataFrame  # pseudonym -> recruitment ids; kept apart from the research tables
+    eraser: list[dict]
+    documents: list[dict]
+
+
+def _iso_dates(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` with datetime columns as ISO 8601 UTC strings (text formats only)."""
+    df = df.copy()
+    for col in df.columns:
+        if isinstance(df[col].dtype, pd.DatetimeTZDtype):
+            df[col] = df[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return df
+
+
+def _jsonl(records: list[dict]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+
+
+def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
+    """Serialise one table in ``fmt``."""
+    if fmt == "csv":
+        return _iso_dates(df).to_csv(index=False).encode()
+    if fmt == "jsonl":
+        return _iso_dates(df).to_json(orient="records", lines=True, force_ascii=False).encode()
+    if fmt == "parquet":
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return buf.getvalue()
+    raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
+def render(export: Export, fmt: str) -> dict[str, bytes]:
+    """Return every file of the export as ``{file name: bytes}``."""
+    files = {f"{name}.{fmt}": table_bytes(df, fmt) for name, df in export.tables.items()}
+    files["codebook.csv"] = export.codebook.to_csv(index=False).encode()
+    files["codebook.md"] = codebook_markdown(export.codebook).encode()
+    files["linkage.csv"] = export.linkage.to_csv(index=False).encode()
+    files["eraser/annotations.jsonl"] = _jsonl(export.eraser)
+    files["eraser/docs.jsonl"] = _jsonl(export.documents)
+    return files
+
+
+def write_dir(files: dict[str, bytes], out: Path) -> None:
+    """Write ``files`` under the folder ``out``."""
+    for name, data in files.items():
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """Return ``files`` as a zip archive."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
