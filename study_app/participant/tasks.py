@@ -1,0 +1,182 @@
+"""The annotation page and its JSON API: answers (one per assignment and phase) and telemetry."""
+
+from __future__ import annotations
+
+from flask import jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from codeq.contract import Task
+from study_app.extensions import db
+from study_app.models import Assignment, Event, PageView, Participant, Response, Selection, utcnow
+from study_app.participant import bp
+from study_app.participant.answers import SELECTION_EVENTS, Answer, AnswerError, parse_answer, parse_events
+from study_app.participant.progress import (
+    TUTORIAL_POSITION, current_participant, next_step, next_url, phases)
+from study_app.participant.view import line_count, pieces
+
+
+def saved_selection(assignment: Assignment, phase: int) -> list[int] | None:
+    """Return the units stored with an answer, or None if that phase is unanswered."""
+    for r in assignment.responses:
+        if r.phase == phase:
+            return [s.unit_index for s in r.selections]
+    return None
+
+
+def draft_selection(participant: Participant, assignment: Assignment) -> list:
+    """Return the selection the browser last reported for an unanswered phase (restored on reload)."""
+    event = db.session.scalar(
+        select(Event).where(Event.participant_id == participant.id, Event.study_task_id == assignment.study_task_id,
+                            Event.kind.in_(SELECTION_EVENTS))
+        .order_by(Event.client_ts.desc(), Event.id.desc()).limit(1))
+    return list(event.payload.get("selected", [])) if event is not None else []
+
+
+def attention_check(participant: Participant, assignment: Assignment) -> dict | None:
+    if assignment.kind != "attention":
+        return None
+    return next(c for c in participant.study.config["attention_checks"] if c["id"] == assignment.study_task.task_id)
+
+
+def shown_at(assignment: Assignment, phase: int):
+    """Return when this phase was first served, recording it on the first view."""
+    view = db.session.scalar(select(PageView).where(PageView.assignment_id == assignment.id, PageView.phase == phase))
+    if view is None:
+        view = PageView(assignment_id=assignment.id, phase=phase)
+        db.session.add(view)
+        db.session.commit()
+    return view.shown_at
+
+
+def render_task(participant: Participant, assignment: Assignment, phase: int, feedback: bool = False):
+    """Render the annotation page for one phase of an assignment (or the tutorial's feedback)."""
+    task = Task.from_dict(assignment.study_task.payload)
+    shown_at(assignment, phase)
+    own = saved_selection(assignment, 1)
+    model = [k for k in task.rationale.units if k in task.selectable]
+    mode = "feedback" if feedback else ("review" if phase == 2 else "select")
+    state = {
+        "mode": mode, "phase": phase, "position": assignment.position,
+        "selectable": list(task.selectable),
+        "selected": own if mode != "select" else
+        [k for k in draft_selection(participant, assignment) if k in task.selectable],
+        "model": model if mode != "select" else [],
+        "minSelected": 0 if assignment.kind == "attention" else participant.study.config["annotation"]["min_selected"],
+        "answerUrl": url_for("participant.answer", position=assignment.position),
+        "eventsUrl": url_for("participant.events", position=assignment.position),
+        "storageKey": f"codeq:{participant.public_id}:{assignment.position}:{phase}",
+    }
+    numbered = [a for a in participant.assignments if a.position != TUTORIAL_POSITION]
+    return render_template("participant/task.html", participant=participant, task=task, assignment=assignment,
+                           pieces=pieces(task), lines=line_count(task), state=state, total=len(numbered),
+                           annotation=participant.study.config["annotation"],
+                           tutorial=participant.study.config["tutorial"],
+                           check=attention_check(participant, assignment))
+
+
+@bp.get("/task/<int:position>")
+def task(position: int):
+    """Show the participant's current task; any other position goes to where they are."""
+    participant = current_participant()
+    if participant is None:
+        return redirect(url_for("participant.index"))
+    step = next_step(participant) if participant.status in ("tutorial", "tasks") else None
+    if step is None or step[0] != position:
+        return redirect(next_url(participant))
+    return render_task(participant, participant.assignments[position - TUTORIAL_POSITION], step[1])
+
+
+def error(status: int, message: str):
+    return jsonify(ok=False, error=message), status
+
+
+def store_events(participant: Participant, assignment: Assignment, items: list[dict]) -> None:
+    for e in items:
+        payload = {k: v for k, v in e.items() if k not in ("kind", "ts")}
+        db.session.add(Event(participant_id=participant.id, study_task_id=assignment.study_task_id,
+                             kind=e["kind"], client_ts=e["ts"], payload=payload))
+
+
+def same_answer(response: Response, answer: Answer) -> bool:
+    """Tell whether a replayed answer equals the stored one (then it is acknowledged, not stored)."""
+    return ([s.unit_index for s in response.selections] == answer.selected
+            and (response.confidence, response.would_predict, response.agreement)
+            == (answer.confidence, answer.would_predict, answer.agreement))
+
+
+def expected(participant: Participant, position: int, phase: int) -> bool:
+    """Tell whether (position, phase) is what the participant has to answer now."""
+    if position == TUTORIAL_POSITION:
+        return participant.status == "questionnaire" and phase == 1
+    return participant.status in ("tutorial", "tasks") and next_step(participant) == (position, phase)
+
+
+def lookup(position: int) -> tuple[Participant | None, Assignment | None]:
+    participant = current_participant()
+    if participant is None:
+        return None, None
+    return participant, next((a for a in participant.assignments if a.position == position), None)
+
+
+@bp.post("/api/task/<int:position>/answer")
+def answer(position: int):
+    """Store one phase of an answer; a replay of the same answer is acknowledged without storing."""
+    participant, assignment = lookup(position)
+    if participant is None:
+        return error(403, "no study in progress in this browser")
+    if assignment is None:
+        return error(404, f"task {position} is not assigned to you")
+    task = Task.from_dict(assignment.study_task.payload)
+    try:
+        ans = parse_answer(request.get_json(silent=True), task.selectable, participant.study.config["annotation"],
+                           needs_selection=assignment.kind != "attention")
+    except AnswerError as err:
+        return error(400, str(err))
+    if ans.phase not in phases(participant.study, assignment.kind):
+        return error(400, f"task {position} has no phase {ans.phase}")
+    previous = next((r for r in assignment.responses if r.phase == ans.phase), None)
+    if previous is not None:
+        if same_answer(previous, ans):
+            return jsonify(ok=True, duplicate=True, next=next_url(participant))
+        return error(409, f"task {position} phase {ans.phase} is already answered")
+    if not expected(participant, position, ans.phase):
+        return error(409, f"task {position} phase {ans.phase} is not the current step")
+    check = attention_check(participant, assignment)
+    response = Response(participant_id=participant.id, assignment_id=assignment.id, phase=ans.phase,
+                        shown_at=shown_at(assignment, ans.phase), submitted_at=utcnow(), active_ms=ans.active_ms,
+                        confidence=ans.confidence, would_predict=ans.would_predict, agreement=ans.agreement,
+                        attention_passed=None if check is None else ans.selected == check["expected"])
+    response.selections = [Selection(unit_index=k) for k in ans.selected]
+    db.session.add(response)
+    store_events(participant, assignment, ans.events)
+    if position != TUTORIAL_POSITION:
+        participant.status = "tasks"
+    try:
+        db.session.commit()
+    except IntegrityError:  # a double submit raced this one and won: same outcome as a replay
+        db.session.rollback()
+        return jsonify(ok=True, duplicate=True, next=next_url(participant))
+    return jsonify(ok=True, next=url_for("participant.tutorial") if position == TUTORIAL_POSITION
+                   else next_url(participant))
+
+
+@bp.post("/api/task/<int:position>/events")
+def events(position: int):
+    """Store telemetry sent while a task is open (this also saves the selection in progress)."""
+    participant, assignment = lookup(position)
+    if participant is None:
+        return error(403, "no study in progress in this browser")
+    if assignment is None:
+        return error(404, f"task {position} is not assigned to you")
+    body = request.get_json(silent=True)
+    phase = body.get("phase", 1) if isinstance(body, dict) else None
+    try:
+        items = parse_events(body)
+    except AnswerError as err:
+        return error(400, str(err))
+    if not expected(participant, position, phase):
+        return error(409, f"task {position} phase {phase} is not open")
+    store_events(participant, assignment, items)
+    db.session.commit()
+    return jsonify(ok=True)
