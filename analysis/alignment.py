@@ -30,7 +30,7 @@ def alignment(data: pd.DataFrame) -> pd.DataFrame:
           human, the model, both
         - ``kappa``: Cohen's kappa; ``kappa_reason``: why it is NaN ("no selectable units", "both
           raters constant") or a degenerate 0 ("human rater constant", "model rater constant"),
-          else empty
+          else missing (NaN)
         - ``ac1``: Gwet's AC1
         - ``precision``, ``recall``, ``f1``, ``jaccard``: set overlap, the human as reference; NaN
           where a denominator is 0

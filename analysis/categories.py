@@ -57,7 +57,7 @@ def category_tests(rates: pd.DataFrame, by: str = "category", correction: str = 
         unequal rates), ``human_median``, ``model_median``, ``human_mean``, ``model_mean``,
         ``statistic`` (W), ``p``, ``p_adj``, ``rank_biserial`` (> 0: humans select the level more
         often than the model), ``zero_method``, ``method``, ``correction``, ``note`` (why the
-        test is undefined, else empty).
+        test is undefined, else missing).
 
     Notes
     -----

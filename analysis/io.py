@@ -85,32 +85,38 @@ def _fail(path: Path, column: str, mask, problem) -> None:
         raise ExportError(f"{path.name}: column '{column}', row {bad[0] + 1}: {problem(bad[0])}")
 
 
+def _show(value) -> str:
+    """Quote text, print numbers plainly (``2``, not ``np.int64(2)``)."""
+    return repr(value) if isinstance(value, str) else str(getattr(value, "item", lambda: value)())
+
+
 def _check_filled(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
     for c in columns:
         _fail(path, c, df[c].isna(), lambda i: "empty value")
 
 
 def _as_int(df: pd.DataFrame, path: Path, column: str, allowed=None) -> None:
-    """Convert ``column`` to int in place; non-integers (or values outside ``allowed``) are errors."""
+    """Convert ``column`` to int in place; values that are not non-negative integers (or not in ``allowed``) are errors."""
     raw = df[column]
     num = pd.to_numeric(raw, errors="coerce")
-    bad = num.isna() | (num != np.floor(num))
-    what = "an integer"
+    bad = num.isna() | (num != np.floor(num)) | (num < 0)
+    what = "a non-negative integer"
     if allowed is not None:
         bad |= ~num.isin(allowed)
         what = "0 or 1"
-    _fail(path, column, bad, lambda i: f"value {raw.iloc[i]!r} is not {what}")
+    _fail(path, column, bad, lambda i: f"value {_show(raw.iloc[i])} is not {what}")
     df[column] = num.astype(np.int64)
 
 
 def _unit_keys(units: pd.DataFrame):
-    """Map (task_id, unit_index) to one int64 key per row, for fast membership tests."""
+    """Map (task_id, unit_index) to one int64 key per row (-1 for no known unit), for fast membership tests."""
     tasks = pd.Index(units["task_id"].unique())
     width = int(units["unit_index"].max()) + 1 if len(units) else 1
 
     def key(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         code = tasks.get_indexer(df["task_id"])
-        return code, code.astype(np.int64) * width + np.clip(df["unit_index"].to_numpy(), 0, width)
+        index = df["unit_index"].to_numpy()
+        return code, np.where((code < 0) | (index >= width), -1, code.astype(np.int64) * width + index)
 
     return key
 

@@ -1,0 +1,90 @@
+"""Loading and validating exports: formats, exclusions, one clear error per mistake."""
+
+import pandas as pd
+import pytest
+from conftest import write_export
+
+from analysis.io import ExportError, load_export
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_formats_load_the_same(tmp_path, hand_tables, fmt):
+    export = load_export(write_export(tmp_path / fmt, hand_tables, fmt))
+    assert export.units["text"].tolist() == hand_tables["units"]["text"].tolist()  # "None", "NA", "\n" survive
+    assert export.units["task_id"].tolist() == hand_tables["units"]["task_id"].tolist()
+    assert export.selections["selected"].dtype.kind == "i"
+
+
+def test_excluded_dropped_by_default_and_kept_on_request(tmp_path, hand_tables):
+    folder = write_export(tmp_path, hand_tables)
+    dropped = load_export(folder)
+    assert dropped.excluded == ["p3"]
+    assert "p3" not in set(dropped.selections["participant_id"])
+    kept = load_export(folder, keep_excluded=True)
+    assert kept.excluded == ["p3"] and "p3" in set(kept.selections["participant_id"])
+
+
+def test_numeric_ids_read_as_text(tmp_path, hand_tables):
+    hand_tables["units"]["task_id"] = hand_tables["units"]["task_id"].str[1:]  # "1", "2", "3"
+    hand_tables["model_rationales"]["task_id"] = hand_tables["model_rationales"]["task_id"].str[1:]
+    hand_tables["selections"]["task_id"] = hand_tables["selections"]["task_id"].str[1:]
+    for fmt in ("csv", "parquet"):
+        export = load_export(write_export(tmp_path / fmt, hand_tables, fmt))
+        assert set(export.selections["task_id"]) == {"1", "2", "3"}
+
+
+def _break(tables, name, column, row, value):
+    df = tables[name].copy()
+    df[column] = df[column].astype(object)
+    df.loc[row, column] = value
+    tables[name] = df
+    return tables
+
+
+@pytest.mark.parametrize("name, column, row, value, message", [
+    ("selections", "selected", 2, 2, "selections.csv: column 'selected', row 3: value 2 is not 0 or 1"),
+    ("selections", "selected", 0, "yes", "selections.csv: column 'selected', row 1: value 'yes' is not 0 or 1"),
+    ("model_rationales", "in_rationale", 1, -1, "model_rationales.csv: column 'in_rationale', row 2: value -1 is not 0 or 1"),
+    ("units", "selectable", 4, 0.5, "units.csv: column 'selectable', row 5: value 0.5 is not 0 or 1"),
+    ("selections", "task_id", 5, "t9", "selections.csv: column 'task_id', row 6: unknown task 't9' (not in units)"),
+    ("selections", "unit_index", 1, 40, "selections.csv: column 'unit_index', row 2: unknown unit 40 of task 't1'"),
+    # unit 6 of t1 would share t2/unit 0's key if keys were task * width + index without a range check
+    ("selections", "unit_index", 1, 6, "selections.csv: column 'unit_index', row 2: unknown unit 6 of task 't1'"),
+    ("selections", "unit_index", 1, -1, "selections.csv: column 'unit_index', row 2: value -1 is not a non-negative integer"),
+    ("model_rationales", "task_id", 3, "zz", "model_rationales.csv: column 'task_id', row 4: unknown task 'zz'"),
+    ("selections", "unit_index", 1, 0, "selections.csv: column 'selected', row 2: unit 0 of task 't1' is not selectable"),
+    ("selections", "unit_index", 1, 1, "selections.csv: column 'unit_index', row 2: duplicate row"),
+    ("units", "unit_index", 1, "x", "units.csv: column 'unit_index', row 2: value 'x' is not a non-negative integer"),
+    ("selections", "participant_id", 0, None, "selections.csv: column 'participant_id', row 1: empty value"),
+    ("participants", "excluded", 1, 3, "participants.csv: column 'excluded', row 2: value 3 is not 0 or 1"),
+])
+def test_bad_value_names_file_column_and_row(tmp_path, hand_tables, name, column, row, value, message):
+    folder = write_export(tmp_path, _break(hand_tables, name, column, row, value))
+    with pytest.raises(ExportError) as error:
+        load_export(folder)
+    assert str(error.value).startswith(message)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_column_and_missing_table(tmp_path, hand_tables):
+    hand_tables["units"] = hand_tables["units"].drop(columns="category")
+    folder = write_export(tmp_path, hand_tables)
+    with pytest.raises(ExportError, match=r"^units.csv: missing column 'category' \(has: "):
+        load_export(folder)
+    (folder / "units.csv").unlink()
+    with pytest.raises(ExportError, match="no units.parquet, units.csv or units.jsonl"):
+        load_export(folder)
+    with pytest.raises(ExportError, match="not a folder"):
+        load_export(tmp_path / "nowhere")
+
+
+def test_unreadable_file(tmp_path, hand_tables):
+    folder = write_export(tmp_path, hand_tables, "parquet")
+    (folder / "selections.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ExportError, match="^selections.parquet: cannot be read"):
+        load_export(folder)
+
+
+def test_empty_excluded_means_not_excluded(tmp_path, hand_tables):
+    hand_tables["participants"]["excluded"] = pd.Series([None, 1, None], dtype=object)
+    assert load_export(write_export(tmp_path, hand_tables)).excluded == ["p2"]
