@@ -34,7 +34,7 @@ class Unit:
     text: str
     category: str
     group: str
-    node_path: list[str] = field(default_factory=list)  # ancestor node types, root first
+    node_path: list[str] = field(default_factory=list)  # node types from the root down; last = the unit's own
 
 
 @dataclass
