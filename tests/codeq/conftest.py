@@ -46,3 +46,26 @@ def greedy():
                 ids.append(int(model(input_ids=torch.tensor([ids])).logits[0, -1].argmax()))
         return ids
     return extend
+
+
+CODE = '''def add(a, b):
+    """Return the sum."""
+    return a + b
+
+
+class Stack:
+    def __init__(self):
+        self.items = []
+
+    def push(self, item):
+        self.items.append(item)
+        return item
+'''
+
+
+@pytest.fixture(scope="session")
+def byte_tokenizer():
+    """A small byte-level BPE tokenizer (as codeq-tiny's), trained here so tests need no files."""
+    from codeq.tiny import train_tokenizer
+
+    return train_tokenizer([CODE] * 20, vocab_size=300)
