@@ -1,0 +1,64 @@
+"""Align model BPE tokens with code units, and turn a token rationale into a unit rationale.
+
+The rule (docs/units-and-categories.md): a token maps to every unit its character span overlaps
+by at least one character. Because spaces between tokens on a line are not units, a leading-space
+token such as ``"Ġself"`` maps to the unit of its non-space part only, and a pure-space token
+between two tokens on a line maps to no unit. Whitespace tokens map to the newline and indentation
+units they overlap (``"\\n    "`` maps to a newline unit and an indentation unit). A token that
+straddles two units (``"):"``) maps to both. Light: no torch.
+"""
+
+from __future__ import annotations
+
+from codeq.contract import ModelRationale, Token, Unit
+
+
+def align_tokens(offsets: list[tuple[int, int]], ids: list[int], units: list[Unit]) -> list[Token]:
+    """Return one :class:`Token` per (start, end) character span, with the units it overlaps.
+
+    ``units`` must be sorted and non-overlapping (as :func:`codeq.units.code_units` returns them).
+    Runs in O(tokens + units) for tokens in text order.
+    """
+    tokens = []
+    first = 0  # first unit that may still overlap the current or a later token
+    for index, ((start, end), token_id) in enumerate(zip(offsets, ids)):
+        if first > 0 and units[first - 1].end > start:  # tokens out of order: search again
+            first = 0
+        while first < len(units) and units[first].end <= start:
+            first += 1
+        overlapping = []
+        k = first
+        while k < len(units) and units[k].start < end:
+            if units[k].end > start:
+                overlapping.append(k)
+            k += 1
+        tokens.append(Token(index=index, start=start, end=end, id=int(token_id), units=overlapping))
+    return tokens
+
+
+def starts_unit(token: Token, units: list[Unit]) -> bool:
+    """Whether ``token`` begins its first unit (does not start mid-unit), e.g. ``"Ġself"`` or ``"("``."""
+    return bool(token.units) and units[token.units[0]].start >= token.start
+
+
+def unit_rationale(positions: list[int], probabilities: list[float], top_prediction: int, converged: bool,
+                   tokens: list[Token]) -> ModelRationale:
+    """Map a token rationale onto units, keeping the order in which units entered.
+
+    A unit enters with the first rationale token that overlaps it; its gain is that step's rise in
+    p(target | S): ``probabilities[k] - probabilities[k - 1]``, and ``probabilities[0]`` for the
+    first step (the probability with S = {t-1}, measured from nothing). Units an earlier token
+    already brought in get nothing from later tokens; a token with no unit (spaces) adds no unit.
+    A unit's rank is its place in ``units`` (1 = entered first).
+    """
+    units, gains = [], []
+    previous = 0.0
+    for position, probability in zip(positions, probabilities):
+        for unit in tokens[position].units:
+            if unit not in units:
+                units.append(unit)
+                gains.append(probability - previous)
+        previous = probability
+    return ModelRationale(positions=list(positions), probabilities=list(probabilities),
+                          top_prediction=int(top_prediction), converged=bool(converged), units=units,
+                          unit_gains=gains)

@@ -1,0 +1,62 @@
+"""Token-unit alignment against a brute-force overlap oracle, and unit rationales worked by hand."""
+
+from pathlib import Path
+
+import pytest
+from tokenizers import Tokenizer
+
+from codeq.alignment import align_tokens, starts_unit, unit_rationale
+from codeq.contract import Token
+from codeq.units import code_units
+
+TOKENIZER = Path(__file__).parents[2] / "codeq" / "models" / "codeq-tiny" / "tokenizer.json"
+
+CODES = [
+    "def f(self):\n    return self.x  # done\n",
+    'naïve = "héllo 😀"  # ü\n\tπ = naïve\n',
+    "def broken(:\n  x = $ 1\n",
+    "",
+]
+
+
+def brute_force(offsets, units):
+    """For each token, the units sharing at least one character index with it."""
+    return [[u.index for u in units if set(range(s, e)) & set(range(u.start, u.end))] for s, e in offsets]
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_alignment_equals_brute_force_overlap(code):
+    encoding = Tokenizer.from_file(str(TOKENIZER)).encode(code)
+    units = code_units(code, "python")
+    tokens = align_tokens(encoding.offsets, encoding.ids, units)
+    assert [t.units for t in tokens] == brute_force(encoding.offsets, units)
+    assert [t.id for t in tokens] == encoding.ids
+
+
+def test_alignment_rules_by_hand():
+    code = "def f(self):\n    return self.x\n"
+    units = code_units(code, "python")
+    texts = [u.text for u in units]
+    # hand-made tokens: "Ġself"-like leading space, a straddling "):", a newline+indent token, a lone space
+    offsets = [(0, 3), (3, 5), (5, 6), (6, 10), (10, 12), (12, 17), (17, 23), (23, 24), (24, 28)]
+    tokens = align_tokens(offsets, list(range(9)), units)
+    got = [[texts[k] for k in t.units] for t in tokens]
+    assert got == [["def"], ["f"], ["("], ["self"], [")", ":"], ["\n", "    "], ["return"], [], ["self"]]
+    assert [starts_unit(t, units) for t in tokens] == [True, True, True, True, True, True, True, False, True]
+
+
+def test_token_starting_mid_unit_does_not_start_it():
+    units = code_units("abcdef = 1\n", "python")
+    tokens = align_tokens([(0, 3), (3, 6)], [1, 2], units)
+    assert [starts_unit(t, units) for t in tokens] == [True, False]
+
+
+def test_unit_rationale_orders_units_and_gains():
+    tokens = [Token(index=i, start=0, end=0, id=0, units=u) for i, u in enumerate([[0], [1, 2], [], [2], [3]])]
+    r = unit_rationale(positions=[3, 1, 2, 0], probabilities=[0.1, 0.4, 0.45, 0.9], top_prediction=7,
+                       converged=True, tokens=tokens)
+    # worked by hand: token 3 brings unit 2 (gain 0.1 from nothing), token 1 brings unit 1 (unit 2 is
+    # already in) with 0.4-0.1, token 2 brings nothing, token 0 brings unit 0 with 0.9-0.45
+    assert r.units == [2, 1, 0]
+    assert r.unit_gains == pytest.approx([0.1, 0.3, 0.45])
+    assert r.positions == [3, 1, 2, 0] and r.converged and r.top_prediction == 7
