@@ -10,10 +10,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from study_app.admin.models import AdminUser
+from study_app.commands import latest_study
 from study_app.export.bundle import build_export
-from study_app.export.tables import ExportError
+from study_app.export.tables import ExportError, find_slug
 from study_app.export.writers import FORMATS, render, write_dir, zip_bytes
 from study_app.extensions import db
+from study_app.simulate import POLICIES, Catalog, Settings, run_bots
 
 
 def create_admin(username: str, password: str) -> AdminUser:
@@ -59,7 +61,41 @@ def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool) -
     click.echo(f"Wrote {len(files)} files to {out} (linkage.csv holds recruitment ids: keep it private).")
 
 
+@click.command("simulate")
+@click.argument("n", type=click.IntRange(min=1))
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="Base URL of the running study app.")
+@click.option("--policy", type=click.Choice(POLICIES), default="model", show_default=True)
+@click.option("--study", "slug", help="Study slug; may be left out when the database holds one study.")
+@click.option("--rate", default=0.2, show_default=True, help="random: chance to select each unit.")
+@click.option("--noise", default=0.1, show_default=True, help="noisy-model: chance to flip each unit.")
+@click.option("--attention-fail", default=0.0, show_default=True, help="Chance to fail an attention check.")
+@click.option("--threads", default=4, show_default=True, help="Bots running at once.")
+@click.option("--seed", default=0, show_default=True)
+@with_appcontext
+def simulate_command(n: int, url: str, policy: str, slug: str | None, rate: float, noise: float,
+                     attention_fail: float, threads: int, seed: int) -> None:
+    """Run N simulated participants through the study served at --url.
+
+    The bots recognise tasks from this app's database, which must hold the same study as the server.
+    """
+    try:
+        study = latest_study(find_slug(slug))
+    except ExportError as err:
+        raise click.ClickException(str(err)) from None
+    settings = Settings(policy=policy, rate=rate, noise=noise, attention_fail=attention_fail)
+    results = run_bots(url, study.slug, Catalog.from_study(study), settings, n, threads=threads, seed=seed)
+    done = [b for b in results if b.error is None]
+    click.echo(f"{len(done)} of {n} bots finished; {sum(len(b.answers) for b in results)} answers acknowledged, "
+               f"{sum(b.retries for b in results)} retries.")
+    for b in results:
+        if b.error is not None:
+            click.echo(f"{b.prolific_pid}: {b.error}", err=True)
+    if len(done) < n:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands with the app."""
     app.cli.add_command(create_admin_command)
     app.cli.add_command(export_command)
+    app.cli.add_command(simulate_command)
