@@ -49,7 +49,8 @@ def task_bootstrap(num, den, n_boot: int = 2000, ci: float = 0.95, seed: int = 0
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     vector = num.ndim == 1
-    num, den = num.reshape(len(num), -1), den.reshape(len(den), -1)
+    if vector:
+        num, den = num[:, None], den[:, None]
     n_tasks = num.shape[0]
     if n_tasks == 0:
         nan = np.full(num.shape[1], np.nan)

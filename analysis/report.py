@@ -75,37 +75,37 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     if zero_method not in ZERO_METHODS:
         raise ValueError(f"zero_method must be one of {', '.join(ZERO_METHODS)}, got {zero_method!r}")
+    export = load_export(folder, keep_excluded=keep_excluded)  # before the progress bar: errors print alone
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    steps = tqdm(total=8, desc="analysis report", unit="step")
-    export = load_export(folder, keep_excluded=keep_excluded)
-    data = response_units(export.selections, export.units, export.model_rationales)
-    steps.update(2)
-    tables = {"alignment": alignment(data)}
-    tables["alignment_summary"] = alignment_summary(tables["alignment"], n_boot=n_boot, ci=ci, seed=seed)
-    steps.update()
-    for by in ("category", "group"):
-        tables[f"{by}_rates"] = category_rates(data, by)
-        tables[f"{by}_tests"] = category_tests(tables[f"{by}_rates"], by, correction=correction, zero_method=zero_method)
-        tables[f"pooled_{by}_rates"] = pooled_rates(data, by, n_boot=n_boot, ci=ci, seed=seed)
+    with tqdm(total=7, desc="analysis report", unit="step") as steps:
+        data = response_units(export.selections, export.units, export.model_rationales)
         steps.update()
-    tables["entropy"] = rationale_entropy(data)
-    steps.update()
-    files = {}
-    for name, table in tables.items():
-        files[name] = out / f"{name}.csv"
-        table.to_csv(files[name], index=False)
-    files["category_rates_png"] = plot_rates(tables["pooled_category_rates"], "category", out / "category_rates.png")
-    files["group_rates_png"] = plot_rates(tables["pooled_group_rates"], "group", out / "group_rates.png")
-    files["kappa_png"] = plot_kappa(tables["alignment"], out / "kappa.png")
-    files["heatmap_png"] = plot_heatmap(tables["category_rates"], "category", out / "category_heatmap.png")
-    steps.update()
-    files["report"] = out / "report.html"
-    files["report"].write_text(render_html(export, data, tables, files, folder, keep_excluded=keep_excluded,
-                                           correction=correction, zero_method=zero_method,
-                                           n_boot=n_boot, ci=ci, seed=seed), encoding="utf-8")
-    steps.update()
-    steps.close()
+        tables = {"alignment": alignment(data)}
+        tables["alignment_summary"] = alignment_summary(tables["alignment"], n_boot=n_boot, ci=ci, seed=seed)
+        steps.update()
+        for by in ("category", "group"):
+            tables[f"{by}_rates"] = category_rates(data, by)
+            tables[f"{by}_tests"] = category_tests(tables[f"{by}_rates"], by, correction=correction,
+                                                   zero_method=zero_method)
+            tables[f"pooled_{by}_rates"] = pooled_rates(data, by, n_boot=n_boot, ci=ci, seed=seed)
+            steps.update()
+        tables["entropy"] = rationale_entropy(data)
+        steps.update()
+        files = {}
+        for name, table in tables.items():
+            files[name] = out / f"{name}.csv"
+            table.to_csv(files[name], index=False)
+        files["category_rates_png"] = plot_rates(tables["pooled_category_rates"], "category", out / "category_rates.png")
+        files["group_rates_png"] = plot_rates(tables["pooled_group_rates"], "group", out / "group_rates.png")
+        files["kappa_png"] = plot_kappa(tables["alignment"], out / "kappa.png")
+        files["heatmap_png"] = plot_heatmap(tables["category_rates"], "category", out / "category_heatmap.png")
+        steps.update()
+        files["report"] = out / "report.html"
+        files["report"].write_text(render_html(export, data, tables, files, folder, keep_excluded=keep_excluded,
+                                               correction=correction, zero_method=zero_method,
+                                               n_boot=n_boot, ci=ci, seed=seed), encoding="utf-8")
+        steps.update()
     return files
 
 

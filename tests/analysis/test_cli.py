@@ -1,0 +1,57 @@
+"""The report command end to end, its one-line errors, and the import boundary."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import scipy
+import statsmodels
+from click.testing import CliRunner
+from conftest import write_export
+
+from analysis.__main__ import main
+
+
+def test_report_writes_tables_figures_and_html(tmp_path, random_tables):
+    participants = pd.DataFrame({"participant_id": ["p00", "p01", "p02"], "excluded": [1, 0, 0]})
+    folder = write_export(tmp_path / "export", {**random_tables, "participants": participants}, "parquet")
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(folder), "--out", str(out), "--n-boot", "50", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    for name in ("alignment.csv", "alignment_summary.csv", "category_tests.csv", "group_tests.csv", "entropy.csv",
+                 "category_rates.png", "kappa.png", "category_heatmap.png", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+    alignment = pd.read_csv(out / "alignment.csv")
+    assert "p00" not in set(alignment["participant_id"]) and len(alignment) == 44  # 11 participants x 4 tasks
+    html = (out / "report.html").read_text()
+    assert f"scipy {scipy.__version__}" in html and f"statsmodels {statsmodels.__version__}" in html
+    assert 'zero_method="wilcox"' in html and "seed 3" in html and "50 replicates" in html
+    assert "1 participants marked excluded were dropped" in html and "11 participants" in html
+
+
+def test_keep_excluded_and_bh(tmp_path, hand_tables):
+    folder = write_export(tmp_path / "export", hand_tables)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(folder), "--out", str(out), "--n-boot", "20",
+                                       "--keep-excluded", "--correction", "fdr_bh"])
+    assert result.exit_code == 0, result.output
+    assert "p3" in set(pd.read_csv(out / "alignment.csv")["participant_id"])
+    assert set(pd.read_csv(out / "category_tests.csv")["correction"]) == {"fdr_bh"}
+    assert "were kept on request" in (out / "report.html").read_text()
+
+
+def test_bad_export_is_one_line_exit_2(tmp_path, hand_tables):
+    hand_tables["selections"].loc[3, "selected"] = 7
+    folder = write_export(tmp_path / "export", hand_tables)
+    done = subprocess.run([sys.executable, "-m", "analysis", "report", str(folder), "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == "Error: selections.csv: column 'selected', row 4: value 7 is not 0 or 1"
+    assert "Traceback" not in done.stderr
+
+
+def test_importing_analysis_imports_neither_torch_nor_flask():
+    code = ("import sys, analysis, analysis.report, analysis.__main__, codeq.agreement; "
+            "print(sorted(m for m in ('torch', 'flask', 'transformers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
