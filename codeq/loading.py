@@ -18,6 +18,7 @@ class ModelLoadError(Exception):
 
 @dataclass
 class LoadedModel:
+    """A causal LM in eval mode with its tokenizer and where it lives."""
     model: torch.nn.Module
     tokenizer: object
     name: str
@@ -30,12 +31,20 @@ class LoadedModel:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
+    """Map ``"auto"`` to CUDA when present, else CPU; check that a named device exists."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ModelLoadError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {device!r} requested but CUDA is not available here: use cpu")
+    return dev
 
 
 def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
+    """Map ``"auto"`` to bf16 (fp16 without bf16 support) on CUDA and fp32 on CPU; parse a dtype name."""
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype == "auto":
@@ -90,11 +99,14 @@ def load_model(name_or_path: str | os.PathLike, device: str = "auto", dtype: str
                              f"({str(err).splitlines()[0]})") from None
     try:
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dt)
-    except ValueError as err:
-        raise ModelLoadError(f"{name_or_path!r} ({config.model_type}) is not a causal language model: "
-                             f"{str(err).splitlines()[0]}") from None
+    except ValueError:
+        raise ModelLoadError(f"{name_or_path!r} is a {config.model_type} model, not a causal language model "
+                             "(AutoModelForCausalLM cannot load it)") from None
     except OSError as err:
         raise ModelLoadError(f"cannot load weights of {name_or_path!r}: {str(err).splitlines()[0]}") from None
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"cannot load the tokenizer of {name_or_path!r}: {str(err).splitlines()[0]}") from None
     model.to(dev).eval()
     return LoadedModel(model=model, tokenizer=tokenizer, name=str(name_or_path), device=dev, dtype=dt)
