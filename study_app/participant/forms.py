@@ -22,7 +22,7 @@ def questionnaire_form(questions: list[dict]) -> FlaskForm:
         kind = q.get("type", "choice")
         if kind == "choice":
             options = [str(o) for o in q["options"]]
-            field = RadioField(q["text"], choices=[(o, o) for o in options], validators=required)
+            field = RadioField(q["text"], choices=options, validators=required)
         elif kind == "number":
             field = IntegerField(q["text"], validators=required + [NumberRange(q.get("min"), q.get("max"))])
         else:
