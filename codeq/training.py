@@ -43,12 +43,12 @@ def word_dropout_mask(batch_size: int, length: int, generator: torch.Generator) 
 
 
 def token_blocks(tokenizer, texts, block_size: int) -> torch.Tensor:
-    """Tokenize texts, join them with EOS and cut the stream into (N, block_size) blocks."""
-    eos = tokenizer.eos_token_id
+    """Tokenize texts, join them with EOS (where the tokenizer has one) and cut the stream into (N, block_size) blocks."""
+    separator = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
     ids: list[int] = []
     for text in tqdm(texts, desc="tokenizing", unit="file", leave=False):
         ids.extend(tokenizer(text)["input_ids"])
-        ids.append(eos)
+        ids.extend(separator)
     n = len(ids) // block_size
     return torch.tensor(ids[: n * block_size], dtype=torch.long).view(n, block_size)
 

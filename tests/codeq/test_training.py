@@ -1,0 +1,84 @@
+"""Word dropout: mask semantics, equivalence with subset forward passes, resumable training."""
+
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from codeq.compat import compat_finetune, source_files
+from codeq.loading import LoadedModel
+from codeq.training import TrainConfig, train, word_dropout_mask
+
+
+def test_word_dropout_mask_matches_brute_force():
+    mask = word_dropout_mask(3, 7, torch.Generator().manual_seed(4))
+    gen = torch.Generator().manual_seed(4)  # replay the draws: a keep rate per sequence, then one draw per token
+    rate = torch.rand(3, 1, generator=gen)
+    keep = torch.rand(3, 7, generator=gen) < rate
+    assert mask.shape == (3, 1, 7, 7) and mask.dtype == torch.bool
+    for b in range(3):
+        for i in range(7):
+            for j in range(7):
+                assert mask[b, 0, i, j].item() == (j <= i and (bool(keep[b, j]) or i == j))
+
+
+def test_word_dropout_mask_hides_tokens():
+    mask = word_dropout_mask(16, 32, torch.Generator().manual_seed(0))
+    kept = mask[:, 0, -1].float().mean().item()  # the last query sees every kept token
+    assert 0.2 < kept < 0.8  # keep rates are uniform per sequence: about half overall
+
+
+def test_masked_training_forward_equals_subset_forward(tiny_model):
+    x = torch.randint(0, 48, (2, 9), generator=torch.Generator().manual_seed(2))
+    mask = word_dropout_mask(2, 9, torch.Generator().manual_seed(1))
+    out = tiny_model(input_ids=x, attention_mask=mask, labels=x, use_cache=False)
+    losses = []
+    for b in range(2):
+        for i in range(9):
+            subset = mask[b, 0, i].nonzero().squeeze(1)  # visible positions of query i, ending with i
+            pos = subset[None]
+            logits = tiny_model(input_ids=x[b, subset][None], position_ids=pos, attention_mask=torch.ones_like(pos),
+                                use_cache=False).logits[0, -1]
+            torch.testing.assert_close(out.logits[b, i], logits)
+            if i < 8:
+                losses.append(-logits.log_softmax(-1)[x[b, i + 1]])
+    assert out.loss.item() == pytest.approx(torch.stack(losses).mean().item(), rel=1e-6)  # HF loss is fp32; all positions
+
+
+def _model(vocab):
+    torch.manual_seed(0)
+    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=32, n_embd=16, n_layer=1, n_head=2,
+                                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0))
+
+
+def test_resume_continues_from_the_saved_step(tmp_path, byte_tokenizer):
+    blocks = torch.randint(0, len(byte_tokenizer), (6, 16), generator=torch.Generator().manual_seed(0))
+    cfg = TrainConfig(steps=4, batch_size=2, block_size=16, lr=1e-2, warmup=1, checkpoint_every=2)
+    straight = _model(len(byte_tokenizer))
+    train(straight, byte_tokenizer, blocks, tmp_path / "straight", cfg)
+    train(_model(len(byte_tokenizer)), byte_tokenizer, blocks, tmp_path / "resumed",
+          TrainConfig(**{**cfg.__dict__, "steps": 2}))
+    resumed = _model(len(byte_tokenizer))  # fresh weights: everything must come from the checkpoint
+    train(resumed, byte_tokenizer, blocks, tmp_path / "resumed", cfg)
+    state = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 4 and [e["step"] for e in state["log"]] == [0, 1, 2, 3]
+    assert any(e["dropout"] for e in state["log"]) and not all(e["dropout"] for e in state["log"])
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+    assert not torch.equal(straight.state_dict()["lm_head.weight"], _model(len(byte_tokenizer)).lm_head.weight)
+
+
+def test_compat_finetune_on_a_folder(tmp_path, byte_tokenizer):
+    data = tmp_path / "src"
+    (data / "pkg").mkdir(parents=True)
+    (data / "a.py").write_text("def add(a, b):\n    return a + b\n" * 10)
+    (data / "pkg" / "b.py").write_text("class Stack:\n    pass\n" * 10)
+    (data / "notes.txt").write_text("not code")
+    assert [p.name for p in source_files(data)] == ["a.py", "b.py"]
+    lm = LoadedModel(model=_model(len(byte_tokenizer)), tokenizer=byte_tokenizer, name="t",
+                     device=torch.device("cpu"), dtype=torch.float32)
+    result = compat_finetune(lm, data, tmp_path / "out", TrainConfig(steps=2, batch_size=2, block_size=16))
+    assert result["blocks"] >= 2 and (tmp_path / "out" / "config.json").exists()
+    with pytest.raises(ValueError, match="exceeds the model's 32 positions"):
+        compat_finetune(lm, data, tmp_path / "out", TrainConfig(block_size=64))
+    with pytest.raises(ValueError, match="holds no .py files"):
+        source_files(tmp_path / "out")
