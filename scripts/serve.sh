@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Set up, load the bundled pilot study into SQLite and serve it on http://127.0.0.1:5000
+# Set up, create or upgrade the SQLite database, load the bundled pilot study and serve it at
+# http://127.0.0.1:5000/s/pilot (HOST, PORT and DATABASE_URL override the defaults).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
-export FLASK_APP=study_app
-flask db-upgrade 2>/dev/null || flask --app study_app init-db
+if [ ! -f instruments/pilot/tasks.jsonl ]; then
+  echo "Error: instruments/pilot/tasks.jsonl is missing; run `codeq prepare` for the pilot first." >&2
+  exit 1
+fi
+flask --app study_app db upgrade
 flask --app study_app load-study instruments/pilot
 exec flask --app study_app run --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 WOULD_PREDICT = ("yes", "no", "unsure")
 MAX_EVENTS = 1000  # a long task produces a few hundred; more means a broken or hostile client
-SELECTION_EVENTS = ("toggle", "drag", "undo", "clear")  # events whose payload snapshots the selection
+SELECTION_EVENTS = ("toggle", "drag", "extend", "undo", "clear")  # events whose payload snapshots the selection
 
 
 class AnswerError(ValueError):

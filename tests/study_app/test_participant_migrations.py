@@ -1,0 +1,30 @@
+"""`flask db upgrade` builds the same tables as the models, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from study_app import create_app
+from study_app.extensions import db
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_upgrade_creates_every_model_table(request, tmp_path, backend):
+    if backend == "sqlite":
+        config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"}
+    else:
+        url, options = request.getfixturevalue("postgres_schema")
+        config = {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": options}
+    app = create_app({"TESTING": True, **config})
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        tables = set(sa.inspect(db.engine).get_table_names())
+        try:
+            assert set(db.metadata.tables) <= tables
+        finally:
+            db.drop_all()
+            db.session.execute(sa.text("DROP TABLE alembic_version"))
+            db.session.commit()
+            db.engine.dispose()
