@@ -128,6 +128,10 @@ def load_instrument(folder: str | Path) -> Instrument:
     config["tutorial"] = config.get("tutorial", {})
     checks = config.setdefault("attention_checks", [])
     attention = attention_tasks(toml_path, checks, tasks)
+    ids = [t.task_id for t in tutorial + tasks + attention]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise InstrumentError(f"{folder}: task id '{duplicate}' is used twice (tutorial, tasks and attention checks share ids)")
     config["consent"] = consent.read_text(encoding="utf-8")
     config["questions"] = questions(folder / "questionnaire.toml")
     return Instrument(slug=str(study["id"]), config=config, tasks=tasks, tutorial=tutorial,
