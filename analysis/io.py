@@ -25,6 +25,7 @@ OPTIONAL = {
 # Read as text whatever they look like: ids such as "007" and code units such as "None" or "NA"
 # must survive a CSV round trip (pandas would turn the latter into missing values).
 TEXT_COLUMNS = ("participant_id", "task_id", "text", "category", "group")
+ID_COLUMNS = ("participant_id", "task_id")  # categorical: millions of rows, few distinct values
 
 
 class ExportError(ValueError):
@@ -74,7 +75,7 @@ def read_table(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
         raise ExportError(f"{path.name}: missing column '{missing[0]}' (has: {', '.join(map(str, df.columns))})")
     for c in TEXT_COLUMNS:
         if c in df.columns:
-            df[c] = df[c].astype("str")
+            df[c] = df[c].astype("str").astype("category") if c in ID_COLUMNS else df[c].astype("str")
     return df.reset_index(drop=True)
 
 
@@ -108,30 +109,31 @@ def _as_int(df: pd.DataFrame, path: Path, column: str, allowed=None) -> None:
     df[column] = num.astype(np.int64)
 
 
-def _unit_keys(units: pd.DataFrame):
-    """Map (task_id, unit_index) to one int64 key per row (-1 for no known unit), for fast membership tests."""
-    tasks = pd.Index(units["task_id"].unique())
-    width = int(units["unit_index"].max()) + 1 if len(units) else 1
+def _task_codes(df: pd.DataFrame, tasks: pd.Index) -> np.ndarray:
+    """Position of each row's task in ``tasks`` (-1 where unknown), from the categorical codes."""
+    positions = tasks.get_indexer(df["task_id"].cat.categories)
+    return np.append(positions, -1)[df["task_id"].cat.codes.to_numpy()]  # code -1 (missing) maps to -1
 
-    def key(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        code = tasks.get_indexer(df["task_id"])
-        index = df["unit_index"].to_numpy()
-        return code, np.where((code < 0) | (index >= width), -1, code.astype(np.int64) * width + index)
 
+def _unit_key(code: np.ndarray, index: np.ndarray, width: int) -> np.ndarray:
+    """One int64 per (task, unit) row, -1 where the task is unknown or the index out of range."""
+    return np.where((code < 0) | (index >= width), -1, code.astype(np.int64) * width + index)
+
+
+def _check_known(df: pd.DataFrame, path: Path, tasks: pd.Index, unit_keys: np.ndarray, width: int) -> np.ndarray:
+    """Raise for a row naming an unknown task or unit; give the table the units' task dtype; return the row keys."""
+    code = _task_codes(df, tasks)
+    _fail(path, "task_id", code < 0, lambda i: f"unknown task {df['task_id'].iloc[i]!r} (not in units)")
+    key = _unit_key(code, df["unit_index"].to_numpy(), width)
+    _fail(path, "unit_index", ~np.isin(key, unit_keys),
+          lambda i: f"unknown unit {df['unit_index'].iloc[i]} of task {df['task_id'].iloc[i]!r} (not in units)")
+    # one categorical dtype for task ids in every table: joins and groupbys then work on integer codes
+    df["task_id"] = df["task_id"].cat.set_categories(tasks)
     return key
 
 
-def _check_known(df: pd.DataFrame, path: Path, key, unit_keys: np.ndarray) -> np.ndarray:
-    """Raise for a row naming an unknown task or unit; return the rows' keys."""
-    code, k = key(df)
-    _fail(path, "task_id", code < 0, lambda i: f"unknown task {df['task_id'].iloc[i]!r} (not in units)")
-    _fail(path, "unit_index", ~np.isin(k, unit_keys),
-          lambda i: f"unknown unit {df['unit_index'].iloc[i]} of task {df['task_id'].iloc[i]!r} (not in units)")
-    return k
-
-
-def _check_unique(df: pd.DataFrame, path: Path, columns: list[str]) -> None:
-    _fail(path, columns[-1], df.duplicated(columns), lambda i: f"duplicate row for {', '.join(columns)}")
+def _check_unique(path: Path, keys: np.ndarray, columns: list[str]) -> None:
+    _fail(path, columns[-1], pd.Index(keys).duplicated(), lambda i: f"duplicate row for {', '.join(columns)}")
 
 
 def load_export(folder, keep_excluded: bool = False) -> Export:
@@ -173,15 +175,18 @@ def load_export(folder, keep_excluded: bool = False) -> Export:
     _check_filled(units, files["units"], ("task_id", "category", "group"))
     _as_int(units, files["units"], "unit_index")
     _as_int(units, files["units"], "selectable", allowed=(0, 1))
-    _check_unique(units, files["units"], ["task_id", "unit_index"])
-    key = _unit_keys(units)
-    unit_keys = key(units)[1]
+    tasks = units["task_id"].cat.categories
+    width = int(units["unit_index"].max()) + 1 if len(units) else 1
+    unit_keys = _unit_key(units["task_id"].cat.codes.to_numpy(), units["unit_index"].to_numpy(), width)
+    _check_unique(files["units"], unit_keys, ["task_id", "unit_index"])
 
     _check_filled(sel, files["selections"], ("participant_id", "task_id"))
     _as_int(sel, files["selections"], "unit_index")
     _as_int(sel, files["selections"], "selected", allowed=(0, 1))
-    sel_keys = _check_known(sel, files["selections"], key, unit_keys)
-    _check_unique(sel, files["selections"], ["participant_id", "task_id", "unit_index"])
+    sel_keys = _check_known(sel, files["selections"], tasks, unit_keys, width)
+    participant = sel["participant_id"].cat.codes.to_numpy().astype(np.int64)
+    _check_unique(files["selections"], participant * (len(tasks) * width) + sel_keys,
+                  ["participant_id", "task_id", "unit_index"])
     not_selectable = unit_keys[units["selectable"].to_numpy() == 0]
     _fail(files["selections"], "selected", (sel["selected"].to_numpy() == 1) & np.isin(sel_keys, not_selectable),
           lambda i: f"unit {sel['unit_index'].iloc[i]} of task {sel['task_id'].iloc[i]!r} is not selectable")
@@ -189,8 +194,8 @@ def load_export(folder, keep_excluded: bool = False) -> Export:
     _check_filled(rat, files["model_rationales"], ("task_id",))
     _as_int(rat, files["model_rationales"], "unit_index")
     _as_int(rat, files["model_rationales"], "in_rationale", allowed=(0, 1))
-    _check_known(rat, files["model_rationales"], key, unit_keys)
-    _check_unique(rat, files["model_rationales"], ["task_id", "unit_index"])
+    _check_unique(files["model_rationales"], _check_known(rat, files["model_rationales"], tasks, unit_keys, width),
+                  ["task_id", "unit_index"])
 
     export = Export(units, sel, rat, tables.get("participants"), tables.get("responses"), files)
     if export.participants is not None and "excluded" in export.participants.columns:

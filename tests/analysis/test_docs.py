@@ -1,0 +1,16 @@
+"""The Examples sections of the analysis API run as doctests, so the documentation cannot rot."""
+
+import doctest
+import importlib
+
+import pytest
+
+# by name: the package exports functions named like some of its modules (analysis.alignment)
+MODULES = ["analysis.alignment", "analysis.bootstrap", "analysis.categories", "analysis.correction",
+           "analysis.entropy", "analysis.wilcoxon", "codeq.agreement"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_run(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
