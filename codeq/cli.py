@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -12,6 +14,35 @@ import click
 @click.version_option(package_name="codeq-study")
 def main():
     """codeq: greedy rationales for code language models."""
+
+
+@contextmanager
+def user_errors():
+    """Turn the engine's one-line user errors into ``Error: ...`` and a non-zero exit, no traceback."""
+    from codeq.contract import ContractError
+    from codeq.loading import ModelLoadError
+
+    try:
+        yield
+    except (ModelLoadError, ContractError, ValueError, OSError) as err:
+        raise click.ClickException(str(err)) from None
+
+
+def model_options(default_dtype: str = "auto"):
+    """Add --model, --device and --dtype to a command."""
+    def decorate(command):
+        command = click.option("--dtype", default=default_dtype, show_default=True,
+                               help="auto (bf16/fp16 on CUDA, fp32 on CPU), fp32, bf16 or fp16.")(command)
+        command = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")(command)
+        return click.option("--model", "-m", "model_name", required=True,
+                            help="Hub id, local folder, or the bundled codeq-tiny.")(command)
+    return decorate
+
+
+def load(model_name: str, device: str, dtype: str):
+    from codeq.loading import load_model
+
+    return load_model(model_name, device=device, dtype=dtype)
 
 
 @main.command("train-tiny")
@@ -28,6 +59,236 @@ def train_tiny_cmd(out, steps, vocab_size, seed):
     from codeq.tiny import train_tiny
 
     result = train_tiny(out, steps=steps, vocab_size=vocab_size, seed=seed)
+    click.echo(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=2))
+
+
+def _user_errors(func):
+    """Turn the one-line errors meant for users into click errors (no traceback)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from codeq.contract import ContractError
+        from codeq.instrument import StudyError
+        from codeq.loading import ModelLoadError
+
+        try:
+            return func(*args, **kwargs)
+        except (StudyError, ContractError, ModelLoadError, ValueError) as err:
+            raise click.ClickException(str(err)) from None
+    return wrapper
+
+
+@main.command("prepare")
+@click.argument("study", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--model", default=None, help="Model to use instead of study.toml's [model] name.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
+@_user_errors
+def prepare_cmd(study, model, device):
+    """Write STUDY/tasks.jsonl, tutorial.jsonl and model_card.json from study.toml and the snippets."""
+    from codeq.instrument import read_study
+    from codeq.loading import load_model
+    from codeq.prepare import prepare
+
+    lm = load_model(model, device=device, dtype=read_study(study).dtype) if model else None
+    card = prepare(study, lm=lm, device=device)
+    click.echo(json.dumps(card, indent=2, sort_keys=True))
+
+
+@main.command("rationalize-corpus")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Tasks JSONL to write.")
+@click.option("--language", default="python", show_default=True)
+@click.option("--model", default="codeq-tiny", show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--dtype", default="fp32", show_default=True)
+@click.option("--targets-per-snippet", default=4, show_default=True, help="Targets per function snippet.")
+@click.option("--selection", type=click.Choice(["converged", "all"]), default="all", show_default=True)
+@click.option("--min-context-units", default=10, show_default=True)
+@click.option("--max-new-tokens", default=64, show_default=True)
+@click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
+@click.option("--limit", default=None, type=int, help="Use at most this many snippets (the first ones).")
+@click.option("--seed", default=0, show_default=True)
+@_user_errors
+def rationalize_corpus_cmd(paths, out, language, model, device, dtype, targets_per_snippet, selection,
+                           min_context_units, max_new_tokens, max_steps, limit, seed):
+    """Rationalize the model's own completions of every function in PATHS (files or folders)."""
+    from codeq.contract import write_tasks
+    from codeq.corpus import function_snippets, source_files
+    from codeq.loading import load_model
+    from codeq.tasks import TargetRules, build_tasks
+
+    files = source_files(list(paths), language)
+    snippets = [s for f in files for s in function_snippets(f, language, name=".".join(f.with_suffix("").parts[-2:]))]
+    if len({s.snippet_id for s in snippets}) != len(snippets):
+        raise click.ClickException("two functions got the same snippet id; pass fewer or differently named files")
+    snippets = snippets[:limit]
+    rules = TargetRules(language=language, targets_per_snippet=targets_per_snippet, selection=selection,
+                        min_context_units=min_context_units, max_new_tokens=max_new_tokens,
+                        max_steps=max_steps, seed=seed)
+    lm = load_model(model, device=device, dtype=dtype)
+    tasks = build_tasks(lm, snippets, rules, dtype)
+    write_tasks(tasks, out)
+    click.echo(f"{len(tasks)} rationales ({sum(t.rationale.converged for t in tasks)} converged) "
+               f"from {len(snippets)} snippets in {len(files)} files -> {out}")
+
+
+@main.command("aggregate")
+@click.argument("rationales", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--include-unconverged", is_flag=True, help="Also aggregate rationales that did not converge.")
+@click.option("--resample", type=click.Choice(["snippets", "tasks"]), default="snippets", show_default=True,
+              help="Bootstrap clusters.")
+@click.option("--n-boot", default=2000, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@_user_errors
+def aggregate_cmd(rationales, out, include_unconverged, resample, n_boot, seed):
+    """Global explanation of RATIONALES (contract tasks): category matrices, frequencies, entropy, heatmap."""
+    from codeq.contract import read_tasks
+    from codeq.explain import aggregate
+
+    cluster = {"snippets": "snippet_id", "tasks": "task_id"}[resample]
+    summary = aggregate(read_tasks(rationales), out, converged_only=not include_unconverged, cluster=cluster,
+                        n_boot=n_boot, seed=seed)
+    click.echo(json.dumps(summary, indent=2))
+
+
+@main.command("unit-coverage")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--language", default="python", show_default=True)
+@_user_errors
+def unit_coverage_cmd(paths, language):
+    """Report the share of units in each category over PATHS (default: the whole Python stdlib)."""
+    from codeq.corpus import category_counts, source_files
+    from codeq.tiny import stdlib_root
+
+    if not paths:
+        root = stdlib_root()
+        paths = [p for p in sorted(root.rglob("*.py")) if not {"site-packages", "dist-packages"} & set(p.parts)]
+    files = source_files(list(paths), language)
+    counts = category_counts(files, language)
+    total = sum(counts.values())
+    click.echo(f"{len(files)} files, {total} units, unknown {counts['unknown'] / max(total, 1):.4%}, "
+               f"errors {counts['errors'] / max(total, 1):.4%}")
+    for category, n in counts.most_common():
+        click.echo(f"  {category:<14} {n:>9}  {n / total:.4%}")
+
+
+@main.command("complete")
+@model_options()
+@click.argument("prompt_file", type=click.File("r", encoding="utf-8"))
+@click.option("--max-new-tokens", default=64, show_default=True, help="Token budget for the completion.")
+@click.option("--stop", default="eos,blank_line,end_of_function", show_default=True,
+              help="Comma-separated stop rules: eos, blank_line, end_of_function (empty: budget only).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the completion only; json: ids, offsets and stop reason too.")
+def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, fmt):
+    """Complete the code in PROMPT_FILE ('-' for stdin) greedily.
+
+    \b
+    Example:
+      printf 'def add(a, b):\n    ' | codeq complete -m codeq-tiny -
+    """
+    from codeq.completion import complete
+
+    prompt = prompt_file.read()
+    with user_errors():
+        lm = load(model_name, device, dtype)
+        rules = tuple(rule.strip() for rule in stop.split(",") if rule.strip())
+        result = complete(lm, prompt, max_new_tokens=max_new_tokens, stop=rules)
+    if fmt == "text":
+        click.echo(result.text, nl=False)
+        return
+    click.echo(json.dumps({**asdict(result), "ids": result.ids, "model": lm.name}, ensure_ascii=False))
+
+
+def read_rationalize_input(lines, tokenizer) -> list[dict]:
+    """Parse JSON lines with "text" or "ids" and optional "targets"; tokenize texts."""
+    items = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"input line {lineno}: not JSON ({err.msg})") from None
+        if not isinstance(item, dict) or ("text" in item) == ("ids" in item):
+            raise ValueError(f'input line {lineno}: give exactly one of "text" or "ids"')
+        if "text" in item:
+            item["ids"] = tokenizer(item["text"])["input_ids"]
+        items.append(item)
+    return items
+
+
+@main.command("rationalize")
+@model_options()
+@click.argument("input_file", type=click.File("r", encoding="utf-8"))
+@click.option("--out", "-o", type=click.File("w", encoding="utf-8"), default="-", show_default=True,
+              help="Where to write the rationales.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True,
+              help="jsonl: one line per input sequence; json: one array.")
+@click.option("--max-steps", type=int, default=None, help="Most positions added after t-1 (default: no limit).")
+@click.option("--batch-size", default=1024, show_default=True, help="Most candidate rows per forward pass.")
+@click.option("--max-batch-tokens", default=32768, show_default=True, help="Most padded tokens per forward pass.")
+def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, batch_size, max_batch_tokens):
+    """Compute greedy rationales for target tokens of the sequences in INPUT_FILE ('-' for stdin).
+
+    INPUT_FILE holds JSON lines, each {"text": "..."} or {"ids": [...]}, optionally with
+    "targets": [positions]. Without targets, every position whose token the model predicts itself
+    under full context is rationalized. All sequences are searched together.
+
+    \b
+    Example:
+      echo '{"text": "def add(a, b):\n    return a + b\n"}' | codeq rationalize -m codeq-tiny -
+    """
+    from codeq.rationalize import predicted_positions, rationalize
+
+    with user_errors():
+        lm = load(model_name, device, dtype)
+        items = read_rationalize_input(input_file, lm.tokenizer)
+        if not items:
+            raise ValueError("the input holds no sequences")
+        targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
+        results = rationalize(lm, [item["ids"] for item in items], targets, max_steps=max_steps,
+                              batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=True)
+    records = [{"ids": item["ids"], "tokens": lm.tokenizer.convert_ids_to_tokens(item["ids"]), "rationales": []}
+               for item in items]
+    for r in results:
+        records[r.sequence_index]["rationales"].append(asdict(r))
+    if fmt == "json":
+        out.write(json.dumps(records, ensure_ascii=False) + "\n")
+    else:
+        out.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
+@main.command("compat-finetune")
+@model_options(default_dtype="fp32")
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Folder of source files to train on.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for checkpoints and the fine-tuned model; rerun to resume.")
+@click.option("--suffix", "suffixes", multiple=True, default=[".py"], show_default=True,
+              help="File suffixes to read from --data (repeatable).")
+@click.option("--steps", default=1000, show_default=True)
+@click.option("--batch-size", default=8, show_default=True)
+@click.option("--block-size", default=512, show_default=True, help="Tokens per training sequence.")
+@click.option("--lr", default=5e-5, show_default=True, help="Peak learning rate (warmup, then cosine decay).")
+@click.option("--word-dropout", default=0.5, show_default=True, help="Share of batches trained with word dropout.")
+@click.option("--checkpoint-every", default=100, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def compat_finetune_cmd(model_name, device, dtype, data, out, suffixes, steps, batch_size, block_size, lr,
+                        word_dropout, checkpoint_every, seed):
+    """Fine-tune a causal LM with word dropout (Vafa et al., 2021) so its rationales are meaningful.
+
+    Resumable: rerunning with the same --out continues from the last checkpoint.
+    """
+    from codeq.compat import compat_finetune
+    from codeq.training import TrainConfig
+
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, block_size=block_size, lr=lr, warmup=min(50, steps // 10),
+                      word_dropout=word_dropout, checkpoint_every=checkpoint_every, seed=seed)
+    with user_errors():
+        lm = load(model_name, device, dtype)
+        result = compat_finetune(lm, data, out, cfg, suffixes=tuple(suffixes))
     click.echo(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=2))
 
 

@@ -1,0 +1,78 @@
+"""Cut function snippets out of source files, for rationalizing a corpus (``codeq rationalize-corpus``).
+
+Each function (or method) of ``min_lines`` to ``max_lines`` lines becomes one snippet: its first
+half of lines, but at least through the first line of its body, dedented, is the prompt the model
+completes.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from codeq.instrument import SUFFIXES
+from codeq.tasks import Snippet
+from codeq.units import code_units, parser_for
+
+FUNCTION_NODES = {
+    "python": ("function_definition",),
+    "java": ("method_declaration", "constructor_declaration"),
+    "javascript": ("function_declaration", "method_definition"),
+}
+
+
+def _functions(root, kinds: tuple[str, ...]):
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type in kinds:
+            yield node
+        stack.extend(reversed(node.children))
+
+
+def function_snippets(path: Path, language: str, min_lines: int = 6, max_lines: int = 60,
+                      name: str | None = None) -> list[Snippet]:
+    """Return one snippet per function of ``path`` with ``min_lines``..``max_lines`` lines, in file order."""
+    code = path.read_text(encoding="utf-8")
+    data = code.encode("utf-8")
+    lines = code.splitlines(keepends=True)
+    name = name or path.stem
+    snippets = []
+    for node in _functions(parser_for(language).parse(data).root_node, FUNCTION_NODES[language]):
+        first, last = node.start_point.row, node.end_point.row
+        if not min_lines <= last - first + 1 <= max_lines:
+            continue
+        body = node.child_by_field_name("body")
+        cut = max(first + (last - first + 1) // 2, (body.start_point.row if body else first) + 1)
+        if cut > last:  # nothing left for the model to write
+            continue
+        prompt = textwrap.dedent("".join(lines[first:cut]))
+        ident = node.child_by_field_name("name")
+        label = ident.text.decode("utf-8") if ident is not None else "anonymous"
+        snippet_id = f"{name}-{label}-L{first + 1}"
+        snippets.append(Snippet(snippet_id=snippet_id, task_prefix=snippet_id, prompt=prompt))
+    return snippets
+
+
+def source_files(paths: list[Path], language: str) -> list[Path]:
+    """Expand folders to their source files (sorted); keep files as given."""
+    suffix = SUFFIXES[language]
+    found = []
+    for path in paths:
+        found.extend(sorted(path.rglob(f"*{suffix}")) if path.is_dir() else [path])
+    return found
+
+
+def category_counts(paths: list[Path], language: str) -> Counter:
+    """Count the units of each category over ``paths`` (files that are not UTF-8 are skipped)."""
+    counts = Counter()
+    for path in tqdm(paths, desc="categorizing", unit="file"):
+        try:
+            code = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        counts.update(u.category for u in code_units(code, language))
+    return counts

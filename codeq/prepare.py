@@ -1,0 +1,55 @@
+"""``codeq prepare instruments/<study>``: write tasks.jsonl, tutorial.jsonl and model_card.json.
+
+Deterministic: the same study folder and model give byte-identical files (keys sorted, no
+timestamps, seeded target order, greedy decoding).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import codeq
+from codeq.contract import Task, write_tasks
+from codeq.instrument import Study, StudyError, read_snippets, read_study
+from codeq.loading import load_model
+from codeq.tasks import build_tasks
+
+
+def model_card(study: Study, lm, tasks: list[Task], tutorial: list[Task]) -> dict:
+    """Describe the model and settings that produced the tasks."""
+    rules = study.rules
+    return {
+        "study": study.study_id, "model": lm.name, "revision": lm.revision, "dtype": study.dtype,
+        "parameters": sum(p.numel() for p in lm.model.parameters()), "codeq_version": codeq.__version__,
+        "language": rules.language, "seed": rules.seed, "selection": rules.selection,
+        "targets_per_snippet": rules.targets_per_snippet, "categories": rules.categories,
+        "min_context_units": rules.min_context_units, "max_new_tokens": rules.max_new_tokens,
+        "max_steps": rules.max_steps, "tasks": len(tasks), "tutorial_tasks": len(tutorial),
+        "converged": sum(t.rationale.converged for t in tasks),
+    }
+
+
+def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
+    """Prepare the study in ``folder``; return the model card. ``lm`` overrides [model] name."""
+    study = read_study(folder)
+    snippets = read_snippets(study.snippets_dir, study.study_id, study.rules.language)
+    tutorial = read_snippets(study.tutorial_dir, f"{study.study_id}-tutorial", study.rules.language,
+                             required=False)
+    if lm is None:
+        lm = load_model(study.model_name, device=device, dtype=study.dtype)
+    tasks = build_tasks(lm, snippets, study.rules, study.dtype)
+    counts = Counter(t.snippet_id for t in tasks)
+    short = [s.snippet_id for s in snippets if counts[s.snippet_id] < study.rules.targets_per_snippet]
+    if not tasks:
+        raise StudyError(f"{study.folder}: no snippet gave an eligible target; relax [prepare] settings")
+    tutorial_tasks = build_tasks(lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype)
+    write_tasks(tasks, study.folder / "tasks.jsonl")
+    write_tasks(tutorial_tasks, study.folder / "tutorial.jsonl")
+    card = model_card(study, lm, tasks, tutorial_tasks)
+    card["snippets_without_tasks"] = short
+    (study.folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n",
+                                                  encoding="utf-8")
+    return card

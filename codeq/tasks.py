@@ -1,0 +1,132 @@
+"""Turn prompts into contract tasks: complete greedily, pick target tokens, rationalize them.
+
+Shared by ``codeq prepare`` (study instruments) and ``codeq rationalize-corpus`` (global
+explanations). A target is a token of the model's own completion (so the model predicts it under
+full context) that starts a unit, whose unit has at least ``min_context_units`` selectable units
+before it and, when ``categories`` is given, one of those categories. Candidates are tried in a
+seeded order; with ``selection="converged"`` only targets whose rationale converged are kept and
+further candidates are rationalized until each snippet has its targets or none are left.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from tqdm.auto import tqdm
+
+from codeq.alignment import align_tokens, starts_unit, unit_rationale
+from codeq.completion import complete
+from codeq.contract import ModelInfo, Target, Task, Token, Unit
+from codeq.rationalize import Rationale, rationalize
+from codeq.units import code_units
+
+SELECTIONS = ("converged", "all")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A prompt the model completes; tasks from it are named ``<task_prefix>-t<n>``."""
+    snippet_id: str
+    task_prefix: str
+    prompt: str
+
+
+@dataclass(frozen=True)
+class TargetRules:
+    language: str
+    targets_per_snippet: int = 2
+    selection: str = "converged"
+    categories: tuple[str, ...] | None = None
+    min_context_units: int = 10
+    max_new_tokens: int = 64
+    max_steps: int | None = 50  # bounds the search when a target does not converge
+    seed: int = 0
+
+
+@dataclass
+class _Draft:
+    snippet: Snippet
+    completion_text: str
+    ids: list[int]
+    units: list[Unit]
+    tokens: list[Token]
+    candidates: list[int]  # target positions not yet tried, in trial order
+    chosen: list[Rationale] = field(default_factory=list)
+
+
+def target_candidates(tokens: list[Token], units: list[Unit], first_completion_token: int,
+                      rules: TargetRules) -> list[int]:
+    """Return the token positions that may be targets, in text order."""
+    found = []
+    for token in tokens[first_completion_token:]:
+        if not starts_unit(token, units):
+            continue
+        unit = units[token.units[0]]
+        if unit.index < rules.min_context_units:
+            continue
+        if rules.categories is not None and unit.category not in rules.categories:
+            continue
+        found.append(token.index)
+    return found
+
+
+def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
+    completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens)
+    text = snippet.prompt + completion.text
+    units = code_units(text, rules.language)
+    tokens = align_tokens(completion.offsets, completion.ids, units)
+    candidates = target_candidates(tokens, units, len(completion.prompt_ids), rules)
+    random.Random(f"{rules.seed}:{snippet.snippet_id}").shuffle(candidates)
+    return _Draft(snippet, completion.text, completion.ids, units, tokens, candidates)
+
+
+def _select(lm, drafts: list[_Draft], rules: TargetRules) -> None:
+    """Rationalize candidates in rounds, batched over snippets, until each draft has its targets."""
+    while True:
+        pending = []
+        for draft in drafts:
+            need = rules.targets_per_snippet - len(draft.chosen)
+            if need > 0 and draft.candidates:
+                pending.append((draft, draft.candidates[:need]))
+                del draft.candidates[:need]
+        if not pending:
+            return
+        rationales = rationalize(lm, [d.ids for d, _ in pending], [sorted(ts) for _, ts in pending],
+                                 max_steps=rules.max_steps, progress=True)
+        by_draft = {}
+        for r in rationales:
+            by_draft.setdefault(r.sequence_index, []).append(r)
+        for k, (draft, _) in enumerate(pending):
+            draft.chosen.extend(r for r in by_draft[k] if r.converged or rules.selection == "all")
+
+
+def _task(draft: _Draft, number: int, rationale: Rationale, model: ModelInfo, language: str) -> Task:
+    token = draft.tokens[rationale.target_position]
+    unit = draft.units[token.units[0]]
+    return Task(
+        task_id=f"{draft.snippet.task_prefix}-t{number}", language=language, model=model,
+        snippet_id=draft.snippet.snippet_id, prompt=draft.snippet.prompt, completion=draft.completion_text,
+        units=draft.units, tokens=draft.tokens,
+        target=Target(token_index=token.index, token_id=token.id, unit_index=unit.index, text=unit.text),
+        rationale=unit_rationale(rationale.positions, rationale.probabilities, rationale.top_prediction,
+                                 rationale.converged, draft.tokens),
+        context_start=0)
+
+
+def build_tasks(lm, snippets: list[Snippet], rules: TargetRules, dtype: str) -> list[Task]:
+    """Complete every snippet, choose and rationalize its targets, and return the tasks in order.
+
+    Tasks of one snippet are numbered t1, t2, ... in text order of their targets. A snippet with
+    fewer eligible targets than asked gives fewer tasks (the caller reports it).
+    """
+    if rules.selection not in SELECTIONS:
+        raise ValueError(f"unknown selection {rules.selection!r}: use {' or '.join(SELECTIONS)}")
+    drafts = [_draft(lm, s, rules) for s in tqdm(snippets, desc="completing", unit="snippet")]
+    _select(lm, drafts, rules)
+    model = ModelInfo(name=lm.name, revision=lm.revision, dtype=dtype)
+    tasks = []
+    for draft in drafts:
+        ordered = sorted(draft.chosen, key=lambda r: r.target_position)
+        tasks.extend(_task(draft, n, r, model, rules.language) for n, r in enumerate(ordered, 1))
+    return tasks

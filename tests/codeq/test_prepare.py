@@ -1,0 +1,195 @@
+"""codeq prepare: study.toml checks, target rules, determinism, on a tiny hand-wired bigram model."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+import codeq.tasks
+from codeq.alignment import starts_unit
+from codeq.cli import main
+from codeq.contract import read_tasks
+from codeq.corpus import function_snippets
+from codeq.instrument import StudyError, read_snippets, read_study
+from codeq.loading import LoadedModel
+from codeq.prepare import prepare
+from codeq.rationalize import Rationale
+
+TOKENIZER_DIR = Path(__file__).parents[2] / "codeq" / "models" / "codeq-tiny"
+
+STUDY_TOML = """\
+[study]
+id = "s"
+title = "Test"
+
+[model]
+name = "codeq-tiny"
+dtype = "fp32"
+
+[prepare]
+language = "python"
+targets_per_snippet = 2
+selection = "converged"
+min_context_units = 5
+max_new_tokens = 12
+seed = 3
+
+[annotation]
+whatever = "the study app's table; prepare ignores it"
+"""
+
+
+@pytest.fixture(scope="module")
+def bigram_lm():
+    """A GPT-2 whose blocks are switched off, so it predicts from the last token alone:
+    after ' +' it writes ' x', after anything else ' +'. Greedy completions read ' + x + x ...'."""
+    torch.set_num_threads(1)
+    tokenizer = GPT2TokenizerFast.from_pretrained(TOKENIZER_DIR)
+    plus, x = tokenizer.encode(" +"), tokenizer.encode(" x")
+    assert len(plus) == 1 and len(x) == 1
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=8, n_layer=1, n_head=1,
+                        tie_word_embeddings=False, bos_token_id=0, eos_token_id=0)
+    model = GPT2LMHeadModel(config).eval()
+    u = torch.tensor([1.0, -1, 0, 0, 0, 0, 0, 0])
+    v = torch.tensor([0.0, 0, 1, -1, 0, 0, 0, 0])
+    with torch.no_grad():
+        for p in model.transformer.h.parameters():
+            p.zero_()
+        model.transformer.wpe.weight.zero_()
+        model.transformer.wte.weight[:] = u
+        model.transformer.wte.weight[plus[0]] = v
+        model.lm_head.weight.zero_()
+        model.lm_head.weight[plus[0]] = 5 * u
+        model.lm_head.weight[x[0]] = 5 * v
+    return LoadedModel(model=model, tokenizer=tokenizer, name="bigram", device=torch.device("cpu"),
+                       dtype=torch.float32)
+
+
+def make_study(root: Path, toml: str = STUDY_TOML) -> Path:
+    (root / "snippets").mkdir(parents=True)
+    (root / "tutorial").mkdir()
+    (root / "study.toml").write_text(toml)
+    (root / "snippets" / "alpha.py").write_text("# source: test module\ndef f(a, b):\n    return a")
+    (root / "snippets" / "beta.py").write_text("def g(n):\n    total = n * 2\n    return total")
+    (root / "tutorial" / "tut.py").write_text("def h(y):\n    return y")
+    return root
+
+
+def test_prepare_writes_valid_tasks_that_follow_the_target_rules(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    card = prepare(folder, lm=bigram_lm)
+    tasks = read_tasks(folder / "tasks.jsonl")  # validates the contract
+    assert [t.task_id for t in tasks] == ["s-alpha-t1", "s-alpha-t2", "s-beta-t1", "s-beta-t2"]
+    for task in tasks:
+        assert task.completion.startswith(" + x + x")
+        assert task.prompt in ("def f(a, b):\n    return a", "def g(n):\n    total = n * 2\n    return total")
+        token = task.tokens[task.target.token_index]
+        assert token.start >= len(task.prompt)  # the target is the model's own token
+        assert starts_unit(token, task.units)
+        assert task.target.unit_index >= 5
+        assert task.rationale.converged and task.rationale.positions == [task.target.token_index - 1]
+    assert [t.target.token_index for t in tasks[:2]] == sorted(t.target.token_index for t in tasks[:2])
+    tutorial = read_tasks(folder / "tutorial.jsonl")
+    assert [t.task_id for t in tutorial] == ["s-tutorial-tut-t1"]
+    written = json.loads((folder / "model_card.json").read_text())
+    assert written == card
+    assert (card["model"], card["dtype"], card["seed"], card["tasks"], card["converged"]) == ("bigram", "fp32", 3, 4, 4)
+    assert card["codeq_version"] and card["snippets_without_tasks"] == []
+
+
+def test_prepare_is_byte_identical_on_rerun(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    prepare(folder, lm=bigram_lm)
+    first = {name: (folder / name).read_bytes() for name in ("tasks.jsonl", "tutorial.jsonl", "model_card.json")}
+    prepare(folder, lm=bigram_lm)
+    assert first == {name: (folder / name).read_bytes() for name in first}
+
+
+def test_categories_restrict_targets(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s", STUDY_TOML.replace('seed = 3', 'seed = 3\ncategories = ["identifiers"]'))
+    prepare(folder, lm=bigram_lm)
+    tasks = read_tasks(folder / "tasks.jsonl")
+    assert {t.units[t.target.unit_index].text for t in tasks} == {"x"}
+
+
+def test_converged_selection_skips_unconverged_targets(tmp_path, bigram_lm, monkeypatch):
+    real = codeq.tasks.rationalize
+
+    def odd_positions_fail(lm, sequences, targets, **kwargs):
+        return [Rationale(**{**vars(r), "converged": r.target_position % 2 == 0})
+                for r in real(lm, sequences, targets, **kwargs)]
+
+    monkeypatch.setattr(codeq.tasks, "rationalize", odd_positions_fail)
+    folder = make_study(tmp_path / "s")
+    prepare(folder, lm=bigram_lm)
+    tasks = read_tasks(folder / "tasks.jsonl")
+    assert len(tasks) == 4
+    assert all(t.target.token_index % 2 == 0 and t.rationale.converged for t in tasks)
+
+
+def test_source_header_is_not_part_of_the_prompt(tmp_path):
+    folder = make_study(tmp_path / "s")
+    snippets = read_snippets(folder / "snippets", "s", "python")
+    assert snippets[0].prompt.startswith("def f(a, b):")
+
+
+BAD = [
+    ("[study]\nid = 's'\n", "missing table [model]"),
+    ("this is not toml", "not valid TOML"),
+    (STUDY_TOML.replace('id = "s"', 'title2 = "x"'), "[study]: missing required key 'id'"),
+    (STUDY_TOML.replace('id = "s"', 'id = "a b"'), "[study]: id 'a b' must be"),
+    (STUDY_TOML.replace('name = "codeq-tiny"\n', ''), "[model]: missing required key 'name'"),
+    (STUDY_TOML.replace('dtype = "fp32"', 'dtype = "int8"'), "[model]: dtype must be fp32, bf16 or fp16"),
+    (STUDY_TOML.replace('language = "python"', 'language = "cobol"'), "[prepare]: language must be one of"),
+    (STUDY_TOML.replace("targets_per_snippet = 2\n", ""), "[prepare]: missing required key 'targets_per_snippet'"),
+    (STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = \"2\""),
+     "[prepare]: targets_per_snippet must be an integer"),
+    (STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 0"),
+     "[prepare]: targets_per_snippet must be at least 1"),
+    (STUDY_TOML.replace('selection = "converged"', 'selection = "best"'), "[prepare]: selection must be one of"),
+    (STUDY_TOML.replace("seed = 3", 'seed = 3\ncategories = ["loops", "lopos"]'),
+     "[prepare]: categories has 'lopos', not a python category"),
+    (STUDY_TOML.replace("seed = 3", "seed = 3\ncategories = \"loops\""), "[prepare]: categories must be a list"),
+]
+
+
+@pytest.mark.parametrize("toml, message", BAD)
+def test_bad_study_toml_names_file_and_key(tmp_path, toml, message):
+    folder = make_study(tmp_path / "s", toml)
+    with pytest.raises(StudyError) as info:
+        read_study(folder)
+    assert str(info.value).startswith(str(folder / "study.toml"))
+    assert message in str(info.value)
+
+
+def test_cli_reports_a_bad_study_in_one_line(tmp_path):
+    folder = make_study(tmp_path / "s", STUDY_TOML.replace("targets_per_snippet = 2\n", ""))
+    result = CliRunner().invoke(main, ["prepare", str(folder)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {folder / 'study.toml'} [prepare]: missing required key 'targets_per_snippet'"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["prepare", str(empty)])
+    assert result.exit_code == 1 and "no such file" in result.output and "Traceback" not in result.output
+
+
+def test_missing_snippets_folder(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    for f in (folder / "snippets").iterdir():
+        f.unlink()
+    with pytest.raises(StudyError, match="no .py snippet files"):
+        prepare(folder, lm=bigram_lm)
+
+
+def test_function_snippets_cut_prompts_inside_each_function(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("class A:\n    def m(self, a):\n        b = a\n        c = b\n        d = c\n"
+                    "        e = d\n        return e\n\ndef short():\n    pass\n")
+    snippets = function_snippets(path, "python", min_lines=3)
+    # m has 6 lines: the prompt is its first 3, dedented; short() has 2 lines and is skipped
+    assert [(s.snippet_id, s.prompt) for s in snippets] == [
+        ("m-m-L2", "def m(self, a):\n    b = a\n    c = b\n")]
