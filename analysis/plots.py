@@ -35,7 +35,7 @@ def plot_kappa(scores: pd.DataFrame, path: Path) -> Path:
         values = scores[metric].dropna()
         ax.hist(values, bins=np.linspace(-1, 1, 41), color=HUMAN)
         ax.axvline(values.mean() if len(values) else 0, color=MODEL, lw=2, label="mean")
-        ax.set_title(f"{metric} per response (n={len(values)}, undefined={scores[metric].isna().sum()})")
+        ax.set_title(f"{metric} per response\n(n={len(values)}, undefined={scores[metric].isna().sum()})", fontsize=10)
         ax.set_xlabel(metric)
     ax.legend()
     fig.savefig(path, dpi=120)
@@ -49,7 +49,10 @@ def plot_heatmap(rates: pd.DataFrame, by: str, path: Path) -> Path:
     diff = diff.loc[diff.mean(axis=1).sort_values().index]
     fig = Figure(figsize=(1.5 + 0.35 * diff.shape[1], 5), layout="constrained")
     ax = fig.subplots()
-    image = ax.imshow(diff.to_numpy(), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+    values = diff.to_numpy()
+    # symmetric around 0, scaled to the data (99th percentile): real differences are far below 1
+    limit = max(float(np.nanquantile(np.abs(values), 0.99)), 1e-6) if np.isfinite(values).any() else 1.0
+    image = ax.imshow(values, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     ax.set_xticks(np.arange(diff.shape[1]), diff.columns, rotation=60, ha="right")
     ax.set_yticks([])
     ax.set_ylabel(f"participants (n={diff.shape[0]}), sorted by mean difference")
