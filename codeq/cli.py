@@ -62,36 +62,18 @@ def train_tiny_cmd(out, steps, vocab_size, seed):
     click.echo(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=2))
 
 
-def _user_errors(func):
-    """Turn the one-line errors meant for users into click errors (no traceback)."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from codeq.contract import ContractError
-        from codeq.instrument import StudyError
-        from codeq.loading import ModelLoadError
-
-        try:
-            return func(*args, **kwargs)
-        except (StudyError, ContractError, ModelLoadError, ValueError) as err:
-            raise click.ClickException(str(err)) from None
-    return wrapper
-
-
 @main.command("prepare")
 @click.argument("study", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--model", default=None, help="Model to use instead of study.toml's [model] name.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
-@_user_errors
 def prepare_cmd(study, model, device):
     """Write STUDY/tasks.jsonl, tutorial.jsonl and model_card.json from study.toml and the snippets."""
     from codeq.instrument import read_study
-    from codeq.loading import load_model
     from codeq.prepare import prepare
 
-    lm = load_model(model, device=device, dtype=read_study(study).dtype) if model else None
-    card = prepare(study, lm=lm, device=device)
+    with user_errors():
+        lm = load(model, device, read_study(study).dtype) if model else None
+        card = prepare(study, lm=lm, device=device)
     click.echo(json.dumps(card, indent=2, sort_keys=True))
 
 
@@ -109,25 +91,25 @@ def prepare_cmd(study, model, device):
 @click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
 @click.option("--limit", default=None, type=int, help="Use at most this many snippets (the first ones).")
 @click.option("--seed", default=0, show_default=True)
-@_user_errors
 def rationalize_corpus_cmd(paths, out, language, model, device, dtype, targets_per_snippet, selection,
                            min_context_units, max_new_tokens, max_steps, limit, seed):
     """Rationalize the model's own completions of every function in PATHS (files or folders)."""
     from codeq.contract import write_tasks
     from codeq.corpus import function_snippets, source_files
-    from codeq.loading import load_model
     from codeq.tasks import TargetRules, build_tasks
 
-    files = source_files(list(paths), language)
-    snippets = [s for f in files for s in function_snippets(f, language, name=".".join(f.with_suffix("").parts[-2:]))]
-    if len({s.snippet_id for s in snippets}) != len(snippets):
-        raise click.ClickException("two functions got the same snippet id; pass fewer or differently named files")
-    snippets = snippets[:limit]
-    rules = TargetRules(language=language, targets_per_snippet=targets_per_snippet, selection=selection,
-                        min_context_units=min_context_units, max_new_tokens=max_new_tokens,
-                        max_steps=max_steps, seed=seed)
-    lm = load_model(model, device=device, dtype=dtype)
-    tasks = build_tasks(lm, snippets, rules, dtype)
+    with user_errors():
+        files = source_files(list(paths), language)
+        snippets = [s for f in files
+                    for s in function_snippets(f, language, name=".".join(f.with_suffix("").parts[-2:]))]
+        if len({s.snippet_id for s in snippets}) != len(snippets):
+            raise ValueError("two functions got the same snippet id; pass fewer or differently named files")
+        snippets = snippets[:limit]
+        rules = TargetRules(language=language, targets_per_snippet=targets_per_snippet, selection=selection,
+                            min_context_units=min_context_units, max_new_tokens=max_new_tokens,
+                            max_steps=max_steps, seed=seed)
+        lm = load(model, device, dtype)
+        tasks = build_tasks(lm, snippets, rules, dtype)
     write_tasks(tasks, out)
     click.echo(f"{len(tasks)} rationales ({sum(t.rationale.converged for t in tasks)} converged) "
                f"from {len(snippets)} snippets in {len(files)} files -> {out}")
@@ -141,22 +123,21 @@ def rationalize_corpus_cmd(paths, out, language, model, device, dtype, targets_p
               help="Bootstrap clusters.")
 @click.option("--n-boot", default=2000, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-@_user_errors
 def aggregate_cmd(rationales, out, include_unconverged, resample, n_boot, seed):
     """Global explanation of RATIONALES (contract tasks): category matrices, frequencies, entropy, heatmap."""
     from codeq.contract import read_tasks
     from codeq.explain import aggregate
 
     cluster = {"snippets": "snippet_id", "tasks": "task_id"}[resample]
-    summary = aggregate(read_tasks(rationales), out, converged_only=not include_unconverged, cluster=cluster,
-                        n_boot=n_boot, seed=seed)
+    with user_errors():
+        summary = aggregate(read_tasks(rationales), out, converged_only=not include_unconverged,
+                            cluster=cluster, n_boot=n_boot, seed=seed)
     click.echo(json.dumps(summary, indent=2))
 
 
 @main.command("unit-coverage")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--language", default="python", show_default=True)
-@_user_errors
 def unit_coverage_cmd(paths, language):
     """Report the share of units in each category over PATHS (default: the whole Python stdlib)."""
     from codeq.corpus import category_counts, source_files
@@ -165,8 +146,9 @@ def unit_coverage_cmd(paths, language):
     if not paths:
         root = stdlib_root()
         paths = [p for p in sorted(root.rglob("*.py")) if not {"site-packages", "dist-packages"} & set(p.parts)]
-    files = source_files(list(paths), language)
-    counts = category_counts(files, language)
+    with user_errors():
+        files = source_files(list(paths), language)
+        counts = category_counts(files, language)
     total = sum(counts.values())
     click.echo(f"{len(files)} files, {total} units, unknown {counts['unknown'] / max(total, 1):.4%}, "
                f"errors {counts['errors'] / max(total, 1):.4%}")

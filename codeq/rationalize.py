@@ -163,6 +163,19 @@ def _normalize(input_ids, target_positions):
     return sequences, targets
 
 
+@torch.inference_mode()
+def predicted_positions(lm, ids, start: int = 1) -> list[int]:
+    """Return the positions t >= ``start`` whose token is the model's own full-context greedy prediction.
+
+    These are the targets whose search can converge (DESIGN.md: rationalize what the model predicts).
+    """
+    model = lm.model if isinstance(lm, LoadedModel) else lm
+    ids = torch.as_tensor(ids, dtype=torch.long, device=next(model.parameters()).device)
+    logits = model(input_ids=ids[None], attention_mask=torch.ones_like(ids)[None], use_cache=False).logits[0]
+    hits = (logits[:-1].argmax(-1) == ids[1:]).nonzero().squeeze(1) + 1
+    return [t for t in hits.tolist() if t >= start]
+
+
 def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, batch_size: int = 1024,
                 max_batch_tokens: int = 32768, progress: bool = False) -> list[Rationale]:
     """Compute the greedy rationale of each target token.

@@ -69,3 +69,14 @@ def byte_tokenizer():
     from codeq.tiny import train_tokenizer
 
     return train_tokenizer([CODE] * 20, vocab_size=300)
+
+
+@pytest.fixture
+def saved_model(tmp_path, byte_tokenizer):
+    """A tiny random GPT-2 with the byte tokenizer saved as a Hugging Face folder: (path, model)."""
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(byte_tokenizer), n_positions=64, n_embd=16, n_layer=1,
+                                       n_head=2, bos_token_id=0, eos_token_id=0))
+    model.save_pretrained(tmp_path / "m")
+    byte_tokenizer.save_pretrained(tmp_path / "m")
+    return tmp_path / "m", model

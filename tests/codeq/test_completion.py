@@ -137,3 +137,37 @@ def test_find_stop_on_text():
 def test_unknown_stop_rule(byte_tokenizer):
     with pytest.raises(ValueError, match="unknown stop rule 'eof'"):
         complete(scripted(byte_tokenizer, ["x"]), PROMPT, stop=("eof",))
+
+
+def test_cli_complete_json_equals_the_function(saved_model):
+    import json
+
+    from click.testing import CliRunner
+
+    from codeq.cli import main
+    from codeq.loading import load_model
+
+    path, _ = saved_model
+    result = CliRunner().invoke(main, ["complete", "-m", str(path), "--max-new-tokens", "6", "--format", "json", "-"],
+                                input=PROMPT)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    expected = complete(load_model(str(path), device="cpu"), PROMPT, max_new_tokens=6)
+    assert (data["text"], data["completion_ids"], data["stop_reason"]) == (
+        expected.text, expected.completion_ids, expected.stop_reason)
+    assert [tuple(span) for span in data["offsets"]] == expected.offsets
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-m", "/no/such/model"], "Error: model path /no/such/model does not exist"),
+    (["--stop", "eof"], "Error: unknown stop rule 'eof'"),
+])
+def test_cli_user_errors_are_one_line(saved_model, args, message):
+    from click.testing import CliRunner
+
+    from codeq.cli import main
+
+    args = args if "-m" in args else ["-m", str(saved_model[0]), *args]
+    result = CliRunner().invoke(main, ["complete", *args, "-"], input=PROMPT)
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output

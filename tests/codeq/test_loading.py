@@ -2,24 +2,14 @@
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel, T5Config
+from transformers import T5Config
 
 from codeq import loading
 from codeq.loading import ModelLoadError, load_model
 
 
-@pytest.fixture
-def model_dir(tmp_path, byte_tokenizer):
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(byte_tokenizer), n_positions=64, n_embd=16, n_layer=1,
-                                       n_head=2, bos_token_id=0, eos_token_id=0))
-    model.save_pretrained(tmp_path / "m")
-    byte_tokenizer.save_pretrained(tmp_path / "m")
-    return tmp_path / "m", model
-
-
-def test_loads_local_folder_on_cpu_fp32(model_dir):
-    path, original = model_dir
+def test_loads_local_folder_on_cpu_fp32(saved_model):
+    path, original = saved_model
     lm = load_model(str(path), device="cpu")
     assert lm.device == torch.device("cpu") and lm.dtype == torch.float32
     assert not lm.model.training
@@ -30,8 +20,8 @@ def test_loads_local_folder_on_cpu_fp32(model_dir):
     assert lm.tokenizer.decode(lm.tokenizer("def f():")["input_ids"]) == "def f():"
 
 
-def test_dtype_names(model_dir):
-    assert load_model(model_dir[0], device="cpu", dtype="bf16").model.dtype == torch.bfloat16
+def test_dtype_names(saved_model):
+    assert load_model(saved_model[0], device="cpu", dtype="bf16").model.dtype == torch.bfloat16
 
 
 def _error(*args, **kwargs) -> str:
@@ -71,10 +61,10 @@ def test_bundled_model_not_trained_yet(monkeypatch, tmp_path):
     ({"dtype": "int3"}, "unknown dtype 'int3'"),
     ({"device": "gpu7"}, "unknown device 'gpu7'"),
 ])
-def test_bad_device_or_dtype(model_dir, kwargs, message):
-    assert message in _error(model_dir[0], **kwargs)
+def test_bad_device_or_dtype(saved_model, kwargs, message):
+    assert message in _error(saved_model[0], **kwargs)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_cuda_requested_without_cuda(model_dir):
-    assert "CUDA is not available" in _error(model_dir[0], device="cuda")
+def test_cuda_requested_without_cuda(saved_model):
+    assert "CUDA is not available" in _error(saved_model[0], device="cuda")

@@ -168,3 +168,23 @@ def test_targets_outside_the_sequence_are_rejected(targets):
     model = AdditiveModel(torch.ones(4), torch.ones(16), target=0, rival=1, threshold=0.0)
     with pytest.raises(ValueError, match="outside 1..13"):
         rationalize(model, list(range(14)), targets)
+
+
+def test_cli_rationalize_writes_what_the_function_returns(saved_model, tmp_path):
+    import json
+    from dataclasses import asdict
+
+    from click.testing import CliRunner
+
+    from codeq.cli import main
+
+    path, model = saved_model
+    lines = [json.dumps({"ids": [5, 9, 2, 7, 7, 3], "targets": [2, 5]}), json.dumps({"ids": [4, 4, 8], "targets": [1]})]
+    result = CliRunner().invoke(main, ["rationalize", "-m", str(path), "--max-steps", "2", "-o", str(tmp_path / "r.jsonl"),
+                                       "-"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    expected = rationalize(model.eval(), [[5, 9, 2, 7, 7, 3], [4, 4, 8]], [[2, 5], [1]], max_steps=2)
+    assert [r for record in records for r in record["rationales"]] == [asdict(r) for r in expected]
+    bad = CliRunner().invoke(main, ["rationalize", "-m", str(path), "-"], input='{"ids": [1, 2]}\nnot json\n')
+    assert bad.exit_code != 0 and "Error: input line 2: not JSON" in bad.output

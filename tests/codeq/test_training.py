@@ -82,3 +82,22 @@ def test_compat_finetune_on_a_folder(tmp_path, byte_tokenizer):
         compat_finetune(lm, data, tmp_path / "out", TrainConfig(block_size=64))
     with pytest.raises(ValueError, match="holds no .py files"):
         source_files(tmp_path / "out")
+
+
+def test_cli_compat_finetune_resumes(saved_model, tmp_path):
+    from click.testing import CliRunner
+
+    from codeq.cli import main
+
+    data = tmp_path / "src"
+    data.mkdir()
+    (data / "a.py").write_text("def add(a, b):\n    return a + b\n" * 20)
+    args = ["compat-finetune", "-m", str(saved_model[0]), "--data", str(data), "--out", str(tmp_path / "out"),
+            "--batch-size", "2", "--block-size", "16", "--checkpoint-every", "1"]
+    first = CliRunner().invoke(main, [*args, "--steps", "2"])
+    assert first.exit_code == 0, first.output
+    second = CliRunner().invoke(main, [*args, "--steps", "3"])
+    assert second.exit_code == 0 and "resuming from step 2" in second.output
+    assert torch.load(tmp_path / "out" / "checkpoint.pt", weights_only=False)["step"] == 3
+    missing = CliRunner().invoke(main, [*args, "--steps", "1", "--data", str(tmp_path / "none")])
+    assert missing.exit_code != 0 and "does not exist" in missing.output and "Traceback" not in missing.output
