@@ -59,6 +59,8 @@ def function_snippets(path: Path, language: str, min_lines: int = 6, max_lines: 
 
 def source_files(paths: list[Path], language: str) -> list[Path]:
     """Expand folders to their source files (sorted); keep files as given."""
+    if language not in SUFFIXES:
+        raise ValueError(f"unsupported language {language!r}: use {', '.join(SUFFIXES)}")
     suffix = SUFFIXES[language]
     found = []
     for path in paths:
