@@ -43,6 +43,7 @@ class Export:
     responses: pd.DataFrame | None = None
     files: dict[str, Path] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)  # participant ids dropped as excluded
+    other_kinds: dict[str, int] = field(default_factory=dict)  # responses dropped by kind (tutorial, attention)
 
 
 def find_table(folder: Path, name: str) -> Path | None:
@@ -146,7 +147,9 @@ def load_export(folder, keep_excluded: bool = False) -> Export:
         ``participants``, ``responses`` (optional), each as ``.parquet``, ``.csv`` or ``.jsonl``.
     keep_excluded : bool
         Keep participants marked ``excluded == 1`` in ``participants``; by default their selections
-        are dropped and their ids listed in ``Export.excluded``.
+        are dropped and their ids listed in ``Export.excluded``. Independently, when ``responses``
+        has a ``kind`` column, selections of responses whose kind is not ``"main"`` (tutorial,
+        attention checks) are dropped and counted in ``Export.other_kinds``.
 
     Returns
     -------
@@ -200,7 +203,21 @@ def load_export(folder, keep_excluded: bool = False) -> Export:
     export = Export(units, sel, rat, tables.get("participants"), tables.get("responses"), files)
     if export.participants is not None and "excluded" in export.participants.columns:
         _drop_excluded(export, keep_excluded)
+    if export.responses is not None and "kind" in export.responses.columns:
+        _keep_main_tasks(export)
     return export
+
+
+def _keep_main_tasks(export: Export) -> None:
+    """Keep only selections of main tasks: tutorial and attention-check answers are not data."""
+    kind = export.responses["kind"].astype("str")
+    other = export.responses[kind.notna() & (kind != "main")]
+    if other.empty:
+        return
+    export.other_kinds = other.drop_duplicates(["participant_id", "task_id"])["kind"].astype("str").value_counts().to_dict()
+    pairs = pd.MultiIndex.from_frame(other[["participant_id", "task_id"]].astype("str"))
+    drop = pd.MultiIndex.from_arrays([export.selections[c].astype("str") for c in ("participant_id", "task_id")]).isin(pairs)
+    export.selections = export.selections[~drop].reset_index(drop=True)
 
 
 def _drop_excluded(export: Export, keep: bool) -> None:

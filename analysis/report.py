@@ -38,15 +38,17 @@ def versions() -> dict[str, str]:
 
 
 def exclusion_note(export: Export, keep_excluded: bool) -> str:
-    """One sentence on how participants marked excluded were handled."""
+    """Sentences on how excluded participants and non-main tasks were handled."""
+    kinds = "".join(f" {n} {kind} responses were left out (only main tasks are analysed)."
+                    for kind, n in sorted(export.other_kinds.items()))
     if export.participants is None or "excluded" not in export.participants.columns:
-        return "The export has no participants table with an excluded column: no exclusions were applied."
+        return "The export has no participants table with an excluded column: no exclusions were applied." + kinds
     if not export.excluded:
-        return "No participant was marked excluded."
+        return "No participant was marked excluded." + kinds
     ids = ", ".join(export.excluded[:20]) + (" ..." if len(export.excluded) > 20 else "")
     if keep_excluded:
-        return f"{len(export.excluded)} participants marked excluded were kept on request ({ids})."
-    return f"{len(export.excluded)} participants marked excluded were dropped before any analysis ({ids})."
+        return f"{len(export.excluded)} participants marked excluded were kept on request ({ids})." + kinds
+    return f"{len(export.excluded)} participants marked excluded were dropped before any analysis ({ids})." + kinds
 
 
 def write_report(folder, out, keep_excluded: bool = False, correction: str = "holm", zero_method: str = "wilcox",

@@ -88,3 +88,13 @@ def test_unreadable_file(tmp_path, hand_tables):
 def test_empty_excluded_means_not_excluded(tmp_path, hand_tables):
     hand_tables["participants"]["excluded"] = pd.Series([None, 1, None], dtype=object)
     assert load_export(write_export(tmp_path, hand_tables)).excluded == ["p2"]
+
+
+def test_tutorial_and_attention_responses_are_left_out(tmp_path, hand_tables):
+    hand_tables["responses"] = pd.DataFrame({"participant_id": ["p1", "p1", "p2", "p2", "p2"],
+                                             "task_id": ["t1", "t2", "t1", "t2", "t3"],
+                                             "kind": ["tutorial", "main", "main", "attention", "main"]})
+    export = load_export(write_export(tmp_path, hand_tables))
+    pairs = set(zip(export.selections["participant_id"].astype(str), export.selections["task_id"].astype(str)))
+    assert pairs == {("p1", "t2"), ("p2", "t1"), ("p2", "t3")}  # p3 excluded; p1/t1 tutorial, p2/t2 attention
+    assert export.other_kinds == {"tutorial": 1, "attention": 1}
