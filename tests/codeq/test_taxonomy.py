@@ -217,3 +217,17 @@ def test_malformed_taxonomy_names_the_entry(data, message):
 def test_unsupported_language_is_one_line_error():
     with pytest.raises(ValueError, match="unsupported language 'cobol'"):
         load_taxonomy("cobol")
+
+
+def test_unit_coverage_command_counts_categories(tmp_path):
+    from click.testing import CliRunner
+
+    from codeq.cli import main
+
+    (tmp_path / "a.py").write_text("x = 1  # one\n")
+    result = CliRunner().invoke(main, ["unit-coverage", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "1 files, 5 units, unknown 0.0000%, errors 0.0000%"
+    assert sorted(line.split()[0] for line in lines[1:]) == ["comments", "identifiers", "newline", "numbers",
+                                                             "operators"]
