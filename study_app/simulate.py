@@ -19,12 +19,14 @@ import json
 import random
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from tqdm import tqdm
 
 POLICIES = ("random", "model", "noisy-model")
 RETRY_STATUS = {500, 502, 503, 504}
@@ -65,6 +67,7 @@ class BotResult:
     answers: list[Answered] = field(default_factory=list)
     completion_code: str | None = None
     answer_latencies_ms: list[float] = field(default_factory=list)  # one per acknowledged answer POST
+    requests: int = 0  # HTTP requests sent, retries included
     retries: int = 0
     error: str | None = None
 
@@ -81,8 +84,13 @@ class Catalog:
         """Build the catalog from a ``study_app.models.Study`` row."""
         return cls([(t.kind, t.payload) for t in study.tasks], study.config.get("attention_checks", []))
 
-    def identify(self, units: dict[int, str], instruction: str | None, tutorial: bool) -> tuple[dict, dict | None]:
-        """Return the payload whose unit texts match ``units`` (page index -> text), and its check if any."""
+    def identify(self, units: dict[int, str], selectable: list[int], instruction: str | None,
+                 tutorial: bool) -> tuple[dict, dict | None]:
+        """Return the payload shown on a page, and its attention check if any.
+
+        A page is matched by its unit texts (``units``: index -> text) and its selectable range, so
+        two tasks on one snippet with different targets are told apart.
+        """
         if instruction is not None:
             check = self.checks.get(instruction)
             if check is None:
@@ -90,8 +98,9 @@ class Catalog:
             return next(p for _, p in self.tasks if p["task_id"] == check["id"]), check
         kind = "tutorial" if tutorial else "main"
         for k, p in self.tasks:
-            if k == kind and len(p["units"]) > max(units, default=-1) and all(
-                    text == p["units"][i]["text"] for i, text in units.items()):
+            if (k == kind and selectable == list(range(p["context_start"], p["target"]["unit_index"]))
+                    and len(p["units"]) > max(units, default=-1)
+                    and all(text == p["units"][i]["text"] for i, text in units.items())):
                 return p, None
         raise SimulationError(f"the {kind} task on the page matches no task of the study")
 
@@ -205,19 +214,24 @@ class Bot:
         self.result = BotResult(prolific_pid=name)
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
-        """Send a request, retrying connection errors and 5xx answers with a growing pause."""
+        """Send a request, retrying connection errors, timeouts and 5xx answers with a growing pause.
+
+        Retrying a POST is safe here: the answer API acknowledges a replayed answer without storing it.
+        """
         url = urljoin(self.base, url)
         for attempt in range(self.settings.retries + 1):
+            self.result.requests += 1
             try:
                 resp = self.http.request(method, url, timeout=self.settings.timeout, **kwargs)
                 if resp.status_code not in RETRY_STATUS:
                     return resp
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if attempt == self.settings.retries:
                     raise
             if attempt < self.settings.retries:
                 self.result.retries += 1
-                time.sleep(min(0.1 * 2 ** attempt, 3.0) * (0.5 + self.rng.random()))
+                # jitter from the global generator: a retry must not change the bot's later answers
+                time.sleep(min(0.1 * 2 ** attempt, 3.0) * (0.5 + random.random()))
         return resp
 
     def run(self) -> BotResult:
@@ -257,7 +271,8 @@ class Bot:
             return self.request("POST", "tutorial", data={"csrf_token": token})
         self.result.public_id = state["storageKey"].split(":")[1]
         payload, check = self.catalog.identify(
-            {i: t for i, t in parsed.units.items() if t != "↵"}, parsed.instruction and parsed.instruction.strip(),
+            {i: t for i, t in parsed.units.items() if t != "↵"}, state["selectable"],
+            parsed.instruction and parsed.instruction.strip(),
             tutorial=state["position"] == 0)
         body = self.answer(state, payload, check)
         started = time.perf_counter()
@@ -297,10 +312,9 @@ class Bot:
 def run_bots(base_url: str, slug: str, catalog: Catalog, settings: Settings, n: int, threads: int = 8,
              seed: int = 0, prefix: str = "BOT", progress: bool = True) -> list[BotResult]:
     """Run ``n`` bots, ``threads`` at a time; return their results in bot order."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tqdm import tqdm
-
     bots = [Bot(base_url, slug, catalog, settings, seed=seed * 100_003 + i, name=f"{prefix}{i:05d}") for i in range(n)]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        return list(tqdm(pool.map(Bot.run, bots), total=n, desc="bots", unit="bot", disable=not progress))
+        futures = [pool.submit(b.run) for b in bots]
+        for _ in tqdm(as_completed(futures), total=n, desc="bots", unit="bot", disable=not progress):
+            pass
+    return [b.result for b in bots]
