@@ -1,5 +1,8 @@
 """``codeq prepare instruments/<study>``: write tasks.jsonl, tutorial.jsonl and model_card.json.
 
+tutorial.jsonl holds one task from the first snippet of the tutorial folder; without tutorial
+snippets (or an eligible target in them) no tutorial.jsonl is written.
+
 Deterministic: the same study folder and model give byte-identical files (keys sorted, no
 timestamps, seeded target order, greedy decoding).
 """
@@ -47,7 +50,10 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
         raise StudyError(f"{study.folder}: no snippet gave an eligible target; relax [prepare] settings")
     tutorial_tasks = build_tasks(lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype)
     write_tasks(tasks, study.folder / "tasks.jsonl")
-    write_tasks(tutorial_tasks, study.folder / "tutorial.jsonl")
+    if tutorial_tasks:
+        write_tasks(tutorial_tasks, study.folder / "tutorial.jsonl")
+    else:  # without a tutorial file the study app uses the first task as the tutorial
+        (study.folder / "tutorial.jsonl").unlink(missing_ok=True)
     card = model_card(study, lm, tasks, tutorial_tasks)
     card["snippets_without_tasks"] = short
     (study.folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n",

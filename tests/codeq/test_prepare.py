@@ -193,3 +193,11 @@ def test_function_snippets_cut_prompts_inside_each_function(tmp_path):
     # m has 6 lines: the prompt is its first 3, dedented; short() has 2 lines and is skipped
     assert [(s.snippet_id, s.prompt) for s in snippets] == [
         ("m-m-L2", "def m(self, a):\n    b = a\n    c = b\n")]
+
+
+def test_no_tutorial_snippets_means_no_tutorial_file(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    prepare(folder, lm=bigram_lm)
+    (folder / "tutorial" / "tut.py").unlink()
+    card = prepare(folder, lm=bigram_lm)
+    assert not (folder / "tutorial.jsonl").exists() and card["tutorial_tasks"] == 0
