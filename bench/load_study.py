@@ -186,14 +186,14 @@ def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int
         print(f"study {inst.slug}: {n_tasks} tasks per participant; gunicorn {workers} workers x {threads} threads "
               f"(gthread) on PostgreSQL database {dbname}; {os.cpu_count()} CPU cores shared with the bots")
         with engine.connect() as conn:
-            config = conn.execute(sa.text("SELECT id FROM study WHERE slug = :s ORDER BY version DESC"),
-                                  {"s": inst.slug}).first()
+            study_id = conn.scalar(sa.text("SELECT id FROM study WHERE slug = :s ORDER BY version DESC"),
+                                   {"s": inst.slug})
         from study_app import create_app
         from study_app.extensions import db
         from study_app.models import Study
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
-            catalog = Catalog.from_study(db.session.get(Study, config.id))
+            catalog = Catalog.from_study(db.session.get(Study, study_id))
             db.engine.dispose()
         # 200 clients queue for 16 server threads: a request may wait long, which is not a failure
         settings = Settings(policy=policy, timeout=120)

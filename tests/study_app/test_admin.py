@@ -138,3 +138,21 @@ def test_exclusion_round_trip_and_export_download(app, client, csrf_of, admin, l
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Exclusion)) == 0
     assert client.get("/admin/participants/nobody").status_code == 404
+
+
+def test_dashboard_without_a_study(client, csrf_of, admin):
+    login(client, csrf_of)
+    page = client.get("/admin/")
+    assert page.status_code == 200 and "No study yet" in page.text
+
+
+def test_dashboard_leaves_excluded_participants_out(app, client, csrf_of, admin, loaded):
+    seed(app)
+    with app.app_context():
+        finished = db.session.scalar(sa.select(Participant).where(Participant.public_id == "pub0000"))
+        db.session.add(Exclusion(participant_id=finished.id, reason="test"))
+        db.session.commit()
+    login(client, csrf_of)
+    page = client.get("/admin/").text
+    # 3 left: pub0002 finished after 20 min 2 s, pub0001 and pub0003 idle
+    assert '<b>3</b>started' in page and '<b>1</b>finished' in page and '<b>20.0</b>median minutes' in page

@@ -22,8 +22,7 @@ from study_app.export.bundle import build_export
 from study_app.export.eraser import runs
 from study_app.export.writers import render
 from study_app.extensions import db
-from study_app.models import (Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study,
-                              StudyTask)
+from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study
 
 T0 = datetime(2026, 3, 1, 9, 30, 0, 123456)
 
