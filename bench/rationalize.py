@@ -5,7 +5,8 @@
 
 Both implementations get the same inputs: held-out standard-library functions (codeq.tiny.HELDOUT_MODULES,
 never trained on), cut to ``--max-tokens`` tokens, and per snippet ``--targets`` positions where the
-model's greedy prediction equals the actual token (so the search converges). Prints targets/second,
+model's greedy prediction equals the actual token (so the search converges); with ``--max-steps``,
+snippets with too few of those are topped up with other positions (for untrained or random models). Prints targets/second,
 forward passes, tokens processed (padding included), their ratios, and whether all rationales agree.
 """
 
@@ -36,11 +37,11 @@ def heldout_functions(count: int, min_lines: int = 6) -> list[str]:
     return snippets[:count]
 
 
-def pick_targets(predicted: list[int], length: int, count: int) -> list[int]:
-    """Evenly spaced predicted positions; topped up with the last other positions if too few."""
+def pick_targets(predicted: list[int], length: int, count: int, top_up: bool) -> list[int]:
+    """Evenly spaced predicted positions; if too few and ``top_up``, add the last other positions."""
     if len(predicted) >= count:
         return [predicted[round(i * (len(predicted) - 1) / max(1, count - 1))] for i in range(count)]
-    others = [t for t in range(length - 1, 0, -1) if t not in predicted]
+    others = [t for t in range(length - 1, 0, -1) if t not in predicted] if top_up else []
     return sorted(predicted + others[:count - len(predicted)])
 
 
@@ -115,7 +116,9 @@ def main(model_name, device, snippets, targets, max_tokens, max_steps, random_gp
     for source in heldout_functions(snippets):
         ids = lm.tokenizer(source)["input_ids"][:max_tokens]
         sequences.append(ids)
-        target_lists.append(pick_targets(predicted_positions(lm, ids, start=2), len(ids), targets))
+        # positions the model does not predict never converge: only worth adding to a capped search
+        target_lists.append(pick_targets(predicted_positions(lm, ids, start=2), len(ids), targets,
+                                         top_up=max_steps is not None))
     n_targets = sum(map(len, target_lists))
     n_predicted = sum(len(set(ts) & set(predicted_positions(lm, ids, start=2)))
                       for ids, ts in zip(sequences, target_lists))
