@@ -169,7 +169,7 @@ def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, f
 
     \b
     Example:
-      printf 'def add(a, b):\n    ' | codeq complete -m codeq-tiny -
+      printf 'def add(a, b):\\n    ' | codeq complete -m codeq-tiny -
     """
     from codeq.completion import complete
 
@@ -221,7 +221,7 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
 
     \b
     Example:
-      echo '{"text": "def add(a, b):\n    return a + b\n"}' | codeq rationalize -m codeq-tiny -
+      echo '{"text": "def add(a, b):\\n    return a + b\\n"}' | codeq rationalize -m codeq-tiny -
     """
     from codeq.rationalize import predicted_positions, rationalize
 
