@@ -60,3 +60,11 @@ def test_unit_rationale_orders_units_and_gains():
     assert r.units == [2, 1, 0]
     assert r.unit_gains == pytest.approx([0.1, 0.3, 0.45])
     assert r.positions == [3, 1, 2, 0] and r.converged and r.top_prediction == 7
+
+
+def test_alignment_of_unordered_spans_equals_brute_force():
+    code = CODES[0]
+    units = code_units(code, "python")
+    offsets = [(30, 38), (0, 3), (12, 20), (4, 5), (4, 9), (37, 40)]
+    tokens = align_tokens(offsets, list(range(len(offsets))), units)
+    assert [t.units for t in tokens] == brute_force(offsets, units)
