@@ -14,6 +14,7 @@ _LAZY = {
     "Completion": "codeq.completion",
     "rationalize": "codeq.rationalize",
     "Rationale": "codeq.rationalize",
+    "predicted_positions": "codeq.rationalize",
 }
 
 
