@@ -49,7 +49,7 @@ def function_snippets(path: Path, language: str, min_lines: int = 6, max_lines: 
         cut = max(first + (last - first + 1) // 2, (body.start_point.row if body else first) + 1)
         if cut > last:  # nothing left for the model to write
             continue
-        prompt = textwrap.dedent("".join(lines[first:cut]))
+        prompt = textwrap.dedent("".join(lines[first:cut])).rstrip()  # as in instrument.read_snippets
         ident = node.child_by_field_name("name")
         label = ident.text.decode("utf-8") if ident is not None else "anonymous"
         snippet_id = f"{name}-{label}-L{first + 1}"

@@ -100,7 +100,12 @@ def read_study(folder: str | Path) -> Study:
 
 
 def read_snippets(folder: Path, study_id: str, language: str, required: bool = True) -> list[Snippet]:
-    """Read every snippet file of ``folder`` (sorted by name), its ``source:`` header lines removed."""
+    """Read every snippet file of ``folder`` (sorted by name), its ``source:`` header lines removed.
+
+    The prompt ends where its last line's text ends: byte-level BPE merges a line break with the
+    next line's indentation into one token, so a prompt ending in a bare line break is a boundary the
+    model hardly saw in training (it then tends to stop at once). The model writes the line break.
+    """
     suffix = SUFFIXES[language]
     files = sorted(folder.glob(f"*{suffix}")) if folder.is_dir() else []
     if not files and required:
@@ -112,6 +117,7 @@ def read_snippets(folder: Path, study_id: str, language: str, required: bool = T
         text = path.read_text(encoding="utf-8")
         while (m := _HEADER.match(text)):
             text = text[m.end():]
+        text = text.rstrip()
         if not text.strip():
             raise StudyError(f"{path}: the snippet is empty")
         snippets.append(Snippet(snippet_id=path.stem, task_prefix=f"{study_id}-{path.stem}", prompt=text))

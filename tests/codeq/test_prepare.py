@@ -130,10 +130,11 @@ def test_converged_selection_skips_unconverged_targets(tmp_path, bigram_lm, monk
     assert all(t.target.token_index % 2 == 0 and t.rationale.converged for t in tasks)
 
 
-def test_source_header_is_not_part_of_the_prompt(tmp_path):
+def test_prompt_drops_source_header_and_trailing_whitespace(tmp_path):
     folder = make_study(tmp_path / "s")
+    (folder / "snippets" / "alpha.py").write_text("# source: m.f\n// source: x\ndef f(a):\n    return a\n\n")
     snippets = read_snippets(folder / "snippets", "s", "python")
-    assert snippets[0].prompt.startswith("def f(a, b):")
+    assert snippets[0].prompt == "def f(a):\n    return a"
 
 
 BAD = [
@@ -192,7 +193,7 @@ def test_function_snippets_cut_prompts_inside_each_function(tmp_path):
     snippets = function_snippets(path, "python", min_lines=3)
     # m has 6 lines: the prompt is its first 3, dedented; short() has 2 lines and is skipped
     assert [(s.snippet_id, s.prompt) for s in snippets] == [
-        ("m-m-L2", "def m(self, a):\n    b = a\n    c = b\n")]
+        ("m-m-L2", "def m(self, a):\n    b = a\n    c = b")]
 
 
 def test_no_tutorial_snippets_means_no_tutorial_file(tmp_path, bigram_lm):
