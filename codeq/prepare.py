@@ -55,7 +55,7 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
     else:  # without a tutorial file the study app uses the first task as the tutorial
         (study.folder / "tutorial.jsonl").unlink(missing_ok=True)
     card = model_card(study, lm, tasks, tutorial_tasks)
-    card["snippets_without_tasks"] = short
+    card["snippets_short_of_targets"] = short
     (study.folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n",
                                                   encoding="utf-8")
     return card
