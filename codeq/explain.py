@@ -78,13 +78,29 @@ def normalized_entropy(counts) -> float:
     return float(-(p * np.log(p)).sum() / math.log(len(p)))
 
 
+def entropy_bits(counts) -> float:
+    """Shannon entropy, in bits, of the distribution given by ``counts``."""
+    p = np.asarray(counts, dtype=float)
+    p = p[p > 0] / p.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
 def entropy_summary(table: pd.DataFrame) -> dict:
-    """Normalized entropy of rationale units by text (token level) and by category, and the reduction."""
-    token = normalized_entropy(table["text"].value_counts().to_numpy())
-    category = normalized_entropy(table["category"].value_counts().to_numpy())
+    """Entropy of rationale units by text (token level) and by category, and the relative reductions.
+
+    ``*_entropy`` are normalized (divided by the log of the number of distinct values observed, so
+    1 = uniform); ``*_bits`` are plain Shannon entropies. ``reduction`` and ``reduction_bits`` are
+    ``(token - category) / token`` for each.
+    """
+    text_counts = table["text"].value_counts().to_numpy()
+    category_counts = table["category"].value_counts().to_numpy()
+    token, category = normalized_entropy(text_counts), normalized_entropy(category_counts)
+    token_bits, category_bits = entropy_bits(text_counts), entropy_bits(category_counts)
     return {"token_entropy": token, "category_entropy": category,
-            "distinct_tokens": int(table["text"].nunique()), "distinct_categories": int(table["category"].nunique()),
-            "reduction": (token - category) / token if token > 0 else float("nan")}
+            "reduction": (token - category) / token if token > 0 else float("nan"),
+            "token_bits": token_bits, "category_bits": category_bits,
+            "reduction_bits": (token_bits - category_bits) / token_bits if token_bits > 0 else float("nan"),
+            "distinct_tokens": int(len(text_counts)), "distinct_categories": int(len(category_counts))}
 
 
 def category_frequencies(rationales: pd.DataFrame, context: pd.DataFrame, cluster: str = "snippet_id",

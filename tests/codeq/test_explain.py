@@ -79,6 +79,9 @@ def test_entropy_reduction_by_hand():
     category = entropy([3, 1]) / math.log(2)
     assert summary["category_entropy"] == pytest.approx(category)
     assert summary["reduction"] == pytest.approx(1 - category)
+    assert summary["token_bits"] == pytest.approx(2.0)  # log2(4)
+    assert summary["category_bits"] == pytest.approx(entropy([3, 1], base=2))
+    assert summary["reduction_bits"] == pytest.approx(1 - entropy([3, 1], base=2) / 2)
 
 
 def test_frequencies_by_hand_and_bootstrap_properties():
