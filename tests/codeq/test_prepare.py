@@ -97,7 +97,7 @@ def test_prepare_writes_valid_tasks_that_follow_the_target_rules(tmp_path, bigra
     written = json.loads((folder / "model_card.json").read_text())
     assert written == card
     assert (card["model"], card["dtype"], card["seed"], card["tasks"], card["converged"]) == ("bigram", "fp32", 3, 4, 4)
-    assert card["codeq_version"] and card["snippets_without_tasks"] == []
+    assert card["codeq_version"] and card["snippets_short_of_targets"] == []
 
 
 def test_prepare_is_byte_identical_on_rerun(tmp_path, bigram_lm):
@@ -202,3 +202,14 @@ def test_no_tutorial_snippets_means_no_tutorial_file(tmp_path, bigram_lm):
     (folder / "tutorial" / "tut.py").unlink()
     card = prepare(folder, lm=bigram_lm)
     assert not (folder / "tutorial.jsonl").exists() and card["tutorial_tasks"] == 0
+
+
+def test_snippets_short_of_targets_are_listed(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s", STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 5"))
+    card = prepare(folder, lm=bigram_lm)
+    # ' + x + x ...' in 12 tokens: alpha's 'return a' prompt has few units, so fewer than 5 targets each
+    counts = {}
+    for task in read_tasks(folder / "tasks.jsonl"):
+        counts[task.snippet_id] = counts.get(task.snippet_id, 0) + 1
+    assert card["snippets_short_of_targets"] == sorted(s for s in ("alpha", "beta") if counts.get(s, 0) < 5)
+    assert card["snippets_short_of_targets"]
