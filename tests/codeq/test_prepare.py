@@ -205,11 +205,9 @@ def test_no_tutorial_snippets_means_no_tutorial_file(tmp_path, bigram_lm):
 
 
 def test_snippets_short_of_targets_are_listed(tmp_path, bigram_lm):
-    folder = make_study(tmp_path / "s", STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 5"))
+    folder = make_study(tmp_path / "s", STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 20"))
     card = prepare(folder, lm=bigram_lm)
-    # ' + x + x ...' in 12 tokens: alpha's 'return a' prompt has few units, so fewer than 5 targets each
-    counts = {}
-    for task in read_tasks(folder / "tasks.jsonl"):
-        counts[task.snippet_id] = counts.get(task.snippet_id, 0) + 1
-    assert card["snippets_short_of_targets"] == sorted(s for s in ("alpha", "beta") if counts.get(s, 0) < 5)
-    assert card["snippets_short_of_targets"]
+    # 12 new tokens cannot hold 20 targets
+    tasks = read_tasks(folder / "tasks.jsonl")
+    assert 0 < len(tasks) < 40
+    assert card["snippets_short_of_targets"] == ["alpha", "beta"]
