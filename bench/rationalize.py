@@ -21,7 +21,8 @@ import torch
 from codeq.loading import LoadedModel, ModelLoadError, load_model
 from codeq.rationalize import predicted_positions, rationalize
 from codeq.reference import rationalize_reference
-from codeq.tiny import read_sources, stdlib_files
+from codeq.tiny import stdlib_files
+from codeq.training import read_sources
 
 
 def heldout_functions(count: int, min_lines: int = 6) -> list[str]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codeq.loading import LoadedModel
-from codeq.tiny import read_sources
-from codeq.training import TrainConfig, token_blocks, train
+from codeq.training import TrainConfig, read_sources, token_blocks, train
 
 
 def source_files(folder: str | Path, suffixes: tuple[str, ...] = (".py",)) -> list[Path]:

@@ -16,7 +16,7 @@ import torch
 from tokenizers import ByteLevelBPETokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
-from codeq.training import TrainConfig, token_blocks, train
+from codeq.training import TrainConfig, read_sources, token_blocks, train
 
 # Modules studies draw snippets from; kept out of training so completions are not memorised.
 HELDOUT_MODULES = (
@@ -46,16 +46,6 @@ def stdlib_files(root: Path | None = None) -> tuple[list[Path], list[Path]]:
             continue
         (heldout if is_heldout(path, root) else train_files).append(path)
     return train_files, heldout
-
-
-def read_sources(paths) -> list[str]:
-    texts = []
-    for p in paths:
-        try:
-            texts.append(p.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, OSError):
-            continue
-    return texts
 
 
 def train_tokenizer(texts: list[str], vocab_size: int) -> GPT2TokenizerFast:

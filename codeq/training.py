@@ -42,6 +42,17 @@ def word_dropout_mask(batch_size: int, length: int, generator: torch.Generator) 
     return allowed[:, None]
 
 
+def read_sources(paths) -> list[str]:
+    """Read UTF-8 source files, skipping unreadable ones."""
+    texts = []
+    for p in paths:
+        try:
+            texts.append(p.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, OSError):
+            continue
+    return texts
+
+
 def token_blocks(tokenizer, texts, block_size: int) -> torch.Tensor:
     """Tokenize texts, join them with EOS (where the tokenizer has one) and cut the stream into (N, block_size) blocks."""
     separator = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]

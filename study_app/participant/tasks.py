@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, redirect, render_template, request, url_for
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -112,21 +112,21 @@ def expected(participant: Participant, position: int, phase: int) -> bool:
     return participant.status in ("tutorial", "tasks") and next_step(participant) == (position, phase)
 
 
-def lookup(position: int) -> tuple[Participant | None, Assignment | None]:
+def lookup(position: int) -> tuple[Participant, Assignment]:
+    """Return this browser's participant and their assignment at ``position``, or abort with JSON 403/404."""
     participant = current_participant()
     if participant is None:
-        return None, None
-    return participant, next((a for a in participant.assignments if a.position == position), None)
+        abort(403, "no study in progress in this browser")
+    assignment = next((a for a in participant.assignments if a.position == position), None)
+    if assignment is None:
+        abort(404, f"task {position} is not assigned to you")
+    return participant, assignment
 
 
 @bp.post("/api/task/<int:position>/answer")
 def answer(position: int):
     """Store one phase of an answer; a replay of the same answer is acknowledged without storing."""
     participant, assignment = lookup(position)
-    if participant is None:
-        return error(403, "no study in progress in this browser")
-    if assignment is None:
-        return error(404, f"task {position} is not assigned to you")
     task = Task.from_dict(assignment.study_task.payload)
     try:
         ans = parse_answer(request.get_json(silent=True), task.selectable, participant.study.config["annotation"],
@@ -165,10 +165,6 @@ def answer(position: int):
 def events(position: int):
     """Store telemetry sent while a task is open (this also saves the selection in progress)."""
     participant, assignment = lookup(position)
-    if participant is None:
-        return error(403, "no study in progress in this browser")
-    if assignment is None:
-        return error(404, f"task {position} is not assigned to you")
     body = request.get_json(silent=True)
     phase = body.get("phase", 1) if isinstance(body, dict) else None
     try:
