@@ -83,7 +83,7 @@ def compare(fast, slow) -> tuple[bool, float]:
     return same and len(fast) == len(slow), diff
 
 
-def random_gpt2_small(tokenizer, device) -> LoadedModel:
+def gpt2_small_random(tokenizer, device) -> LoadedModel:
     """A randomly initialised GPT-2 the size of codeparrot-small (12 layers x 768, 32768 vocabulary)."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -112,7 +112,7 @@ def main(model_name, device, snippets, targets, max_tokens, max_steps, random_gp
     except ModelLoadError as err:
         raise click.ClickException(str(err)) from None
     if random_gpt2_small:
-        lm = random_gpt2_small(lm.tokenizer, lm.device)
+        lm = gpt2_small_random(lm.tokenizer, lm.device)
     sequences, target_lists = [], []
     for source in heldout_functions(snippets):
         ids = lm.tokenizer(source)["input_ids"][:max_tokens]

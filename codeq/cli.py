@@ -48,17 +48,23 @@ def load(model_name: str, device: str, dtype: str):
 @main.command("train-tiny")
 @click.option("--out", type=click.Path(path_type=Path), default=Path(__file__).parent / "models" / "codeq-tiny",
               show_default=True, help="Folder for the model, tokenizer and checkpoints.")
-@click.option("--steps", default=1500, show_default=True, help="Optimizer steps (batch 8 x 512 tokens).")
+@click.option("--steps", default=1500, show_default=True, help="Optimizer steps.")
+@click.option("--batch-size", default=8, show_default=True, help="Sequences of 512 tokens per step.")
 @click.option("--vocab-size", default=8192, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-def train_tiny_cmd(out, steps, vocab_size, seed):
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--stdlib", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Standard library folder to train on (default: this interpreter's).")
+def train_tiny_cmd(out, steps, batch_size, vocab_size, seed, device, stdlib):
     """Train the bundled codeq-tiny model on this machine's Python standard library.
 
-    Resumable: rerunning with the same --out continues from the last checkpoint.
+    Resumable: rerunning with the same --out continues from the last checkpoint. The held-out loss
+    is measured at every checkpoint and the best checkpoint's weights are saved.
     """
     from codeq.tiny import train_tiny
 
-    result = train_tiny(out, steps=steps, vocab_size=vocab_size, seed=seed)
+    result = train_tiny(out, steps=steps, vocab_size=vocab_size, seed=seed, batch_size=batch_size,
+                        device=device, stdlib=stdlib)
     click.echo(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=2))
 
 
@@ -167,13 +173,16 @@ def unit_coverage_cmd(paths, language):
 def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, fmt):
     """Complete the code in PROMPT_FILE ('-' for stdin) greedily.
 
+    The file's trailing newlines are dropped: byte-level BPE merges a final newline with the next
+    line's indentation, so a prompt ending in one makes the model stop at once.
+
     \b
     Example:
-      printf 'def add(a, b):\\n    ' | codeq complete -m codeq-tiny -
+      printf 'def add(a, b):' | codeq complete -m codeq-tiny -
     """
     from codeq.completion import complete
 
-    prompt = prompt_file.read()
+    prompt = prompt_file.read().rstrip("\n")
     with user_errors():
         lm = load(model_name, device, dtype)
         rules = tuple(rule.strip() for rule in stop.split(",") if rule.strip())

@@ -62,25 +62,27 @@ def tiny_config(vocab_size: int) -> GPT2Config:
                       bos_token_id=0, eos_token_id=0, tie_word_embeddings=True)
 
 
-def train_tiny(out: Path, steps: int = 1500, vocab_size: int = 8192, seed: int = 0,
-               batch_size: int = 8, block_size: int = 512) -> dict:
-    """Build tokenizer and model from the local stdlib, train with word dropout, save to ``out``."""
+def train_tiny(out: Path, steps: int = 1500, vocab_size: int = 8192, seed: int = 0, batch_size: int = 8,
+               block_size: int = 512, device: str = "cpu", stdlib: Path | None = None) -> dict:
+    """Build tokenizer and model from the stdlib (this interpreter's, or the copy at ``stdlib``),
+    train with word dropout on ``device``, save to ``out``."""
     torch.manual_seed(seed)
+    torch.backends.cuda.matmul.allow_tf32 = True  # a CUDA run would otherwise be fp32-bound for no gain
     out = Path(out)
-    train_files, heldout_files = stdlib_files()
+    train_files, heldout_files = stdlib_files(stdlib)
     texts = read_sources(train_files)
     if (out / "tokenizer.json").exists():  # resuming: the vocabulary must not change
         tokenizer = GPT2TokenizerFast.from_pretrained(out)
     else:
         tokenizer = train_tokenizer(texts, vocab_size)
         tokenizer.save_pretrained(out)
-    model = GPT2LMHeadModel(tiny_config(len(tokenizer)))
+    model = GPT2LMHeadModel(tiny_config(len(tokenizer))).to(device)
     cfg = TrainConfig(steps=steps, batch_size=batch_size, block_size=block_size, seed=seed)
     blocks = token_blocks(tokenizer, texts, block_size)
     eval_blocks = token_blocks(tokenizer, read_sources(heldout_files), block_size)
     result = train(model, tokenizer, blocks, out, cfg, eval_blocks=eval_blocks)
     result.update(train_files=len(train_files), train_tokens=blocks.numel(),
                   heldout_modules=list(HELDOUT_MODULES), heldout_tokens=eval_blocks.numel(),
-                  parameters=sum(p.numel() for p in model.parameters()))
+                  parameters=sum(p.numel() for p in model.parameters()), device=str(device))
     (out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

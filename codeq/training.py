@@ -81,7 +81,11 @@ def _batch(blocks: torch.Tensor, step: int, cfg: TrainConfig) -> torch.Tensor:
 
 
 def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, eval_blocks=None) -> dict:
-    """Train ``model`` on ``blocks`` with word dropout; checkpoint to ``out`` and resume from it."""
+    """Train ``model`` on ``blocks`` with word dropout; checkpoint to ``out`` and resume from it.
+
+    With ``eval_blocks``, the held-out loss is measured at every checkpoint and the weights of the
+    best checkpoint are the ones saved (early stopping: a small corpus is overfitted in a few epochs).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
@@ -90,12 +94,12 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
-    start, log = 0, []
+    start, log, best = 0, [], None
     if ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        start, log = state["step"], state["log"]
+        start, log, best = state["step"], state["log"], state.get("best")
         tqdm.write(f"resuming from step {start} ({ckpt_path})")
     gen = torch.Generator().manual_seed(cfg.seed)
     model.train()
@@ -117,13 +121,22 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
         bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{(step + 1 - start) * x.numel() / (time.time() - t0):.0f}")
         log.append({"step": step, "loss": loss.item(), "dropout": mask is not None})
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+            if eval_blocks is not None and len(eval_blocks):
+                log[-1]["heldout_loss"] = evaluate_loss(model, eval_blocks, cfg.batch_size)
+                model.train()
+                if best is None or log[-1]["heldout_loss"] < best["heldout_loss"]:
+                    best = {"step": step + 1, "heldout_loss": log[-1]["heldout_loss"],
+                            "model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+                bar.write(f"step {step + 1}: held-out loss {log[-1]['heldout_loss']:.3f}")
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
-                        "log": log, "config": asdict(cfg)}, ckpt_path)
+                        "log": log, "best": best, "config": asdict(cfg)}, ckpt_path)
     model.eval()
     result = {"config": asdict(cfg), "final_train_loss": log[-1]["loss"] if log else None}
-    if eval_blocks is not None and len(eval_blocks):
-        result["heldout_loss"] = evaluate_loss(model, eval_blocks, cfg.batch_size)
-        result["heldout_perplexity"] = math.exp(result["heldout_loss"])
+    if best is not None:
+        model.load_state_dict(best["model"])
+        result.update(best_step=best["step"], heldout_loss=best["heldout_loss"],
+                      heldout_perplexity=math.exp(best["heldout_loss"]),
+                      heldout_curve=[(e["step"] + 1, round(e["heldout_loss"], 4)) for e in log if "heldout_loss" in e])
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return result

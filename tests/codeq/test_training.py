@@ -1,4 +1,4 @@
-"""Word dropout: mask semantics, equivalence with subset forward passes, resumable training."""
+"""Word dropout: mask semantics, equivalence with subset forward passes, resumable training, early stopping."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from codeq.compat import compat_finetune, source_files
 from codeq.loading import LoadedModel
-from codeq.training import TrainConfig, train, word_dropout_mask
+from codeq.training import TrainConfig, evaluate_loss, train, word_dropout_mask
 
 
 def test_word_dropout_mask_matches_brute_force():
@@ -101,3 +101,17 @@ def test_cli_compat_finetune_resumes(saved_model, tmp_path):
     assert torch.load(tmp_path / "out" / "checkpoint.pt", weights_only=False)["step"] == 3
     missing = CliRunner().invoke(main, [*args, "--steps", "1", "--data", str(tmp_path / "none")])
     assert missing.exit_code != 0 and "does not exist" in missing.output and "Traceback" not in missing.output
+
+
+def test_the_best_held_out_checkpoint_is_saved(tmp_path, byte_tokenizer):
+    gen = torch.Generator().manual_seed(1)
+    blocks = torch.randint(0, len(byte_tokenizer), (8, 16), generator=gen)
+    held_out = torch.randint(0, len(byte_tokenizer), (4, 16), generator=gen)  # unrelated: overfitting shows
+    cfg = TrainConfig(steps=12, batch_size=2, block_size=16, lr=3e-2, warmup=1, checkpoint_every=2)
+    result = train(_model(len(byte_tokenizer)), byte_tokenizer, blocks, tmp_path, cfg, eval_blocks=held_out)
+    curve = dict(result["heldout_curve"])
+    assert sorted(curve) == [2, 4, 6, 8, 10, 12]
+    assert abs(result["heldout_loss"] - min(curve.values())) < 1e-4
+    assert curve[result["best_step"]] == round(result["heldout_loss"], 4)
+    saved = GPT2LMHeadModel.from_pretrained(tmp_path)
+    assert abs(evaluate_loss(saved, held_out, 2) - result["heldout_loss"]) < 1e-5
