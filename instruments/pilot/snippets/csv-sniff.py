@@ -1,4 +1,4 @@
-# source: Python 3.11 standard library, csv.Sniffer.sniff (the first 13 lines, from line 175, dedented)
+# source: Python 3.11 standard library, csv.Sniffer.sniff (the first 10 lines, from line 175, dedented)
 def sniff(self, sample, delimiters=None):
     """
     Returns a dialect (or None) corresponding to the sample
@@ -9,6 +9,3 @@ def sniff(self, sample, delimiters=None):
     if not delimiter:
         delimiter, skipinitialspace = self._guess_delimiter(sample,
                                                             delimiters)
-
-    if not delimiter:
-        raise Error("Could not determine delimiter")

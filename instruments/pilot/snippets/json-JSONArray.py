@@ -1,4 +1,4 @@
-# source: Python 3.11 standard library, json.decoder.JSONArray (the first 17 lines, from line 217, dedented)
+# source: Python 3.11 standard library, json.decoder.JSONArray (the first 16 lines, from line 217)
 def JSONArray(s_and_end, scan_once, _w=WHITESPACE.match, _ws=WHITESPACE_STR):
     s, end = s_and_end
     values = []
@@ -15,4 +15,3 @@ def JSONArray(s_and_end, scan_once, _w=WHITESPACE.match, _ws=WHITESPACE_STR):
             value, end = scan_once(s, end)
         except StopIteration as err:
             raise JSONDecodeError("Expecting value", s, err.value) from None
-        _append(value)

@@ -1,4 +1,4 @@
-# source: Python 3.11 standard library, statistics._ss (the first 19 lines, from line 208, dedented)
+# source: Python 3.11 standard library, statistics._ss (the first 20 lines, from line 208)
 def _ss(data, c=None):
     """Return the exact mean and sum of square deviations of sequence data.
 
@@ -18,3 +18,4 @@ def _ss(data, c=None):
     sxx_partials = defaultdict(int)
     for typ, values in groupby(data, type):
         types_add(typ)
+        for n, d in map(_exact_ratio, values):
