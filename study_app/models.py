@@ -58,6 +58,9 @@ class Participant(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     completion_code: Mapped[str | None] = mapped_column(String(32))
+    # The consent form's one-time token: a consent POST retried after a lost reply finds this row
+    # instead of enrolling the same person twice.
+    enrol_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     study: Mapped[Study] = relationship()
     assignments: Mapped[list[Assignment]] = relationship(
         back_populates="participant", order_by="Assignment.position")

@@ -216,7 +216,8 @@ class Bot:
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         """Send a request, retrying connection errors, timeouts and 5xx answers with a growing pause.
 
-        Retrying a POST is safe here: the answer API acknowledges a replayed answer without storing it.
+        Retrying a POST is safe here: the answer API acknowledges a replayed answer without storing it,
+        and a replayed consent (same enrol_token) returns the participant it enrolled.
         """
         url = urljoin(self.base, url)
         for attempt in range(self.settings.retries + 1):
@@ -245,7 +246,9 @@ class Bot:
     def _run(self) -> None:
         params = {"PROLIFIC_PID": self.result.prolific_pid, "STUDY_ID": "SIMULATION", "SESSION_ID": self.result.prolific_pid}
         page = self.request("GET", f"s/{self.slug}", params=params)
-        page = self.request("POST", f"s/{self.slug}/consent", data={"choice": "agree", "csrf_token": csrf_token(page.text)})
+        enrol = re.search(r'name="enrol_token" value="([^"]+)"', page.text)
+        page = self.request("POST", f"s/{self.slug}/consent", data={
+            "choice": "agree", "csrf_token": csrf_token(page.text), "enrol_token": enrol and unescape(enrol.group(1))})
         for _ in range(200):  # far more pages than any study has: a loop guard
             path = urlsplit(page.url).path
             if page.status_code != 200:

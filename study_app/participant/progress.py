@@ -73,9 +73,9 @@ def unique_resume_code() -> str:
             return code
 
 
-def enroll(study: Study, prolific: dict[str, str | None]) -> Participant:
+def enroll(study: Study, prolific: dict[str, str | None], enrol_token: str | None = None) -> Participant:
     """Create a consenting participant with a balanced, seeded task sequence."""
-    participant = Participant(study_id=study.id, public_id=secrets.token_urlsafe(16),
+    participant = Participant(study_id=study.id, public_id=secrets.token_urlsafe(16), enrol_token=enrol_token,
                               resume_code=unique_resume_code(), status="consented", **prolific)
     db.session.add(participant)
     db.session.flush()  # the participant's id numbers its random generator

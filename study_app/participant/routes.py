@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import wraps
 
 from flask import abort, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 from markdown_it import MarkdownIt
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from study_app.commands import latest_study
 from study_app.extensions import db
@@ -53,25 +55,54 @@ def study_link(slug: str):
         return redirect(next_url(participant))
     session["prolific"] = {col: request.args.get(param, "")[:64] or None for param, col in PROLIFIC_PARAMS.items()}
     consent = Markup(markdown.render(study.config["consent"]))
-    return render_template("participant/consent.html", study=study, consent=consent)
+    return render_template("participant/consent.html", study=study, consent=consent,
+                           enrol_token=secrets.token_urlsafe(16))
+
+
+def enrolled_with(study, token: str | None) -> Participant | None:
+    if token is None:
+        return None
+    return db.session.scalar(select(Participant).where(Participant.study_id == study.id,
+                                                       Participant.enrol_token == token))
+
+
+def after_consent(participant: Participant):
+    if participant.status == "declined":
+        session.clear()
+        return redirect(url_for("participant.declined"))
+    remember(participant)
+    return redirect(next_url(participant))
 
 
 @bp.post("/s/<slug>/consent")
 def consent(slug: str):
-    """Enrol a participant who agrees; a decline stores only that someone declined."""
+    """Enrol a participant who agrees; a decline stores only that someone declined.
+
+    The form's ``enrol_token`` makes the POST idempotent: a browser that resends it (a lost reply,
+    a double click) gets the participant the first POST created.
+    """
     study = latest_study(slug) or abort(404)
     choice = request.form.get("choice")
     if choice not in ("agree", "decline"):
         abort(400, "choose 'agree' or 'decline'")
-    if choice == "decline":
-        db.session.add(Participant(study_id=study.id, public_id=short_code(24), resume_code=short_code(12),
-                                   status="declined"))
-        db.session.commit()
-        session.clear()
-        return redirect(url_for("participant.declined"))
-    participant = enroll(study, session.pop("prolific", None) or {})
-    remember(participant)
-    return redirect(next_url(participant))
+    token = request.form.get("enrol_token", "")[:32] or None
+    earlier = enrolled_with(study, token)
+    if earlier is not None:
+        return after_consent(earlier)
+    try:
+        if choice == "decline":
+            participant = Participant(study_id=study.id, public_id=short_code(24), resume_code=short_code(12),
+                                      status="declined", enrol_token=token)
+            db.session.add(participant)
+            db.session.commit()
+        else:
+            participant = enroll(study, session.pop("prolific", None) or {}, enrol_token=token)
+    except IntegrityError:
+        db.session.rollback()  # the same form posted twice at once: the other request enrolled first
+        participant = enrolled_with(study, token)
+        if participant is None:
+            raise
+    return after_consent(participant)
 
 
 @bp.get("/declined")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+
+from sqlalchemy import func, select
 
 from participant_steps import (ANSWERS, consent, page_state, post_answer, stored_counts, the_participant,
                                to_first_task, token)
@@ -28,6 +30,22 @@ def test_decline_stores_nothing_but_the_decline(app, client, loaded):
         assert [(p.status, p.prolific_pid) for p in people] == [("declined", None)]
         assert db.session.scalars(select(Assignment)).all() == []
     assert client.get("/questionnaire").status_code == 403  # the browser is no longer tied to anyone
+
+
+def test_a_replayed_consent_enrols_no_one_twice(app, client, loaded):
+    page = client.get("/s/fixture").text
+    form = {"choice": "agree", "csrf_token": token(page),
+            "enrol_token": re.search(r'name="enrol_token" value="([^"]+)"', page).group(1)}
+    first = client.post("/s/fixture/consent", data=form)
+    retry = app.test_client()  # the reply was lost: the browser never got the participant's cookie
+    again = retry.post("/s/fixture/consent", data={**form, "csrf_token": token(retry.get("/s/fixture").text)})
+    assert again.location == first.location == "/questionnaire"
+    assert retry.get("/questionnaire").status_code == 200  # the retry tied the browser to the participant
+    other = app.test_client().get("/s/fixture").text  # a new visit to the link gets a new token
+    assert re.search(r'name="enrol_token" value="([^"]+)"', other).group(1) != form["enrol_token"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Participant.id))) == 1
+        assert db.session.scalar(select(func.count(Assignment.id))) == 4
 
 
 def test_agree_enrols_with_prolific_ids_and_a_sequence(app, client, loaded):
