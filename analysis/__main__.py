@@ -29,7 +29,7 @@ def main():
 @click.option("--ci", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
 @click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
 def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, seed):
-    """Analyse the EXPORT folder and write alignment.csv, category_tests.csv, figures and report.html."""
+    """Analyse the EXPORT folder (or zip) and write alignment.csv, category_tests.csv, figures and report.html."""
     from analysis.report import write_report
 
     try:

@@ -1,4 +1,5 @@
-"""Load and validate an exported study: tidy tables as CSV, Parquet or JSON Lines in one folder.
+"""Load and validate an exported study: tidy tables as CSV, Parquet or JSON Lines in one folder
+(or in the zip the admin page and ``flask export out.zip`` write).
 
 Every problem raises :class:`ExportError` with a one-line message naming the file, the column and
 the first bad row. Rows are counted from 1 after the header (row N of a CSV is line N + 1).
@@ -6,6 +7,8 @@ the first bad row. Rows are counted from 1 after the header (row N of a CSV is l
 
 from __future__ import annotations
 
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,7 +147,8 @@ def load_export(folder, keep_excluded: bool = False) -> Export:
     ----------
     folder : str or pathlib.Path
         A folder holding ``units``, ``selections`` and ``model_rationales`` (required) and
-        ``participants``, ``responses`` (optional), each as ``.parquet``, ``.csv`` or ``.jsonl``.
+        ``participants``, ``responses`` (optional), each as ``.parquet``, ``.csv`` or ``.jsonl``;
+        or a zip of such a folder (tables at its root or in its one top-level folder).
     keep_excluded : bool
         Keep participants marked ``excluded == 1`` in ``participants``; by default their selections
         are dropped and their ids listed in ``Export.excluded``. Independently, when ``responses``
@@ -163,8 +167,10 @@ def load_export(folder, keep_excluded: bool = False) -> Export:
         or a human selected a unit that is not selectable.
     """
     folder = Path(folder)
+    if folder.is_file() and zipfile.is_zipfile(folder):
+        return _load_zip(folder, keep_excluded)
     if not folder.is_dir():
-        raise ExportError(f"{folder}: not a folder")
+        raise ExportError(f"{folder}: not a folder or a zip of one")
     files, tables = {}, {}
     for name, columns in {**REQUIRED, **OPTIONAL}.items():
         path = find_table(folder, name)
@@ -206,6 +212,21 @@ def load_export(folder, keep_excluded: bool = False) -> Export:
     if export.responses is not None and "kind" in export.responses.columns:
         _keep_main_tasks(export)
     return export
+
+
+def _load_zip(path: Path, keep_excluded: bool) -> Export:
+    """Unpack the zip into a temporary folder and load that; messages name the zip, not the folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(tmp)  # zipfile drops absolute paths and '..' from member names
+        root = Path(tmp)
+        inner = [p for p in root.iterdir() if p.is_dir()]
+        if find_table(root, "units") is None and len(inner) == 1:
+            root = inner[0]
+        try:
+            return load_export(root, keep_excluded)
+        except ExportError as err:
+            raise ExportError(f"{path}: {str(err).replace(f'{root}: ', '')}") from None
 
 
 def _keep_main_tasks(export: Export) -> None:

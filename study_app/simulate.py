@@ -98,9 +98,12 @@ class Catalog:
             return next(p for _, p in self.tasks if p["task_id"] == check["id"]), check
         kind = "tutorial" if tutorial else "main"
         for k, p in self.tasks:
-            if (k == kind and selectable == list(range(p["context_start"], p["target"]["unit_index"]))
+            target = p["target"]["unit_index"]
+            # the page ends with the target token, which may be only the start of its unit
+            if (k == kind and selectable == list(range(p["context_start"], target))
                     and len(p["units"]) > max(units, default=-1)
-                    and all(text == p["units"][i]["text"] for i, text in units.items())):
+                    and all(text == p["units"][i]["text"] if i != target else p["units"][i]["text"].startswith(text)
+                            for i, text in units.items())):
                 return p, None
         raise SimulationError(f"the {kind} task on the page matches no task of the study")
 

@@ -1,5 +1,8 @@
 """Loading and validating exports: formats, exclusions, one clear error per mistake."""
 
+import shutil
+import zipfile
+
 import pandas as pd
 import pytest
 from conftest import write_export
@@ -74,7 +77,7 @@ def test_missing_column_and_missing_table(tmp_path, hand_tables):
     (folder / "units.csv").unlink()
     with pytest.raises(ExportError, match="no units.parquet, units.csv or units.jsonl"):
         load_export(folder)
-    with pytest.raises(ExportError, match="not a folder"):
+    with pytest.raises(ExportError, match="not a folder or a zip of one"):
         load_export(tmp_path / "nowhere")
 
 
@@ -98,3 +101,21 @@ def test_tutorial_and_attention_responses_are_left_out(tmp_path, hand_tables):
     pairs = set(zip(export.selections["participant_id"].astype(str), export.selections["task_id"].astype(str)))
     assert pairs == {("p1", "t2"), ("p2", "t1"), ("p2", "t3")}  # p3 excluded; p1/t1 tutorial, p2/t2 attention
     assert export.other_kinds == {"tutorial": 1, "attention": 1}
+
+
+def test_a_zip_loads_as_its_folder_and_errors_name_the_zip(tmp_path, hand_tables):
+    folder = write_export(tmp_path / "export", hand_tables)
+    flat = shutil.make_archive(str(tmp_path / "flat"), "zip", folder)  # tables at the zip's root
+    nested = shutil.make_archive(str(tmp_path / "nested"), "zip", tmp_path, "export")  # in export/
+    expected = load_export(folder)
+    for archive in (flat, nested):
+        export = load_export(archive)
+        pd.testing.assert_frame_equal(export.selections, expected.selections)
+        assert export.excluded == expected.excluded == ["p3"]
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(flat) as src, zipfile.ZipFile(broken, "w") as dst:
+        for name in src.namelist():
+            if name != "units.csv":
+                dst.writestr(name, src.read(name))
+    with pytest.raises(ExportError, match=f"^{broken}: no units.parquet, units.csv or units.jsonl$"):
+        load_export(broken)

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from codeq.contract import read_tasks
 from study_app.extensions import db
 from study_app.models import Assignment, Participant, QuestionnaireAnswer, Response, Study, StudyTask
-from study_app.simulate import Catalog, Settings, choose, run_bots
+from study_app.simulate import Catalog, Settings, SimulationError, choose, run_bots
 
 
 @pytest.fixture
@@ -114,3 +114,14 @@ def test_noisy_model_flip_rate():
     flips = sum(len(set(choose(Settings(policy="noisy-model", noise=0.25), SELECTABLE, MODEL, rng)) ^ set(MODEL))
                 for _ in range(2000))
     assert flips / (2000 * len(SELECTABLE)) == pytest.approx(0.25, abs=0.01)  # binomial sd ~0.003
+
+
+def test_a_page_ending_inside_its_target_unit_is_recognised():
+    units = [{"text": t} for t in ("return", " ", "s", ".", "find_re", "(", "s", ")")]
+    payload = {"task_id": "t1", "context_start": 0, "target": {"unit_index": 4}, "units": units}
+    other = {**payload, "task_id": "t2", "units": [*units[:4], {"text": "found"}, *units[5:]]}
+    catalog = Catalog([("main", payload), ("main", other)], [])
+    page = {0: "return", 1: " ", 2: "s", 3: ".", 4: "find"}  # the target token "find" starts "find_re"
+    assert catalog.identify(page, [0, 1, 2, 3], None, tutorial=False)[0]["task_id"] == "t1"
+    with pytest.raises(SimulationError, match="matches no task"):
+        catalog.identify({**page, 2: "x"}, [0, 1, 2, 3], None, tutorial=False)  # only the target may be cut
