@@ -1,7 +1,7 @@
 """Benchmark the batched rationalization engine against the one-target-at-a-time reference.
 
     python bench/rationalize.py --model codeq-tiny
-    python bench/rationalize.py --model codeq-tiny --random-gpt2-small --device cuda   # GPU timing
+    python bench/rationalize.py --model codeq-tiny --random-gpt2-small --device cuda   # GPU timing (bf16; --dtype fp32 to check identity)
 
 Both implementations get the same inputs: held-out standard-library functions (codeq.tiny.HELDOUT_MODULES,
 never trained on), cut to ``--max-tokens`` tokens, and per snippet ``--targets`` positions where the
@@ -83,13 +83,12 @@ def compare(fast, slow) -> tuple[bool, float]:
     return same and len(fast) == len(slow), diff
 
 
-def gpt2_small_random(tokenizer, device) -> LoadedModel:
+def gpt2_small_random(tokenizer, device, dtype: torch.dtype) -> LoadedModel:
     """A randomly initialised GPT-2 the size of codeparrot-small (12 layers x 768, 32768 vocabulary)."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
     config = GPT2Config(vocab_size=max(32768, len(tokenizer)), n_positions=1024, n_embd=768, n_layer=12, n_head=12)
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     model = GPT2LMHeadModel(config).to(device, dtype).eval()
     return LoadedModel(model=model, tokenizer=tokenizer, name="random-gpt2-small", device=device, dtype=dtype)
 
@@ -102,8 +101,10 @@ def gpt2_small_random(tokenizer, device) -> LoadedModel:
 @click.option("--max-tokens", default=160, show_default=True, help="Cut each snippet to this many tokens.")
 @click.option("--max-steps", type=int, default=None, help="Cap the search (needed for untrained models).")
 @click.option("--random-gpt2-small", is_flag=True, help="Time a random codeparrot-small-sized GPT-2 instead.")
+@click.option("--dtype", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="Random GPT-2's dtype (auto: bf16 on CUDA, fp32 on CPU); the bundled model runs in fp32.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
-def main(model_name, device, snippets, targets, max_tokens, max_steps, random_gpt2_small, threads):
+def main(model_name, device, snippets, targets, max_tokens, max_steps, random_gpt2_small, dtype, threads):
     """Print speed, forward passes and tokens of the batched engine vs the reference."""
     if threads:
         torch.set_num_threads(threads)
@@ -112,7 +113,8 @@ def main(model_name, device, snippets, targets, max_tokens, max_steps, random_gp
     except ModelLoadError as err:
         raise click.ClickException(str(err)) from None
     if random_gpt2_small:
-        lm = gpt2_small_random(lm.tokenizer, lm.device)
+        bf16 = dtype == "bf16" or (dtype == "auto" and lm.device.type == "cuda")
+        lm = gpt2_small_random(lm.tokenizer, lm.device, torch.bfloat16 if bf16 else torch.float32)
     sequences, target_lists = [], []
     for source in heldout_functions(snippets):
         ids = lm.tokenizer(source)["input_ids"][:max_tokens]
