@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 if [ ! -f instruments/pilot/tasks.jsonl ]; then
-  echo "Error: instruments/pilot/tasks.jsonl is missing; run `codeq prepare` for the pilot first." >&2
+  echo 'Error: instruments/pilot/tasks.jsonl is missing; run "codeq prepare instruments/pilot" first.' >&2
   exit 1
 fi
 flask --app study_app db upgrade
