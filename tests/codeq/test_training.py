@@ -50,6 +50,15 @@ def _model(vocab):
                                       resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0))
 
 
+def test_resume_with_other_settings_warns(tmp_path, byte_tokenizer, capsys):
+    blocks = torch.randint(0, len(byte_tokenizer), (6, 16), generator=torch.Generator().manual_seed(0))
+    cfg = TrainConfig(steps=2, batch_size=2, block_size=16, warmup=1, checkpoint_every=2)
+    train(_model(len(byte_tokenizer)), byte_tokenizer, blocks, tmp_path, cfg)
+    capsys.readouterr()
+    train(_model(len(byte_tokenizer)), byte_tokenizer, blocks, tmp_path, TrainConfig(**{**cfg.__dict__, "steps": 3}))
+    assert "warning: settings differ from the checkpoint's, the new ones apply from here: steps 2 -> 3" in capsys.readouterr().out
+
+
 def test_resume_continues_from_the_saved_step(tmp_path, byte_tokenizer):
     blocks = torch.randint(0, len(byte_tokenizer), (6, 16), generator=torch.Generator().manual_seed(0))
     cfg = TrainConfig(steps=4, batch_size=2, block_size=16, lr=1e-2, warmup=1, checkpoint_every=2)
