@@ -52,7 +52,7 @@ def load(model_name: str, device: str, dtype: str):
 @click.option("--batch-size", default=8, show_default=True, help="Sequences of 512 tokens per step.")
 @click.option("--vocab-size", default=8192, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--stdlib", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Standard library folder to train on (default: this interpreter's).")
 def train_tiny_cmd(out, steps, batch_size, vocab_size, seed, device, stdlib):
@@ -61,8 +61,11 @@ def train_tiny_cmd(out, steps, batch_size, vocab_size, seed, device, stdlib):
     Resumable: rerunning with the same --out continues from the last checkpoint. The held-out loss
     is measured at every checkpoint and the best checkpoint's weights are saved.
     """
+    from codeq.loading import resolve_device
     from codeq.tiny import train_tiny
 
+    with user_errors():
+        device = resolve_device(device)
     result = train_tiny(out, steps=steps, vocab_size=vocab_size, seed=seed, batch_size=batch_size,
                         device=device, stdlib=stdlib)
     click.echo(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=2))

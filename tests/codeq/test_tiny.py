@@ -31,3 +31,14 @@ def test_train_tiny_on_a_stand_in_stdlib(tmp_path):
     assert saved["heldout_perplexity"] == result["heldout_perplexity"] > 1
     lm = load_model(str(out), device="cpu")
     assert len(lm.tokenizer) == 300 and lm.model.config.n_layer == 4
+
+
+def test_train_tiny_cli_refuses_an_unknown_device_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from codeq.cli import main
+
+    result = CliRunner().invoke(main, ["train-tiny", "--out", str(tmp_path / "tiny"), "--device", "gpu0"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip() == "Error: unknown device 'gpu0': use auto, cpu, cuda or cuda:N"
+    assert not (tmp_path / "tiny").exists()  # refused before any work
