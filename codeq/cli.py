@@ -210,6 +210,8 @@ def read_rationalize_input(lines, tokenizer) -> list[dict]:
             raise ValueError(f'input line {lineno}: give exactly one of "text" or "ids"')
         if "text" in item:
             item["ids"] = tokenizer(item["text"])["input_ids"]
+        if not item["ids"]:
+            raise ValueError(f"input line {lineno}: the sequence is empty")
         items.append(item)
     return items
 

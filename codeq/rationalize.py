@@ -170,6 +170,8 @@ def predicted_positions(lm, ids, start: int = 1) -> list[int]:
     These are the targets whose search can converge (DESIGN.md: rationalize what the model predicts).
     """
     model = lm.model if isinstance(lm, LoadedModel) else lm
+    if len(ids) < 2:  # no position has a context to predict it from
+        return []
     ids = torch.as_tensor(ids, dtype=torch.long, device=next(model.parameters()).device)
     logits = model(input_ids=ids[None], attention_mask=torch.ones_like(ids)[None], use_cache=False).logits[0]
     hits = (logits[:-1].argmax(-1) == ids[1:]).nonzero().squeeze(1) + 1

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from codeq.rationalize import rationalize, score_last
+from codeq.rationalize import predicted_positions, rationalize, score_last
 from codeq.reference import rationalize_reference
 
 
@@ -188,3 +188,7 @@ def test_cli_rationalize_writes_what_the_function_returns(saved_model, tmp_path)
     assert [r for record in records for r in record["rationales"]] == [asdict(r) for r in expected]
     bad = CliRunner().invoke(main, ["rationalize", "-m", str(path), "-"], input='{"ids": [1, 2]}\nnot json\n')
     assert bad.exit_code != 0 and "Error: input line 2: not JSON" in bad.output
+    empty = CliRunner().invoke(main, ["rationalize", "-m", str(path), "-"], input='{"ids": [1, 2]}\n{"text": ""}\n')
+    assert empty.exit_code != 0 and "Error: input line 2: the sequence is empty" in empty.output
+    assert "Traceback" not in empty.output
+    assert predicted_positions(model, []) == predicted_positions(model, [7]) == []  # nothing has a context
