@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import requests
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -82,6 +83,11 @@ def simulate_command(n: int, url: str, policy: str, slug: str | None, rate: floa
         study = latest_study(find_slug(slug))
     except ExportError as err:
         raise click.ClickException(str(err)) from None
+    try:  # one clear line instead of every bot retrying a server that is not there
+        requests.get(url, timeout=10)
+    except requests.RequestException as err:
+        raise click.ClickException(f"no study app answers at {url} ({type(err).__name__}): "
+                                   "start it (bash scripts/serve.sh) or pass --url") from None
     settings = Settings(policy=policy, rate=rate, noise=noise, attention_fail=attention_fail)
     results = run_bots(url, study.slug, Catalog.from_study(study), settings, n, threads=threads, seed=seed)
     done = [b for b in results if b.error is None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 import threading
 
 import pytest
@@ -92,6 +93,12 @@ def test_simulate_command(app, runner, live_url):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Participant)) == 3
     bad = runner.invoke(args=["simulate", "1", "--url", live_url, "--study", "nope"])
     assert bad.exit_code != 0 and "no study 'nope'" in bad.output and "Traceback" not in bad.output
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    down = runner.invoke(args=["simulate", "1", "--url", f"http://127.0.0.1:{free}"])
+    assert down.exit_code == 1 and down.output.startswith(f"Error: no study app answers at http://127.0.0.1:{free}")
+    assert "Traceback" not in down.output and len(down.output.strip().splitlines()) == 1
 
 
 SELECTABLE = list(range(10))
