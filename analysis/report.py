@@ -14,7 +14,7 @@ from analysis.alignment import alignment, alignment_summary
 from analysis.categories import category_rates, category_tests, pooled_rates
 from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
-from analysis.io import Export, load_export
+from analysis.io import Export, ExportError, load_export
 from analysis.plots import plot_heatmap, plot_kappa, plot_rates
 from analysis.tidy import response_units
 from analysis.wilcoxon import ZERO_METHODS
@@ -78,6 +78,9 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
     if zero_method not in ZERO_METHODS:
         raise ValueError(f"zero_method must be one of {', '.join(ZERO_METHODS)}, got {zero_method!r}")
     export = load_export(folder, keep_excluded=keep_excluded)  # before the progress bar: errors print alone
+    if export.selections.empty:
+        left_out = f" ({len(export.excluded)} excluded participants left out)" if export.excluded and not keep_excluded else ""
+        raise ExportError(f"{folder}: no answers to main tasks to analyse yet{left_out}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with tqdm(total=7, desc="analysis report", unit="step") as steps:

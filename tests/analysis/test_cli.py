@@ -50,6 +50,19 @@ def test_bad_export_is_one_line_exit_2(tmp_path, hand_tables):
     assert "Traceback" not in done.stderr
 
 
+def test_an_export_without_answers_is_one_line(tmp_path, hand_tables):
+    participants = pd.DataFrame({"participant_id": ["p1", "p2", "p3"], "excluded": [1, 1, 1]})
+    folder = write_export(tmp_path / "export", {**hand_tables, "participants": participants})
+    result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip() == f"Error: {folder}: no answers to main tasks to analyse yet (3 excluded participants left out)"
+    hand_tables["selections"] = hand_tables["selections"].iloc[:0]  # a study nobody has answered yet
+    del hand_tables["participants"]
+    folder = write_export(tmp_path / "empty", hand_tables)
+    result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and result.output.strip() == f"Error: {folder}: no answers to main tasks to analyse yet"
+
+
 def test_importing_analysis_imports_neither_torch_nor_flask():
     code = ("import sys, analysis, analysis.report, analysis.__main__, codeq.agreement; "
             "print(sorted(m for m in ('torch', 'flask', 'transformers') if m in sys.modules))")
