@@ -135,7 +135,9 @@ def read_tasks(path: str | Path) -> list[Task]:
         try:
             task = Task.from_dict(json.loads(line))
             task.validate()
-        except (json.JSONDecodeError, TypeError, KeyError, ContractError) as err:
+        except KeyError as err:
+            raise ContractError(f"{path}:{lineno}: missing field {err} (not a codeq task?)") from None
+        except (json.JSONDecodeError, TypeError, ContractError) as err:
             raise ContractError(f"{path}:{lineno}: {err}") from None
         tasks.append(task)
     ids = [t.task_id for t in tasks]
