@@ -18,7 +18,7 @@ import time
 import click
 import torch
 
-from codeq.loading import LoadedModel, ModelLoadError, load_model
+from codeq.loading import LoadedModel, ModelLoadError, load_model, resolve_dtype
 from codeq.rationalize import predicted_positions, rationalize
 from codeq.reference import rationalize_reference
 from codeq.tiny import stdlib_files
@@ -101,7 +101,7 @@ def gpt2_small_random(tokenizer, device, dtype: torch.dtype) -> LoadedModel:
 @click.option("--max-tokens", default=160, show_default=True, help="Cut each snippet to this many tokens.")
 @click.option("--max-steps", type=int, default=None, help="Cap the search (needed for untrained models).")
 @click.option("--random-gpt2-small", is_flag=True, help="Time a random codeparrot-small-sized GPT-2 instead.")
-@click.option("--dtype", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+@click.option("--dtype", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
               help="Random GPT-2's dtype (auto: bf16 on CUDA, fp32 on CPU); the bundled model runs in fp32.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
 def main(model_name, device, snippets, targets, max_tokens, max_steps, random_gpt2_small, dtype, threads):
@@ -113,8 +113,7 @@ def main(model_name, device, snippets, targets, max_tokens, max_steps, random_gp
     except ModelLoadError as err:
         raise click.ClickException(str(err)) from None
     if random_gpt2_small:
-        bf16 = dtype == "bf16" or (dtype == "auto" and lm.device.type == "cuda")
-        lm = gpt2_small_random(lm.tokenizer, lm.device, torch.bfloat16 if bf16 else torch.float32)
+        lm = gpt2_small_random(lm.tokenizer, lm.device, resolve_dtype(dtype, lm.device))
     sequences, target_lists = [], []
     for source in heldout_functions(snippets):
         ids = lm.tokenizer(source)["input_ids"][:max_tokens]

@@ -101,7 +101,8 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
         opt.load_state_dict(state["optimizer"])
         start, log, best = state["step"], state["log"], state.get("best")
         tqdm.write(f"resuming from step {start} ({ckpt_path})")
-        changed = {k: (v, asdict(cfg)[k]) for k, v in state["config"].items() if asdict(cfg).get(k) != v}
+        now = asdict(cfg)
+        changed = {k: (v, now.get(k)) for k, v in state["config"].items() if now.get(k) != v}
         if changed:  # e.g. more --steps: the learning-rate schedule jumps to the new one's position
             tqdm.write("warning: settings differ from the checkpoint's, the new ones apply from here: "
                        + ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()))

@@ -249,9 +249,9 @@ class Bot:
     def _run(self) -> None:
         params = {"PROLIFIC_PID": self.result.prolific_pid, "STUDY_ID": "SIMULATION", "SESSION_ID": self.result.prolific_pid}
         page = self.request("GET", f"s/{self.slug}", params=params)
-        enrol = re.search(r'name="enrol_token" value="([^"]+)"', page.text)
+        enrol = next((i.get("value") for i in parse_page(page.text).inputs if i.get("name") == "enrol_token"), None)
         page = self.request("POST", f"s/{self.slug}/consent", data={
-            "choice": "agree", "csrf_token": csrf_token(page.text), "enrol_token": enrol and unescape(enrol.group(1))})
+            "choice": "agree", "csrf_token": csrf_token(page.text), "enrol_token": enrol})
         for _ in range(200):  # far more pages than any study has: a loop guard
             path = urlsplit(page.url).path
             if page.status_code != 200:
