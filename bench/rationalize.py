@@ -19,7 +19,7 @@ import click
 import torch
 
 from codeq.loading import LoadedModel, ModelLoadError, load_model, resolve_dtype
-from codeq.rationalize import predicted_positions, rationalize
+from codeq.rationale_search import predicted_positions, rationalize
 from codeq.reference import rationalize_reference
 from codeq.tiny import stdlib_files
 from codeq.training import read_sources

@@ -12,9 +12,9 @@ _LAZY = {
     "ModelLoadError": "codeq.loading",
     "complete": "codeq.completion",
     "Completion": "codeq.completion",
-    "rationalize": "codeq.rationalize",
-    "Rationale": "codeq.rationalize",
-    "predicted_positions": "codeq.rationalize",
+    "rationalize": "codeq.rationale_search",
+    "Rationale": "codeq.rationale_search",
+    "predicted_positions": "codeq.rationale_search",
 }
 
 

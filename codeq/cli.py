@@ -237,7 +237,7 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
     Example:
       echo '{"text": "def add(a, b):\\n    return a + b\\n"}' | codeq rationalize -m codeq-tiny -
     """
-    from codeq.rationalize import predicted_positions, rationalize
+    from codeq.rationale_search import predicted_positions, rationalize
 
     with user_errors():
         lm = load(model_name, device, dtype)

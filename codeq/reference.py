@@ -13,7 +13,7 @@ import math
 import torch
 
 from codeq.loading import LoadedModel
-from codeq.rationalize import Rationale
+from codeq.rationale_search import Rationale
 
 
 @torch.inference_mode()

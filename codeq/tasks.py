@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
-from codeq.alignment import align_tokens, starts_unit, unit_rationale
+from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.completion import complete
 from codeq.contract import ModelInfo, Target, Task, Token, Unit
-from codeq.rationalize import Rationale, rationalize
+from codeq.rationale_search import Rationale, rationalize
 from codeq.units import code_units
 
 SELECTIONS = ("converged", "all")

@@ -9,14 +9,14 @@ from click.testing import CliRunner
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
 import codeq.tasks
-from codeq.alignment import starts_unit
+from codeq.token_alignment import starts_unit
 from codeq.cli import main
 from codeq.contract import read_tasks
 from codeq.corpus import function_snippets
 from codeq.instrument import StudyError, read_snippets, read_study
 from codeq.loading import LoadedModel
 from codeq.prepare import prepare
-from codeq.rationalize import Rationale
+from codeq.rationale_search import Rationale
 
 TOKENIZER_DIR = Path(__file__).parents[2] / "codeq" / "models" / "codeq-tiny"
 

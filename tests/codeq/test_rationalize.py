@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from codeq.rationalize import predicted_positions, rationalize, score_last
+from codeq.rationale_search import predicted_positions, rationalize, score_last
 from codeq.reference import rationalize_reference
 
 

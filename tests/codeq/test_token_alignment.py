@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from codeq.alignment import align_tokens, starts_unit, unit_rationale
+from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.contract import Token
 from codeq.units import code_units
 
