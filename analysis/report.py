@@ -9,11 +9,11 @@ in that list. Sections are made of :mod:`analysis.sections` blocks, which carry 
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable
 
 import jinja2
 import numpy as np
@@ -27,8 +27,26 @@ from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
 from analysis.io import Export, ExportError, load_export
 from analysis.plots import plot_heatmap, plot_kappa, plot_rates
-from analysis.sections import (DAGGER, INTERVAL_NOTE, MIN_PARTICIPANTS, MIN_TASKS, Col, Figure, Paragraph, Reference,
-                               Section, Table, fixed, interval_notes, kind, markup, number, numbered, pvalue, save_figure)
+from analysis.sections import (
+    DAGGER,
+    INTERVAL_NOTE,
+    MIN_PARTICIPANTS,
+    MIN_TASKS,
+    Col,
+    Figure,
+    Paragraph,
+    Reference,
+    Section,
+    Table,
+    fixed,
+    interval_notes,
+    kind,
+    markup,
+    number,
+    numbered,
+    pvalue,
+    save_figure,
+)
 from analysis.wilcoxon import METHOD, ZERO_METHODS
 
 PACKAGES = ("codeq-study", "numpy", "pandas", "scipy", "statsmodels", "matplotlib")
@@ -124,8 +142,8 @@ class Context:
 
     def figure(self, stem: str, fig, caption: str, alt: str) -> Figure:
         """Save ``fig`` as ``<stem>.png`` and ``<stem>.svg`` and return the block that shows it."""
-        for kind, path in save_figure(fig, self.out, stem).items():
-            self.files[f"{stem}_{kind}"] = path
+        for suffix, path in save_figure(fig, self.out, stem).items():
+            self.files[f"{stem}_{suffix}"] = path
         return Figure(stem, caption, alt)
 
 
@@ -143,10 +161,12 @@ def overview_section(ctx: Context) -> Section:
     data, scores = ctx.data, ctx.tables["alignment"]
     n_people, n_tasks = data["participant_id"].nunique(), data["task_id"].nunique()
     blocks = []
-    weak = [f"with fewer than {MIN_TASKS} tasks the confidence intervals, which resample tasks, are unstable and "
-            "usually too narrow"] if n_tasks < MIN_TASKS else []
-    weak += [f"Wilcoxon tests across fewer than {MIN_PARTICIPANTS} participants have little power"] \
-        if n_people < MIN_PARTICIPANTS else []
+    weak = []
+    if n_tasks < MIN_TASKS:
+        weak.append(f"with fewer than {MIN_TASKS} tasks the confidence intervals, which resample tasks, are unstable "
+                    "and usually too narrow")
+    if n_people < MIN_PARTICIPANTS:
+        weak.append(f"Wilcoxon tests across fewer than {MIN_PARTICIPANTS} participants have little power")
     if weak:
         blocks.append(Paragraph(f"Small sample: {n_people} participants and {n_tasks} tasks; {'; '.join(weak)}. Read "
                                 "the numbers below as a description of this sample, not as estimates.", kind="warning"))
@@ -236,9 +256,9 @@ def rates_section(by: str) -> Callable[[Context], Section]:
                               model_ci=ci_text(pooled["model_ci_low"], pooled["model_ci_high"]), note=notes)
         blocks = [
             ctx.figure(f"{by}_rates", plot_rates(pooled, by, flagged, ci=o.ci),
-                       f"Pooled selection rate per {by}: the share of selectable units of that {by}, over all "
-                       f"responses, that participants (blue circles) and the model's rationale (orange squares) "
-                       f"selected, with {ctx.ci_label}s resampling tasks; sorted by the human rate."
+                       (f"Pooled selection rate per {by}: the share of selectable units of that {by}, over all "
+                        f"responses, that participants (blue circles) and the model's rationale (orange squares) "
+                        f"selected, with {ctx.ci_label}s resampling tasks; sorted by the human rate.")
                        + (f" {DAGGER}: interval from fewer than {MIN_TASKS} tasks or of zero width." if flagged else ""),
                        f"Human and model selection rate per {by} with confidence intervals"),
             Table(shown, f"One row per {by}: pooled selection rates (selected / selectable units) over all responses.",
@@ -251,12 +271,13 @@ def rates_section(by: str) -> Callable[[Context], Section]:
                   "units), compared across participants.",
                   [Col(by, by, text=True), Col("n", "n", "participants"), Col("n_nonzero", "n ≠", "participants"),
                    Col("human_median", "human median", "rate"), Col("model_median", "model median", "rate"),
-                   Col("statistic", "W", fmt=lambda v: number(v, 1)), Col("p", "p", fmt=pvalue), Col("p_adj", "p adjusted", fmt=pvalue),
-                   Col("rank_biserial", "r rank-biserial"), Col("note", "note", text=True)],
-                  [f"Every row: two-sided Wilcoxon signed-rank test, method \"{METHOD}\", zero_method "
-                   f"\"{o.zero_method}\", p adjusted with {CORRECTIONS[o.correction]} over the {levels} tested. "
-                   "n ≠: participants whose two rates differ. r > 0: participants select the "
-                   f"{by} more often than the model."]),
+                   Col("statistic", "W", fmt=lambda v: number(v, 1)), Col("p", "p", fmt=pvalue),
+                   Col("p_adj", "p adjusted", fmt=pvalue), Col("rank_biserial", "r rank-biserial"),
+                   Col("note", "note", text=True)],
+                  [(f"Every row: two-sided Wilcoxon signed-rank test, method \"{METHOD}\", zero_method "
+                    f"\"{o.zero_method}\", p adjusted with {CORRECTIONS[o.correction]} over the {levels} tested. "
+                    f"n ≠: participants whose two rates differ. r > 0: participants select the {by} more often than "
+                    "the model.")]),
         ]
         if by == "category":
             blocks.append(ctx.figure(
@@ -401,7 +422,7 @@ def render_html(ctx: Context, sections: list[Section], csvs: list[str]) -> str:
     """Fill the report template with the numbered sections."""
     return TEMPLATES.get_template("report.html").render(
         title="Human-model rationale alignment", folder=str(ctx.folder),
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         sections=sections, csvs=csvs, kind=kind)
 
 

@@ -14,9 +14,9 @@ caption; an interval from too few tasks or of zero width gets a visible note.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd

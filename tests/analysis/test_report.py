@@ -16,14 +16,14 @@ from analysis.report import write_report
 
 def note(html: str, level: str) -> str:
     """The last cell of the first table row whose first cell reads ``level`` (the pooled-rates table comes first)."""
-    return re.search(rf'<tr><td class="text">{level}</td>.*?<td class="text">([^<]*)</td></tr>', html, re.S).group(1)
+    return re.search(rf'<tr><td class="text">{level}</td>.*?<td class="text">([^<]*)</td></tr>', html, re.DOTALL).group(1)
 
 
 def test_report_flags_small_samples_and_weak_intervals(tmp_path, hand_tables):
     files = write_report(write_export(tmp_path / "export", hand_tables), tmp_path / "r", n_boot=50)
     html = files["report"].read_text()
     # 2 participants and 3 tasks (p3 is excluded): both warnings at the top, before the methods
-    warning = re.search(r'<p class="warning"[^>]*>(.*?)</p>', html, re.S).group(1)
+    warning = re.search(r'<p class="warning"[^>]*>(.*?)</p>', html, re.DOTALL).group(1)
     assert "2 participants and 3 tasks" in warning and "fewer than 5 tasks" in warning and "fewer than 10" in warning
     assert html.index('class="warning"') < html.index("<h2>Methods</h2>")
     # every figure and table is numbered 1..n in reading order and has a caption
