@@ -115,7 +115,9 @@ def response_times(responses: pd.DataFrame, by: str | None = "task_id") -> pd.Da
     out = pd.DataFrame({"n": grouped.size(), "median_s": grouped.median(),
                         "q1_s": grouped.quantile(0.25), "q3_s": grouped.quantile(0.75)})
     out = out.rename_axis(by or "key").reset_index()
-    return out.drop(columns="key") if by is None else out
+    if by is None:
+        return out.drop(columns="key")
+    return out.astype({by: "str"})  # also when empty, so callers can merge on it
 
 
 def format_duration(seconds) -> str:
