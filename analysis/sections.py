@@ -174,9 +174,9 @@ def interval_notes(n_tasks, intervals: dict[str, tuple], min_tasks: int = MIN_TA
     return ["; ".join(parts) for parts in notes]
 
 
-INTERVAL_NOTE = (f"{DAGGER} An interval marked so is drawn from fewer than {MIN_TASKS} tasks or has zero width "
-                 "(every resampled task gives the same value, e.g. a category seen in one task only): "
-                 "it does not show the uncertainty and should not be read as precise.")
+INTERVAL_NOTE = (f"Notes (and {DAGGER} in a figure): an interval drawn from fewer than {MIN_TASKS} tasks, or of zero "
+                 "width (every resample of the tasks gives the same value, e.g. a category seen in one task only), "
+                 "does not show the uncertainty and should not be read as precise.")
 
 
 def markup(text: str) -> Markup:
