@@ -98,7 +98,7 @@ def train_tiny_cmd(out, corpus, steps, max_minutes, batch_size, lr, warmup, chec
     from codeq.tiny_corpus import read_corpus
     from codeq.training import TrainConfig
 
-    shape = dict(layers=layers, width=width, heads=heads, vocab_size=vocab_size, context=context)
+    shape = {"layers": layers, "width": width, "heads": heads, "vocab_size": vocab_size, "context": context}
     size = TinySize(**{k: v for k, v in shape.items() if v is not None})
     cfg = TrainConfig(steps=steps, batch_size=batch_size, block_size=size.context, lr=lr, warmup=warmup,
                       checkpoint_every=checkpoint_every, seed=seed, max_minutes=max_minutes, save_dtype="bf16")

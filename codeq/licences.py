@@ -34,13 +34,13 @@ PERMISSIVE_CLASSIFIERS = {
 }
 # short free-text License fields seen in the wild -> SPDX-like name
 COMMON_NAMES = [
-    (re.compile(r"^apache(\s+software)?(\s+license)?[\s,-]*(v(ersion)?\s*)?2(\.0)?(\s+license)?$", re.I), "Apache-2.0"),
-    (re.compile(r"^(new\s+|modified\s+|simplified\s+)?bsd(\s+license)?$", re.I), "BSD"),
-    (re.compile(r"^(3|three)[\s-]*clause\s+bsd(\s+license)?$|^bsd[\s-]*3[\s-]*clause(\s+license)?$", re.I), "BSD-3-Clause"),
-    (re.compile(r"^(2|two)[\s-]*clause\s+bsd(\s+license)?$|^bsd[\s-]*2[\s-]*clause(\s+license)?$", re.I), "BSD-2-Clause"),
-    (re.compile(r"^(the\s+)?mit(\s+license)?$", re.I), "MIT"),
-    (re.compile(r"^isc(\s+license)?$", re.I), "ISC"),
-    (re.compile(r"^(psf|python software foundation)(\s+license)?$", re.I), "PSF-2.0"),
+    (re.compile(r"^apache(\s+software)?(\s+license)?[\s,-]*(v(ersion)?\s*)?2(\.0)?(\s+license)?$", re.IGNORECASE), "Apache-2.0"),
+    (re.compile(r"^(new\s+|modified\s+|simplified\s+)?bsd(\s+license)?$", re.IGNORECASE), "BSD"),
+    (re.compile(r"^(3|three)[\s-]*clause\s+bsd(\s+license)?$|^bsd[\s-]*3[\s-]*clause(\s+license)?$", re.IGNORECASE), "BSD-3-Clause"),
+    (re.compile(r"^(2|two)[\s-]*clause\s+bsd(\s+license)?$|^bsd[\s-]*2[\s-]*clause(\s+license)?$", re.IGNORECASE), "BSD-2-Clause"),
+    (re.compile(r"^(the\s+)?mit(\s+license)?$", re.IGNORECASE), "MIT"),
+    (re.compile(r"^isc(\s+license)?$", re.IGNORECASE), "ISC"),
+    (re.compile(r"^(psf|python software foundation)(\s+license)?$", re.IGNORECASE), "PSF-2.0"),
 ]
 PERMISSIVE_NAMES = PERMISSIVE_SPDX | {"BSD"}
 

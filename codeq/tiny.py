@@ -21,7 +21,13 @@ from tokenizers import ByteLevelBPETokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
 # stdlib_files and stdlib_root stay importable from here: the benchmarks and tests pick held-out files with them
-from codeq.tiny_corpus import HELDOUT_MODULES, Corpus, build_corpus, stdlib_files, stdlib_root  # noqa: F401
+from codeq.tiny_corpus import (  # noqa: F401
+    HELDOUT_MODULES,
+    Corpus,
+    build_corpus,
+    stdlib_files,
+    stdlib_root,
+)
 from codeq.training import TrainConfig, token_blocks, train
 
 EOS = "<|endoftext|>"

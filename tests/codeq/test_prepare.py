@@ -224,3 +224,14 @@ def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_pat
     # 12 new tokens, each starting a unit past the 13 prompt units, all on the prompt's last line
     assert card["screened_out"] == [{"snippet": "s-gamma", "line": 2, "text": "    return (a" + " + x" * 6,
                                      "reason": "parse_error", "candidates": 12}]
+
+
+def test_head_snippets_cut_after_the_first_statement_past_the_docstring():
+    from codeq.corpus import head_snippets
+
+    code = ('class A:\n    @property\n    def m(self, a):\n        """Doc."""\n        # why\n'
+            '        b = (a +\n             1)\n        return b\n\n'
+            'def one(x): return x\n\ndef two(x):\n    return x\n')
+    # one() is a single line and two() has nothing after its first statement: both skipped
+    assert [(s.snippet_id, s.prompt) for s in head_snippets(code, "mod")] == [
+        ("mod-m-L3", 'def m(self, a):\n    """Doc."""\n    # why\n    b = (a +\n         1)')]

@@ -3,7 +3,14 @@
 import pytest
 
 from codeq.contract import Token
-from codeq.screen import PARSE_ERROR, REPEATED_LINE, completion_lines, first_repeated_line, parses, screen_reason
+from codeq.screen import (
+    PARSE_ERROR,
+    REPEATED_LINE,
+    completion_lines,
+    first_repeated_line,
+    parses,
+    screen_reason,
+)
 from codeq.tasks import screen_targets
 from codeq.units import code_units
 

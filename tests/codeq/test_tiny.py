@@ -9,7 +9,13 @@ from transformers import GPT2LMHeadModel
 
 from codeq.loading import load_model
 from codeq.tiny import MAX_SAVED_MB, TinySize, parameter_count, tiny_config, train_tiny
-from codeq.tiny_corpus import HELDOUT_MODULES, build_corpus, read_corpus, stdlib_files, write_corpus
+from codeq.tiny_corpus import (
+    HELDOUT_MODULES,
+    build_corpus,
+    read_corpus,
+    stdlib_files,
+    write_corpus,
+)
 from codeq.training import TrainConfig
 
 CODE = "def add(a, b):\n    return a + b\n\n\nclass Stack:\n    def push(self, item):\n        self.items.append(item)\n"
@@ -59,7 +65,7 @@ def test_stdlib_split_keeps_the_heldout_modules_out():
 
 def test_corpus_takes_permissive_packages_once_each_and_no_copy_of_a_heldout_module(machine, tmp_path):
     stdlib, site = machine
-    train, heldout = stdlib_files(stdlib)
+    train, _ = stdlib_files(stdlib)
     assert [p.relative_to(stdlib).as_posix() for p in train] == ["email/parser.py", "os.py"]
     corpus = build_corpus(stdlib, [site])
     assert [(f.source, f.path) for f in corpus.train] == [
@@ -101,7 +107,7 @@ def test_train_tiny_saves_bf16_weights_that_load_in_fp32(machine, tmp_path):
     assert saved["heldout_perplexity"] == result["heldout_perplexity"] > 1
     assert saved["corpus"]["packages"][1]["name"] == "bsdpkg" and saved["size"]["layers"] == 1
     with safe_open(out / "model.safetensors", "pt") as f:
-        stored = {k: f.get_tensor(k) for k in f.keys()}
+        stored = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     assert {t.dtype for t in stored.values()} == {torch.bfloat16}
     lm = load_model(str(out), device="cpu")
     assert lm.dtype == torch.float32 and len(lm.tokenizer) == 300 and lm.model.config.n_layer == 1

@@ -155,7 +155,7 @@ def test_weights_are_saved_in_the_asked_dtype_and_load_back_in_fp32(tmp_path, by
     model = _model(len(byte_tokenizer))
     train(model, byte_tokenizer, blocks, tmp_path, TrainConfig(steps=1, batch_size=2, block_size=16, save_dtype="bf16"))
     with safe_open(tmp_path / "model.safetensors", "pt") as f:
-        stored = {k: f.get_tensor(k) for k in f.keys()}
+        stored = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     assert {t.dtype for t in stored.values()} == {torch.bfloat16}
     lm = load_model(str(tmp_path), device="cpu", dtype="fp32")
     loaded = lm.model.state_dict()
