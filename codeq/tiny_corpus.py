@@ -37,8 +37,6 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from codeq.licences import distribution_licence
-
 # Modules studies draw snippets from; kept out of training so completions are not memorised.
 HELDOUT_MODULES = (
     "textwrap", "json", "csv", "statistics", "fractions", "heapq", "bisect", "shlex",
@@ -168,6 +166,9 @@ def _package_files(dist) -> list[tuple[str, Path]]:
 def build_corpus(stdlib: Path | None = None, packages: list[Path] | None = None) -> Corpus:
     """Collect the corpus from the standard library at ``stdlib`` and the distributions installed in
     the folders ``packages`` (default: this interpreter's own)."""
+    # here, not at the top: reading a corpus (on a GPU machine) must not need packaging.licenses
+    from codeq.licences import distribution_licence
+
     root = stdlib or stdlib_root()
     stdlib_train, stdlib_heldout = stdlib_files(root)
     heldout = [SourceFile("heldout", STDLIB, p.relative_to(root).as_posix(), t)
