@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import codeq
@@ -43,12 +43,14 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
                              required=False)
     if lm is None:
         lm = load_model(study.model_name, device=device, dtype=study.dtype)
-    tasks = build_tasks(lm, snippets, study.rules, study.dtype)
+    screened = []
+    tasks = build_tasks(lm, snippets, study.rules, study.dtype, screened=screened)
     counts = Counter(t.snippet_id for t in tasks)
     short = [s.snippet_id for s in snippets if counts[s.snippet_id] < study.rules.targets_per_snippet]
     if not tasks:
         raise StudyError(f"{study.folder}: no snippet gave an eligible target; relax [prepare] settings")
-    tutorial_tasks = build_tasks(lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype)
+    tutorial_tasks = build_tasks(lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype,
+                                 screened=screened)
     write_tasks(tasks, study.folder / "tasks.jsonl")
     if tutorial_tasks:
         write_tasks(tutorial_tasks, study.folder / "tutorial.jsonl")
@@ -56,6 +58,7 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
         (study.folder / "tutorial.jsonl").unlink(missing_ok=True)
     card = model_card(study, lm, tasks, tutorial_tasks)
     card["snippets_short_of_targets"] = short
+    card["screened_out"] = [asdict(line) for line in screened]
     (study.folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n",
                                                   encoding="utf-8")
     return card

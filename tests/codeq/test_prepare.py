@@ -211,3 +211,27 @@ def test_snippets_short_of_targets_are_listed(tmp_path, bigram_lm):
     tasks = read_tasks(folder / "tasks.jsonl")
     assert 0 < len(tasks) < 40
     assert card["snippets_short_of_targets"] == ["alpha", "beta"]
+
+
+def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    # the bigram model writes " + x + x ..." inside a parenthesis it never closes
+    (folder / "snippets" / "gamma.py").write_text("def k(a, b):\n    return (a")
+    card = prepare(folder, lm=bigram_lm)
+    tasks = read_tasks(folder / "tasks.jsonl")
+    assert [t.task_id for t in tasks] == ["s-alpha-t1", "s-alpha-t2", "s-beta-t1", "s-beta-t2"]
+    assert card["snippets_short_of_targets"] == ["gamma"]
+    # 12 new tokens, each starting a unit past the 13 prompt units, all on the prompt's last line
+    assert card["screened_out"] == [{"snippet": "s-gamma", "line": 2, "text": "    return (a" + " + x" * 6,
+                                     "reason": "parse_error", "candidates": 12}]
+
+
+def test_head_snippets_cut_after_the_first_statement_past_the_docstring():
+    from codeq.corpus import head_snippets
+
+    code = ('class A:\n    @property\n    def m(self, a):\n        """Doc."""\n        # why\n'
+            '        b = (a +\n             1)\n        return b\n\n'
+            'def one(x): return x\n\ndef two(x):\n    return x\n')
+    # one() is a single line and two() has nothing after its first statement: both skipped
+    assert [(s.snippet_id, s.prompt) for s in head_snippets(code, "mod")] == [
+        ("mod-m-L3", 'def m(self, a):\n    """Doc."""\n    # why\n    b = (a +\n         1)')]
