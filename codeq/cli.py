@@ -264,7 +264,9 @@ def read_rationalize_input(lines, tokenizer) -> list[dict]:
 @click.option("--max-steps", type=int, default=None, help="Most positions added after t-1 (default: no limit).")
 @click.option("--batch-size", default=1024, show_default=True, help="Most candidate rows per forward pass.")
 @click.option("--max-batch-tokens", default=32768, show_default=True, help="Most padded tokens per forward pass.")
-def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, batch_size, max_batch_tokens):
+@click.option("--exact/--inexact", default=True, show_default=True,
+              help="bf16/fp16 models: decide near-ties again in fp32, so rationales equal the fp32 computation's.")
+def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, batch_size, max_batch_tokens, exact):
     """Compute greedy rationales for target tokens of the sequences in INPUT_FILE ('-' for stdin).
 
     INPUT_FILE holds JSON lines, each {"text": "..."} or {"ids": [...]}, optionally with
@@ -284,7 +286,7 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
             raise ValueError("the input holds no sequences")
         targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
         results = rationalize(lm, [item["ids"] for item in items], targets, max_steps=max_steps,
-                              batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=True)
+                              batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=True, exact=exact)
     records = [{"ids": item["ids"], "tokens": lm.tokenizer.convert_ids_to_tokens(item["ids"]), "rationales": []}
                for item in items]
     for r in results:
