@@ -81,7 +81,7 @@ def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     return _Draft(snippet, completion.text, completion.ids, units, tokens, candidates)
 
 
-def _select(lm, drafts: list[_Draft], rules: TargetRules) -> None:
+def _select(lm, drafts: list[_Draft], rules: TargetRules, progress: bool) -> None:
     """Rationalize candidates in rounds, batched over snippets, until each draft has its targets."""
     while True:
         pending = []
@@ -93,7 +93,7 @@ def _select(lm, drafts: list[_Draft], rules: TargetRules) -> None:
         if not pending:
             return
         rationales = rationalize(lm, [d.ids for d, _ in pending], [sorted(ts) for _, ts in pending],
-                                 max_steps=rules.max_steps, progress=True)
+                                 max_steps=rules.max_steps, progress=progress)
         by_draft = {}
         for r in rationales:
             by_draft.setdefault(r.sequence_index, []).append(r)
@@ -114,16 +114,17 @@ def _task(draft: _Draft, number: int, rationale: Rationale, model: ModelInfo, la
         context_start=0)
 
 
-def build_tasks(lm, snippets: list[Snippet], rules: TargetRules, dtype: str) -> list[Task]:
+def build_tasks(lm, snippets: list[Snippet], rules: TargetRules, dtype: str, progress: bool = True) -> list[Task]:
     """Complete every snippet, choose and rationalize its targets, and return the tasks in order.
 
     Tasks of one snippet are numbered t1, t2, ... in text order of their targets. A snippet with
-    fewer eligible targets than asked gives fewer tasks (the caller reports it).
+    fewer eligible targets than asked gives fewer tasks (the caller reports it). ``progress=False``
+    hides the progress bars (for callers that show their own).
     """
     if rules.selection not in SELECTIONS:
         raise ValueError(f"unknown selection {rules.selection!r}: use {' or '.join(SELECTIONS)}")
-    drafts = [_draft(lm, s, rules) for s in tqdm(snippets, desc="completing", unit="snippet")]
-    _select(lm, drafts, rules)
+    drafts = [_draft(lm, s, rules) for s in tqdm(snippets, desc="completing", unit="snippet", disable=not progress)]
+    _select(lm, drafts, rules, progress)
     model = ModelInfo(name=lm.name, revision=lm.revision, dtype=dtype)
     tasks = []
     for draft in drafts:
