@@ -42,12 +42,14 @@ def run_ray(settings: RunSettings, items: pd.DataFrame, items_per_batch: int, wo
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the driver shows one bar over items
+        context.print_on_execution_start = False
         dataset = ray.data.from_items(items.to_dict("records"),
                                       override_num_blocks=max(1, math.ceil(len(items) / items_per_batch)))
         on_gpu = gpus_per_worker > 0
         resources = {"num_gpus": gpus_per_worker} if on_gpu else {"num_cpus": threads or 1}
         results = dataset.map_batches(
-            ItemRationalizer, batch_size=items_per_batch, batch_format="pandas", concurrency=workers,
+            ItemRationalizer, batch_size=items_per_batch, batch_format="pandas",
+            compute=ray.data.ActorPoolStrategy(size=workers),
             fn_constructor_kwargs={"settings": settings, "device": "cuda" if on_gpu else "cpu",
                                    "threads": None if on_gpu else threads or 1},
             **resources)
