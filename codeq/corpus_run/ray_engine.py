@@ -9,6 +9,7 @@ this process, which alone writes shards: the run folder need only exist on the d
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterator
@@ -43,6 +44,7 @@ def run_ray(settings: RunSettings, items: pd.DataFrame, items_per_batch: int, wo
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the driver shows one bar over items
         context.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
         dataset = ray.data.from_items(items.to_dict("records"),
                                       override_num_blocks=max(1, math.ceil(len(items) / items_per_batch)))
         on_gpu = gpus_per_worker > 0
@@ -61,8 +63,6 @@ def run_ray(settings: RunSettings, items: pd.DataFrame, items_per_batch: int, wo
 
 def _connect(ray, workers: int, gpus_per_worker: float, threads: int) -> None:
     """Join the cluster at RAY_ADDRESS, or start a local one big enough for ``workers`` actors."""
-    import logging
-
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"], logging_level=logging.WARNING)
         return

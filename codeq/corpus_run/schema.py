@@ -36,9 +36,11 @@ RATIONALE_COLUMNS = [
     ("task", pa.string(), "the contract task as JSON, exactly a tasks.jsonl line"),
 ]
 
+REASONS = ("unreadable", "duplicate_id", "empty", "unparsable", "too_long", "no_target", "failed")
+
 ERROR_COLUMNS = [
     ("item_id", pa.string(), "the item, or <input file>:<line> when the line gave no usable id"),
-    ("reason", pa.string(), "unreadable, duplicate_id, empty, unparsable, too_long, no_target or failed"),
+    ("reason", pa.string(), "why the item gave no rationale: one of REASONS"),
     ("message", pa.string(), "one line saying what is wrong"),
     ("codeq_version", pa.string(), "engine version"),
 ]
@@ -66,7 +68,9 @@ def task_row(item_id: str, task: Task, versions: dict[str, str]) -> dict:
 
 
 def error_row(item_id: str, reason: str, message: str) -> dict:
-    """Return the ``errors`` row of an item that gave no rationale."""
+    """Return the ``errors`` row of an item that gave no rationale; ``reason`` is one of REASONS."""
     import codeq
 
+    if reason not in REASONS:
+        raise ValueError(f"unknown error reason {reason!r}")
     return {"item_id": item_id, "reason": reason, "message": message, "codeq_version": codeq.__version__}

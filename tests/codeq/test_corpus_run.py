@@ -262,3 +262,12 @@ def test_ray_worker_killed_mid_run_gives_the_same_rows(corpus, reference, tmp_pa
     os.kill(actors[0], signal.SIGKILL)
     assert process.wait(timeout=600) == 0
     assert_same_run(out, reference)
+
+
+def test_docs_describe_every_column():
+    from codeq.corpus_run.schema import ERROR_COLUMNS, RATIONALE_COLUMNS, REASONS
+
+    text = (Path(__file__).parents[2] / "docs" / "scale.md").read_text(encoding="utf-8")
+    missing = [name for name, _, _ in RATIONALE_COLUMNS + ERROR_COLUMNS if f"`{name}`" not in text]
+    assert missing == []
+    assert [reason for reason in REASONS if f"| `{reason}` |" not in text] == []
