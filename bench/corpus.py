@@ -4,10 +4,11 @@
     python bench/corpus.py --model codeq-tiny --items 256 --setups ray:1,ray:2 --gpus-per-worker 1   # GPU machine
 
 Items are held-out standard-library functions (codeq.tiny.HELDOUT_MODULES, never trained on), cut as
-``codeq corpus run`` cuts a folder (first half of each function). Each setup runs the first ``--items``
-items and then all ``2 x --items`` into fresh folders. Printed per setup: both wall times (start-up
-included: model loading, Ray cluster and actors), items/s over the larger run, and the marginal
-items/s, ``items / (wall(2 x items) - wall(items))``, which cancels the fixed start-up cost.
+``codeq corpus run`` cuts a folder (first half of each function); every setup runs the same items into
+a fresh folder. Printed per setup: wall time and items/s with start-up included (model loading, Ray
+cluster and actors), and from the workers' own clocks the wall and CPU seconds per item. On a shared
+machine wall times depend on the other jobs; CPU seconds per item do not, so ``1 / CPU s per item``
+is a worker's rate on a core of its own (one torch thread per worker).
 """
 
 from __future__ import annotations
@@ -46,25 +47,26 @@ def heldout_items(count: int) -> list[dict]:
 @click.option("--gpus-per-worker", default=0.0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="Device of the local engine.")
 def bench(model, dtype, count, setups, threads, gpus_per_worker, device):
-    items = heldout_items(2 * count)
+    items = heldout_items(count)
     settings = RunSettings(model=model, dtype=dtype, rules=TargetRules(language="python", targets_per_snippet=4,
                                                                        selection="all"))
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{count} and {len(items)} items, model {model} {dtype}, {threads} thread(s) per CPU worker")
+        corpus = Path(tmp) / "items.jsonl"
+        corpus.write_text("".join(json.dumps(item) + "\n" for item in items), encoding="utf-8")
+        print(f"{len(items)} items, model {model} {dtype}, {threads} thread(s) per CPU worker", flush=True)
         for setup in setups.split(","):
             engine, _, workers = setup.partition(":")
-            walls = []
-            for n in (count, len(items)):
-                corpus = Path(tmp) / f"items-{n}.jsonl"
-                corpus.write_text("".join(json.dumps(item) + "\n" for item in items[:n]), encoding="utf-8")
-                start = time.perf_counter()
-                summary = run_corpus(corpus, Path(tmp) / f"{engine}-{workers}-{n}", settings, engine=engine,
-                                     workers=int(workers or 1), gpus_per_worker=gpus_per_worker if engine == "ray" else 0,
-                                     device=device, threads=threads, items_per_shard=1, progress=False)
-                walls.append(time.perf_counter() - start)
-            print(f"{setup:<8} wall {walls[0]:6.1f} s / {walls[1]:6.1f} s  {len(items) / walls[1]:5.2f} items/s "
-                  f"incl. start-up  marginal {count / (walls[1] - walls[0]):5.2f} items/s  "
-                  f"rows {summary['rows']} errors {summary['errors']}", flush=True)
+            start = time.perf_counter()
+            summary = run_corpus(corpus, Path(tmp) / setup.replace(":", "-"), settings, engine=engine,
+                                 workers=int(workers or 1), gpus_per_worker=gpus_per_worker if engine == "ray" else 0,
+                                 device=device, threads=threads, items_per_shard=1, progress=False)
+            wall = time.perf_counter() - start
+            run = summary["this_run"]
+            cpu_per_item = run["worker_cpu_seconds"] / run["items"]
+            print(f"{setup:<8} wall {wall:6.1f} s  {len(items) / wall:5.2f} items/s incl. start-up | per item in a "
+                  f"worker: {run['worker_seconds'] / run['items']:5.2f} s wall, {cpu_per_item:5.2f} s CPU "
+                  f"-> {1 / cpu_per_item:5.2f} items/s per worker on its own core | rows {summary['rows']} "
+                  f"errors {summary['errors']}", flush=True)
 
 
 if __name__ == "__main__":

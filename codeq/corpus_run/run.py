@@ -10,6 +10,7 @@ retried batch twice cannot duplicate rows).
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def run_corpus(input_path: str | Path, out: str | Path, settings: RunSettings, e
                items_per_shard: int = 16, progress: bool = True) -> dict:
     """Rationalize every item of ``input_path`` into shards under ``out``; return a summary.
 
+    The summary counts what ``out`` holds (:func:`summarize`) and, under ``"this_run"``, the items
+    this call finished, its wall time, and the workers' summed wall and CPU seconds on them.
+
     Restarting with the same arguments finishes a killed run; ``out`` written with other settings
     is refused (ValueError, one line). See docs/scale.md.
     """
@@ -57,17 +61,24 @@ def run_corpus(input_path: str | Path, out: str | Path, settings: RunSettings, e
     pending = pd.DataFrame([vars(item) for item in items if item.id not in done], columns=["id", "code", "language"])
     fresh_errors = [e for e in input_errors if e["item_id"] not in done]
     total = len(items) + len(input_errors)
+    this_run = {"items": 0, "worker_seconds": 0.0, "worker_cpu_seconds": 0.0}
+    start = time.perf_counter()
     with tqdm(total=total, initial=total - len(pending) - len(fresh_errors), unit="item", desc="corpus",
               disable=not progress, smoothing=0.1) as bar:
         if len(pending):
             for result in _engine_results(engine, settings, pending, items_per_shard, workers, gpus_per_worker,
                                           device, threads):
-                bar.update(_write_results(out, result, done))
+                finished = _write_results(out, result, done)
+                this_run["items"] += finished
+                this_run["worker_seconds"] += float(result["seconds"].sum())
+                this_run["worker_cpu_seconds"] += float(result["cpu_seconds"].sum())
+                bar.update(finished)
         # input errors last, so a run that fails at start-up (a model that will not load) writes nothing
         if fresh_errors:
             write_shard(out, ERRORS, fresh_errors, [e["item_id"] for e in fresh_errors])
             bar.update(len(fresh_errors))
-    return summarize(out)
+    this_run["wall_seconds"] = time.perf_counter() - start
+    return {**summarize(out), "this_run": {key: round(value, 3) for key, value in this_run.items()}}
 
 
 def _engine_results(engine, settings, pending, items_per_shard, workers, gpus_per_worker, device, threads):

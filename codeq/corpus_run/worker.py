@@ -9,14 +9,23 @@ Each bad item becomes one error row with its reason; the batch goes on.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 
 import pandas as pd
+import torch
+import transformers
 
+import codeq
 from codeq.corpus_run.manifest import RunSettings
 from codeq.corpus_run.schema import error_row, task_row
+from codeq.loading import load_model
+from codeq.tasks import Snippet, build_tasks
+from codeq.units import code_units
 
-RESULT_COLUMNS = ["item_id", "rows", "error"]  # rows: JSON list of rationale rows; error: JSON error row
+# rows: JSON list of rationale rows; error: JSON error row; seconds / cpu_seconds: the worker's wall
+# and CPU (process) time for the item, for throughput reports (CPU time is unaffected by other jobs)
+RESULT_COLUMNS = ["item_id", "rows", "error", "seconds", "cpu_seconds"]
 
 
 class ItemError(Exception):
@@ -31,12 +40,6 @@ class ItemRationalizer:
     """Callable on a DataFrame of items (``id``, ``code``, ``language``); returns one result row per item."""
 
     def __init__(self, settings: RunSettings, device: str = "auto", threads: int | None = None):
-        import torch
-        import transformers
-
-        import codeq
-        from codeq.loading import load_model
-
         if threads:
             torch.set_num_threads(threads)
         self.settings = settings
@@ -48,6 +51,7 @@ class ItemRationalizer:
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         results = []
         for item_id, code, language in zip(batch["id"], batch["code"], batch["language"]):
+            start, start_cpu = time.perf_counter(), time.process_time()
             try:
                 rows, error = json.dumps(self.rows(item_id, code, language)), ""
             except ItemError as err:
@@ -55,13 +59,11 @@ class ItemRationalizer:
             except Exception as err:  # noqa: BLE001 - a run never stops on one item: record what broke, go on
                 first_line = (str(err).splitlines() or [""])[0]
                 rows, error = "", json.dumps(error_row(item_id, "failed", f"{type(err).__name__}: {first_line}"))
-            results.append((item_id, rows, error))
+            results.append((item_id, rows, error, time.perf_counter() - start, time.process_time() - start_cpu))
         return pd.DataFrame(results, columns=RESULT_COLUMNS)
 
     def rows(self, item_id: str, code: str, language: str) -> list[dict]:
         """Return the rationale rows of one item, or raise ItemError."""
-        from codeq.tasks import Snippet, build_tasks
-
         prompt = code.rstrip()  # a prompt ends where its last line's text ends (see codeq.instrument)
         if not prompt:
             raise ItemError("empty", "the code is empty")
@@ -84,8 +86,6 @@ def _check_parsable(prompt: str, language: str) -> None:
     A prompt is usually a fragment (half a function), so parse errors alone are normal; only text
     whose every visible unit falls in the errors group is refused.
     """
-    from codeq.units import code_units
-
     visible = [u for u in code_units(prompt, language) if u.category not in ("newline", "indent")]
     if visible and all(u.group == "errors" for u in visible):
         raise ItemError("unparsable", f"tree-sitter finds no {language} syntax in it")

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from codeq.cli import main
 from codeq.contract import Task
 from codeq.corpus import function_snippets
+from codeq.corpus_run.items import read_items
 from codeq.corpus_run.manifest import RunSettings
 from codeq.corpus_run.run import _write_results, run_corpus
 from codeq.corpus_run.shards import read_table, shard_files
@@ -156,12 +157,15 @@ def test_driver_killed_mid_run_resumes_to_the_same_rows(corpus, reference, tmp_p
     process.wait()
     partial = read_table(out)
     assert 0 < partial["item_id"].nunique() < read_table(reference)["item_id"].nunique()
+    items = {item.id for item in read_items(corpus, "python")[0]}
+    finished_before = items & (set(partial["item_id"]) | set(read_table(out, "errors")["item_id"]))
     # a writer killed mid-write leaves a hidden temporary: ignored and removed on restart
     (out / "rationales" / ".tmp-1-part-0.parquet").write_bytes(b"PAR1 truncated")
     summary = run_corpus(corpus, out, SETTINGS, threads=1, items_per_shard=1, progress=False)
     assert_same_run(out, reference)
     assert not list((out / "rationales").glob(".tmp-*"))
     assert summary["rows"] == len(read_table(reference))
+    assert summary["this_run"]["items"] == len(items - finished_before)  # nothing done twice
 
 
 def test_rerun_of_a_finished_run_adds_nothing(reference, corpus, tmp_path):
@@ -203,8 +207,6 @@ def test_missing_ray_extra_is_one_line(corpus, tmp_path, monkeypatch):
 
 
 def test_folder_input_items_are_function_snippets(tmp_path):
-    from codeq.corpus_run.items import read_items
-
     folder = tmp_path / "src"
     (folder / "pkg").mkdir(parents=True)
     shutil.copy(STDLIB / "heapq.py", folder / "pkg" / "heapq.py")
