@@ -26,7 +26,7 @@ from codeq.corpus_run.shards import (
     remove_temporaries,
     write_shard,
 )
-from codeq.loading import resolve_source
+from codeq.loading import model_config
 
 ENGINES = ("local", "ray")
 
@@ -48,7 +48,7 @@ def run_corpus(input_path: str | Path, out: str | Path, settings: RunSettings, e
         raise ValueError("--workers and --gpus-per-worker need --engine ray (the local engine is one worker)")
     if workers < 1 or items_per_shard < 1:
         raise ValueError("--workers and --items-per-shard must be at least 1")
-    resolve_source(settings.model)  # a missing model folder is reported before the run folder is touched
+    model_config(settings.model)  # a model that cannot load is reported here, not by every worker
     out = Path(out)
     items, input_errors = read_items(input_path, settings.rules.language)
     if engine == "ray":

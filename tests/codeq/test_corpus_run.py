@@ -273,3 +273,11 @@ def test_docs_describe_every_column():
     missing = [name for name, _, _ in RATIONALE_COLUMNS + ERROR_COLUMNS if f"`{name}`" not in text]
     assert missing == []
     assert [reason for reason in REASONS if f"| `{reason}` |" not in text] == []
+
+
+def test_model_that_cannot_load_is_one_line_before_any_write(corpus, tmp_path):
+    result = CliRunner().invoke(main, ["corpus", "run", str(corpus), "--out", str(tmp_path / "run"),
+                                       "--model", str(tmp_path / "no-model"), "--engine", "ray"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: model path {tmp_path / 'no-model'} does not exist\n"
+    assert not (tmp_path / "run").exists()
