@@ -76,6 +76,10 @@ def lm():
     return load_model("codeq-tiny", device="cpu", dtype="fp32")
 
 
+def finished(out: Path) -> set[str]:
+    return set(read_table(out, columns=[])["item_id"]) | set(read_table(out, "errors")["item_id"])
+
+
 def assert_same_run(out: Path, reference: Path) -> None:
     pd.testing.assert_frame_equal(read_table(out), read_table(reference))
     pd.testing.assert_frame_equal(read_table(out, "errors"), read_table(reference, "errors"))
@@ -255,14 +259,24 @@ def test_ray_two_workers_give_the_local_rows(corpus, reference, tmp_path):
 
 
 @pytest.mark.ray
-def test_ray_worker_killed_mid_run_gives_the_same_rows(corpus, reference, tmp_path):
+def test_ray_worker_then_driver_killed_resumes_to_the_same_rows(corpus, reference, tmp_path):
     out = tmp_path / "run"
     process = run_in_subprocess(corpus, out, "--engine", "ray", "--workers", "2")
     wait_for_shards(process, out, 1)
     actors = actor_processes(process.pid)
     assert actors, "no Ray actor process found below the driver"
     os.kill(actors[0], signal.SIGKILL)
-    assert process.wait(timeout=600) == 0
+    written = len(shard_files(out, "rationales")) + len(shard_files(out, "errors"))
+    wait_for_shards(process, out, written + 1)  # Ray replaced the actor and the run went on
+    ours = descendants(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    time.sleep(5)
+    for pid in ours:  # a killed driver leaves Ray's agent processes behind: end ours
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    assert len(finished(out)) < len(finished(reference))
+    run_corpus(corpus, out, SETTINGS, engine="ray", workers=2, threads=1, items_per_shard=1, progress=False)
     assert_same_run(out, reference)
 
 
