@@ -2,7 +2,8 @@
 
 A shard of the ``rationales`` or ``errors`` table is written to a hidden temporary file and renamed
 into place (``os.replace`` is atomic on one filesystem), so a reader never sees half a shard and a
-killed writer leaves only a hidden file that readers (and pyarrow's dataset discovery) skip. Its name
+killed writer leaves only a hidden ``.tmp`` file that readers skip (it neither ends in ``.parquet``
+nor escapes pyarrow's dataset discovery, which ignores dot files). Its name
 is a hash of the item ids it holds, so writing the same items again replaces the shard rather than
 adding a second copy.
 """
@@ -18,8 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from codeq.corpus_run.schema import ERRORS, RATIONALES, SCHEMAS
-
-TMP_PREFIX = ".tmp-"
 
 
 def shard_name(item_ids) -> str:
@@ -37,7 +36,7 @@ def write_shard(out: Path, table: str, rows: list[dict], item_ids) -> Path:
     folder = Path(out) / table
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / shard_name(item_ids)
-    tmp = folder / f"{TMP_PREFIX}{os.getpid()}-{path.name}"
+    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMAS[table]), tmp)
     with open(tmp, "rb") as handle:  # the data reaches the disk before the name does
         os.fsync(handle.fileno())
@@ -47,7 +46,7 @@ def write_shard(out: Path, table: str, rows: list[dict], item_ids) -> Path:
 
 def remove_temporaries(out: Path) -> int:
     """Delete the hidden files killed writers left; return how many there were."""
-    stale = [p for table in SCHEMAS for p in (Path(out) / table).glob(f"{TMP_PREFIX}*")]
+    stale = [p for table in SCHEMAS for p in (Path(out) / table).glob(".*.tmp")]
     for path in stale:
         path.unlink()
     return len(stale)

@@ -164,10 +164,10 @@ def test_driver_killed_mid_run_resumes_to_the_same_rows(corpus, reference, tmp_p
     items = {item.id for item in read_items(corpus, "python")[0]}
     finished_before = items & (set(partial["item_id"]) | set(read_table(out, "errors")["item_id"]))
     # a writer killed mid-write leaves a hidden temporary: ignored and removed on restart
-    (out / "rationales" / ".tmp-1-part-0.parquet").write_bytes(b"PAR1 truncated")
+    (out / "rationales" / ".part-0.parquet.1.tmp").write_bytes(b"PAR1 truncated")
     summary = run_corpus(corpus, out, SETTINGS, threads=1, items_per_shard=1, progress=False)
     assert_same_run(out, reference)
-    assert not list((out / "rationales").glob(".tmp-*"))
+    assert not list((out / "rationales").glob(".*.tmp"))
     assert summary["rows"] == len(read_table(reference))
     assert summary["this_run"]["items"] == len(items - finished_before)  # nothing done twice
 
