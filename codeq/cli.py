@@ -313,13 +313,17 @@ def corpus_group():
 @click.option("--max-new-tokens", default=64, show_default=True)
 @click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--completion/--no-completion", default=True, show_default=True,
+              help="Complete each item and pick targets in the completion, or rationalize the item's own "
+                   "tokens that the model predicts itself.")
 def corpus_run_cmd(input_path, out, model_name, device, dtype, engine, workers, gpus_per_worker, threads,
                    items_per_shard, language, targets_per_item, selection, min_context_units, max_new_tokens,
-                   max_steps, seed):
+                   max_steps, seed, completion):
     """Complete every item of INPUT, choose targets as `codeq prepare` does, and rationalize them.
 
     INPUT is a JSONL or Parquet file of items (id, code, optional language; the code is the prompt)
     or a folder of source files (each function of 6-60 lines gives one item: its first half).
+    With --no-completion the items' own tokens that the model predicts are the targets.
     Bad items go to DIR/errors with the reason; the run goes on. Killed runs resume where they
     stopped when rerun with the same command. See docs/scale.md.
 
@@ -336,7 +340,8 @@ def corpus_run_cmd(input_path, out, model_name, device, dtype, engine, workers, 
                         min_context_units=min_context_units, max_new_tokens=max_new_tokens, max_steps=max_steps,
                         seed=seed)
     with user_errors():
-        summary = run_corpus(input_path, out, RunSettings(model=model_name, dtype=dtype, rules=rules),
+        summary = run_corpus(input_path, out, RunSettings(model=model_name, dtype=dtype, rules=rules,
+                                                          completion=completion),
                              engine=engine, workers=workers, gpus_per_worker=gpus_per_worker, device=device,
                              threads=threads, items_per_shard=items_per_shard)
     click.echo(json.dumps(summary, indent=2))

@@ -22,16 +22,22 @@ MANIFEST = "manifest.json"
 
 @dataclass(frozen=True)
 class RunSettings:
-    """What decides a run's rows. ``rules.language`` is the default for items that name none."""
+    """What decides a run's rows. ``rules.language`` is the default for items that name none.
+
+    ``completion``: the model completes each item's code and targets come from the completion (as
+    in ``codeq prepare``); without it, targets are tokens of the code itself that the model predicts.
+    """
     model: str
     dtype: str
     rules: TargetRules
+    completion: bool = True
 
     def to_dict(self) -> dict:
         """Return the settings as one flat JSON-able dict (target rules beside the model)."""
         rules = asdict(self.rules)
         rules["categories"] = list(rules["categories"]) if rules["categories"] is not None else None
-        return {"model": self.model, "model_files": model_fingerprint(self.model), "dtype": self.dtype, **rules}
+        return {"model": self.model, "model_files": model_fingerprint(self.model), "dtype": self.dtype,
+                "completion": self.completion, **rules}
 
 
 def model_fingerprint(model: str) -> str | None:

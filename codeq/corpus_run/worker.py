@@ -70,13 +70,16 @@ class ItemRationalizer:
         rules = replace(self.settings.rules, language=language)
         _check_parsable(prompt, language)
         n = len(self.lm.tokenizer(prompt)["input_ids"])
-        if self.context is not None and n + rules.max_new_tokens > self.context:
-            raise ItemError("too_long", f"{n} prompt tokens + max_new_tokens {rules.max_new_tokens} exceed the "
-                                        f"model's context of {self.context}")
-        tasks = build_tasks(self.lm, [Snippet(item_id, item_id, prompt)], rules, self.settings.dtype, progress=False)
+        budget = rules.max_new_tokens if self.settings.completion else 0
+        if self.context is not None and n + budget > self.context:
+            added = f" + max_new_tokens {budget}" if budget else ""
+            raise ItemError("too_long", f"{n} tokens{added} exceed the model's context of {self.context}")
+        tasks = build_tasks(self.lm, [Snippet(item_id, item_id, prompt)], rules, self.settings.dtype, progress=False,
+                            completion=self.settings.completion)
         if not tasks:
+            where = "the completion" if self.settings.completion else "the code that the model predicts"
             kept = " whose rationale converged" if rules.selection == "converged" else ""
-            raise ItemError("no_target", f"no token of the completion is an eligible target{kept}")
+            raise ItemError("no_target", f"no token of {where} is an eligible target{kept}")
         return [task_row(item_id, task, self.versions) for task in tasks]
 
 

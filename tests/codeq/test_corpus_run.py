@@ -295,3 +295,22 @@ def test_model_that_cannot_load_is_one_line_before_any_write(corpus, tmp_path):
     assert result.exit_code == 1
     assert result.output == f"Error: model path {tmp_path / 'no-model'} does not exist\n"
     assert not (tmp_path / "run").exists()
+
+
+def test_no_completion_rationalizes_tokens_the_model_predicts_in_the_code(corpus, lm, tmp_path):
+    import torch
+
+    settings = replace(SETTINGS, completion=False)
+    run_corpus(corpus, tmp_path / "run", settings, threads=1, progress=False)
+    rows = read_table(tmp_path / "run")
+    assert rows["item_id"].nunique() >= 3
+    code = {s.snippet_id: s.prompt for s in heldout_snippets()}
+    for row in rows.itertuples():
+        task = Task.from_dict(json.loads(row.task))
+        assert task.completion == "" and task.prompt == code[row.item_id]
+        ids = [t.id for t in task.tokens]
+        assert ids == lm.tokenizer(task.prompt)["input_ids"]
+        with torch.inference_mode():  # the oracle: the model's own next-token argmax at the target
+            logits = lm.model(input_ids=torch.tensor([ids[:row.target_position]])).logits[0, -1]
+        assert int(logits.argmax()) == row.target_token_id == ids[row.target_position]
+        assert task.units[task.target.unit_index].index >= RULES.min_context_units
