@@ -314,3 +314,16 @@ def test_no_completion_rationalizes_tokens_the_model_predicts_in_the_code(corpus
             logits = lm.model(input_ids=torch.tensor([ids[:row.target_position]])).logits[0, -1]
         assert int(logits.argmax()) == row.target_token_id == ids[row.target_position]
         assert task.units[task.target.unit_index].index >= RULES.min_context_units
+
+
+def test_parquet_items_take_int_ids_and_the_default_language(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "items.parquet"
+    pq.write_table(pa.table({"id": [7, 8, 7], "code": ["x = 1", None, "y = 2"],
+                             "language": [None, "python", "javascript"]}), path)
+    items, errors = read_items(path, "python")
+    assert [(i.id, i.code, i.language) for i in items] == [("7", "x = 1", "python")]
+    assert sorted((e["item_id"], e["reason"]) for e in errors) == [("8", "unreadable"),
+                                                                   ("items.parquet:3", "duplicate_id")]
