@@ -324,7 +324,7 @@ def corpus_run_cmd(input_path, out, model_name, device, dtype, engine, workers, 
     INPUT is a JSONL or Parquet file of items (id, code, optional language; the code is the prompt)
     or a folder of source files (each function of 6-60 lines gives one item: its first half).
     With --no-completion the items' own tokens that the model predicts are the targets.
-    Bad items go to DIR/errors with the reason; the run goes on. Killed runs resume where they
+    Bad items go to OUT/errors with the reason; the run goes on. Killed runs resume where they
     stopped when rerun with the same command. See docs/scale.md.
 
     \b
