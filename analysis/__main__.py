@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -39,6 +40,33 @@ def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, 
         click.echo(f"Error: {e}", err=True)
         sys.exit(2)
     click.echo(f"Wrote {len(files)} files; open {files['report']}")
+
+
+@main.command("explain")
+@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the matrices, frequencies, heatmap and summary.json.")
+@click.option("--include-unconverged", is_flag=True, help="Also aggregate rationales that did not converge.")
+@click.option("--resample", type=click.Choice(["snippets", "tasks"]), default="snippets", show_default=True,
+              help="Bootstrap clusters.")
+@click.option("--n-boot", type=click.IntRange(min=1), default=2000, show_default=True, help="Bootstrap replicates.")
+@click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
+def explain_cmd(source, out, include_unconverged, resample, n_boot, seed):
+    """Global explanation of the model rationales in INPUT: a tasks JSONL file or a folder of corpus Parquet shards.
+
+    Writes category x category matrices, per-category frequencies with bootstrap CIs, the
+    token- vs category-level entropy, a heatmap and summary.json to --out.
+    """
+    from analysis.global_explanation import CLUSTERS, explain_tasks
+    from analysis.task_input import read_task_input
+
+    try:
+        summary = explain_tasks(read_task_input(source), out, converged_only=not include_unconverged,
+                                cluster=CLUSTERS[resample], n_boot=n_boot, seed=seed)
+    except ValueError as e:  # ContractError is a ValueError: a bad input file, or nothing to aggregate
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":
