@@ -162,11 +162,14 @@ snippet are not independent, so tokens are never resampled.</p>
 <p>For each category (and, separately, each group) we computed per participant the share of the selectable
 units of that category, over the participant's tasks, that the participant selected, and the share that the
 model's rationale selected on the same tasks. Human and model rates were compared across participants with a
-two-sided Wilcoxon signed-rank test (Wilcoxon, 1945) using <code>scipy.stats.wilcoxon(d,
-zero_method="{{ zero_method }}", correction=False, method="asymptotic")</code>: {{ zero_text }}; p-values
-from the normal approximation with the variance corrected for ties, without continuity correction. The
+two-sided Wilcoxon signed-rank test (Wilcoxon, 1945) through <code>pingouin.wilcoxon(d,
+zero_method="{{ zero_method }}", correction=False)</code>: {{ zero_text }}. P-values are those of
+<code>scipy.stats.wilcoxon</code>'s defaults (and of R's <code>wilcox.test</code> for small samples): the exact
+null distribution for up to 50 participants without ties or zero differences, the exact sign-flip permutation
+distribution with ties or zeros up to 13 participants, otherwise the normal approximation with the variance
+corrected for ties, without continuity correction; the <code>method</code> column says which. The
 effect size is the matched-pairs rank-biserial correlation (Kerby, 2014), positive when participants select
-the category more often than the model. P-values were adjusted over the categories (and separately over
+the category more often than the model, with pingouin's common-language effect size (CLES) beside it. P-values were adjusted over the categories (and separately over
 the groups) with the {{ correction_text }} procedure (<code>statsmodels multipletests(method="{{ correction
 }}")</code>); categories whose test is undefined (every participant's rates equal) are not counted.
 Entropy: the normalized Shannon entropy of the distribution of selected units over token types (unit text)
