@@ -136,7 +136,8 @@ def human_agreement(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ratio_of_means(model, human, axis=-1):
-    return np.mean(model, axis=axis) / np.mean(human, axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero ceiling: an infinite or NaN fraction
+        return np.mean(model, axis=axis) / np.mean(human, axis=axis)
 
 
 def random_rationale_kappas(data: pd.DataFrame, n_perm: int = 1000, seed: int = 0) -> pd.DataFrame:

@@ -11,15 +11,18 @@ import jinja2
 from tqdm import tqdm
 
 from analysis.alignment import alignment, alignment_summary
+from analysis.ceiling import ceiling_summary, human_agreement
+from analysis.ceiling_plot import plot_ceiling
 from analysis.categories import category_rates, category_tests, pooled_rates
 from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
 from analysis.io import Export, ExportError, load_export
+from analysis.mixed import category_mixed_models
 from analysis.plots import plot_heatmap, plot_kappa, plot_rates
 from analysis.tidy import response_units
 from analysis.wilcoxon import ZERO_METHODS
 
-PACKAGES = ("codeq-study", "numpy", "pandas", "scipy", "statsmodels", "matplotlib")
+PACKAGES = ("codeq-study", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "krippendorff", "matplotlib")
 ZERO_TEXT = {
     "wilcox": "participants with equal human and model rates are dropped before ranking",
     "pratt": "participants with equal rates are ranked, then their ranks ignored (Pratt 1959)",
@@ -83,7 +86,7 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         raise ExportError(f"{folder}: no answers to main tasks to analyse yet{left_out}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with tqdm(total=7, desc="analysis report", unit="step") as steps:
+    with tqdm(total=9, desc="analysis report", unit="step") as steps:
         data = response_units(export.selections, export.units, export.model_rationales)
         steps.update()
         tables = {"alignment": alignment(data)}
@@ -97,6 +100,11 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
             steps.update()
         tables["entropy"] = rationale_entropy(data)
         steps.update()
+        tables["human_agreement"] = human_agreement(data)
+        tables["ceiling_summary"] = ceiling_summary(tables["human_agreement"], data, n_boot=n_boot, ci=ci, seed=seed)
+        steps.update()
+        tables["category_mixed"] = category_mixed_models(data, "category", ci=ci)
+        steps.update()
         files = {}
         for name, table in tables.items():
             files[name] = out / f"{name}.csv"
@@ -105,6 +113,7 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         files["group_rates_png"] = plot_rates(tables["pooled_group_rates"], "group", out / "group_rates.png")
         files["kappa_png"] = plot_kappa(tables["alignment"], out / "kappa.png")
         files["heatmap_png"] = plot_heatmap(tables["category_rates"], "category", out / "category_heatmap.png")
+        files["ceiling_png"] = plot_ceiling(tables["human_agreement"], out / "human_ceiling.png")
         steps.update()
         files["report"] = out / "report.html"
         files["report"].write_text(render_html(export, data, tables, files, folder, keep_excluded=keep_excluded,
@@ -189,8 +198,30 @@ reduction = (H_token - H_category) / H_token.</p>
 {{ tables.group_tests | safe }}
 <h2>Entropy</h2>
 {{ tables.entropy | safe }}
+<h2>Human ceiling</h2>
+<p>How far participants agree with each other, per task, beside how far the model agrees with them. Participants
+who selected nothing on a task are left out of it (<code>n_empty</code>). Fleiss' kappa (Fleiss, 1971;
+statsmodels) and Krippendorff's alpha, nominal (Krippendorff, 2004; the <code>krippendorff</code> package), take
+the participants as raters and the selectable units as items; <code>human_loo_kappa</code> is the mean over
+participants of Cohen's kappa against the units selected by at least half of the other participants,
+<code>model_kappa</code> the mean of Cohen's kappa between the model's rationale and each participant. The
+fraction of the ceiling is mean model kappa / mean leave-one-out kappa over the tasks where both are defined,
+with a {{ ci }}% percentile bootstrap CI over tasks (<code>pingouin.compute_bootci</code>); the p-value compares
+the mean model kappa with that of random rationales of the same size on the same tasks (one-sided permutation
+test, 1000 draws).</p>
+{{ tables.ceiling_summary | safe }}
+<img src="{{ figures.ceiling_png }}" alt="Per task: human-human vs model-human agreement">
+{{ tables.human_agreement | safe }}
+<h2>Mixed-effects model by category</h2>
+<p>Per category, a logistic mixed model of selected ~ source (human / model) over every selectable unit, with
+random intercepts for participants and tasks (statsmodels <code>BinomialBayesMixedGLM</code>, posterior mode and
+Laplace {{ ci }}% interval). Odds ratios above 1: participants select the category's units more readily than the
+model. Prefer it to the Wilcoxon tests when participants saw different tasks.</p>
+{{ tables.category_mixed | safe }}
 <h2>References</h2>
 <p class="small">Cohen, J. (1960). A coefficient of agreement for nominal scales. Educ. Psychol. Meas. 20(1), 37-46.
+Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychol. Bull. 76(5), 378-382.
+Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology, 2nd ed. Sage.
 Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of high agreement.
 Br. J. Math. Stat. Psychol. 61(1), 29-48. Holm, S. (1979). A simple sequentially rejective multiple test
 procedure. Scand. J. Stat. 6(2), 65-70. Benjamini, Y., &amp; Hochberg, Y. (1995). Controlling the false discovery

@@ -19,14 +19,19 @@ def test_report_writes_tables_figures_and_html(tmp_path, random_tables):
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(out), "--n-boot", "50", "--seed", "3"])
     assert result.exit_code == 0, result.output
     for name in ("alignment.csv", "alignment_summary.csv", "category_tests.csv", "group_tests.csv", "entropy.csv",
+                 "human_agreement.csv", "ceiling_summary.csv", "category_mixed.csv", "human_ceiling.png",
                  "category_rates.png", "kappa.png", "category_heatmap.png", "report.html"):
         assert (out / name).stat().st_size > 0, name
+    ceiling = pd.read_csv(out / "human_agreement.csv")
+    assert ceiling["n_responses"].sum() == 44 and len(ceiling) == 6  # every response counted, once
+    assert set(pd.read_csv(out / "category_tests.csv")["method"].dropna()) <= {"exact", "permutation", "asymptotic"}
     alignment = pd.read_csv(out / "alignment.csv")
     assert "p00" not in set(alignment["participant_id"]) and len(alignment) == 44  # 11 participants x 4 tasks
     html = (out / "report.html").read_text()
     assert f"scipy {scipy.__version__}" in html and f"statsmodels {statsmodels.__version__}" in html
     assert 'zero_method="wilcox"' in html and "seed 3" in html and "50 replicates" in html
     assert "1 participants marked excluded were dropped" in html and "11 participants" in html
+    assert "Human ceiling" in html and "Mixed-effects model by category" in html and "human_ceiling.png" in html
 
 
 def test_keep_excluded_and_bh(tmp_path, hand_tables):

@@ -14,7 +14,7 @@ for package in (analysis, study_app):
         if ".migrations" not in info.name:
             importlib.import_module(info.name)
             names.append(info.name)
-print(len(names), "analysis.global_explanation" in names, "study_app.admin.stats" in names)
+print(len(names), "analysis.ceiling" in names, "study_app.admin.stats" in names)
 print(sorted(m for m in ("torch", "transformers", "flask") if m in sys.modules))
 """
 
