@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.bootstrap import task_bootstrap
 from analysis.agreement import ac1_from_counts, kappa_from_counts, overlap_from_counts
+from analysis.bootstrap import task_bootstrap
 
 METRICS = ["kappa", "ac1", "precision", "recall", "f1", "jaccard"]
 

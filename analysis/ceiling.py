@@ -19,7 +19,6 @@ import warnings
 import krippendorff
 import numpy as np
 import pandas as pd
-import pingouin as pg
 from statsmodels.stats.inter_rater import fleiss_kappa
 
 from analysis.agreement import kappa_from_counts
@@ -191,6 +190,8 @@ def ceiling_summary(agreement: pd.DataFrame, data: pd.DataFrame, n_boot: int = 2
     The fraction is a ratio of means over tasks: near 1 the model agrees with people as well as
     they agree with each other. It is not meaningful when the ceiling is near 0 or negative.
     """
+    import pingouin as pg  # it imports matplotlib.pyplot and seaborn (seconds): load it on first use
+
     both = agreement.dropna(subset=["human_loo_kappa", "model_kappa"])
     model, human = both["model_kappa"].to_numpy(), both["human_loo_kappa"].to_numpy()
     low = high = np.nan

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pingouin as pg
 
 CORRECTIONS = {"holm": "Holm (1979) step-down", "fdr_bh": "Benjamini-Hochberg (1995) false discovery rate"}
 
@@ -20,6 +19,8 @@ def adjust_pvalues(p, method: str = "holm") -> np.ndarray:
     >>> adjust_pvalues([0.01, 0.04, np.nan, 0.03]).round(2).tolist()
     [0.03, 0.06, nan, 0.06]
     """
+    import pingouin as pg  # it imports matplotlib.pyplot and seaborn (seconds): load it on first use
+
     if method not in CORRECTIONS:
         raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {method!r}")
     p = np.asarray(p, dtype=float)

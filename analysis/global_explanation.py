@@ -84,7 +84,7 @@ def entropy_summary(table: pd.DataFrame) -> dict:
     return {"token_entropy": token, "category_entropy": category, "reduction": reduction(token, category),
             "token_bits": token_bits, "category_bits": category_bits,
             "reduction_bits": reduction(token_bits, category_bits),
-            "distinct_tokens": int(len(text_counts)), "distinct_categories": int(len(category_counts))}
+            "distinct_tokens": len(text_counts), "distinct_categories": len(category_counts)}
 
 
 def category_frequencies(rationales: pd.DataFrame, context: pd.DataFrame, cluster: str = "snippet_id",

@@ -11,9 +11,9 @@ import jinja2
 from tqdm import tqdm
 
 from analysis.alignment import alignment, alignment_summary
+from analysis.categories import category_rates, category_tests, pooled_rates
 from analysis.ceiling import ceiling_summary, human_agreement
 from analysis.ceiling_plot import plot_ceiling
-from analysis.categories import category_rates, category_tests, pooled_rates
 from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
 from analysis.io import Export, ExportError, load_export

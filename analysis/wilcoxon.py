@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pingouin as pg
 from scipy.stats import permutation_test, rankdata
 
 ZERO_METHODS = ("wilcox", "pratt")
@@ -86,6 +85,8 @@ def paired_wilcoxon(x, y, zero_method: str = "wilcox") -> dict:
     >>> res["n"], res["statistic"], res["p"], res["method"], round(res["rank_biserial"], 3)
     (4, 1.0, 0.25, 'exact', 0.8)
     """
+    import pingouin as pg  # it imports matplotlib.pyplot and seaborn (seconds): load it on first use
+
     if zero_method not in ZERO_METHODS:
         raise ValueError(f"zero_method must be one of {', '.join(ZERO_METHODS)}, got {zero_method!r}")
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)

@@ -4,7 +4,8 @@
     python bench/analysis.py --participants 100   # smaller
 
 Writes a synthetic export as Parquet to a temporary folder (vectorized numpy, a few seconds), runs
-the whole report on it and prints the wall time and the peak resident memory of the process.
+the whole report on it and prints the wall time and the peak resident memory of the process, then
+times the human ceiling (with its permutation test) and the per-category mixed models on their own.
 """
 
 from __future__ import annotations
@@ -88,7 +89,11 @@ def peak_rss_mib() -> float:
 @click.option("--seed", default=0, show_default=True)
 def main(participants, tasks_each, units, pool, n_boot, seed):
     """Time the whole report on a synthetic export."""
+    from analysis.ceiling import ceiling_summary, human_agreement
+    from analysis.io import load_export
+    from analysis.mixed import category_mixed_models
     from analysis.report import write_report
+    from analysis.tidy import response_units
 
     with tempfile.TemporaryDirectory() as tmp:
         export, out = Path(tmp) / "export", Path(tmp) / "report"
@@ -103,6 +108,16 @@ def main(participants, tasks_each, units, pool, n_boot, seed):
         print(f"generate + write parquet: {t1 - t0:.1f} s (peak RSS {rss_before:.0f} MiB)")
         print(f"report (load, validate, all statistics, {n_boot} bootstrap replicates, plots, html): {t2 - t1:.1f} s")
         print(f"peak RSS of the process: {peak_rss_mib():.0f} MiB")
+        loaded = load_export(export)
+        data = response_units(loaded.selections, loaded.units, loaded.model_rationales)
+        t3 = time.perf_counter()
+        summary = ceiling_summary(human_agreement(data), data, n_boot=n_boot, seed=seed)
+        t4 = time.perf_counter()
+        category_mixed_models(data)
+        t5 = time.perf_counter()
+        print(f"of which human ceiling + 1000 random rationales per task: {t4 - t3:.1f} s "
+              f"(fraction of ceiling {summary['fraction_of_ceiling'].iloc[0]:.3f}); "
+              f"mixed models for {len(CATEGORIES)} categories: {t5 - t4:.1f} s")
 
 
 if __name__ == "__main__":

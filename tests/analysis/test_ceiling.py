@@ -106,7 +106,7 @@ def test_degenerate_tasks():
 
 def test_summary_fraction_interval_and_permutation():
     rng = np.random.default_rng(5)
-    tasks, hand = {}, {}
+    tasks = {}
     for k in range(10):
         truth = (rng.random(12) < 0.3).astype(int)
         truth[:2] = 1

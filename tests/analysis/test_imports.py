@@ -20,7 +20,7 @@ print(sorted(m for m in ("torch", "transformers", "flask") if m in sys.modules))
 
 
 def test_analysis_and_study_app_import_neither_torch_nor_transformers():
-    done = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", CODE], check=False, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     count, loaded = done.stdout.strip().splitlines()
     assert int(count.split()[0]) > 30 and count.split()[1:] == ["True", "True"]

@@ -27,7 +27,7 @@ def test_odds_ratio_matches_the_two_by_two_table_without_random_effects():
     assert got.odds_ratio == pytest.approx(plain, rel=0.15)
     assert got.ci_low < got.odds_ratio < got.ci_high and got.ci_low > 3
     assert (got.n_rows, got.n_participants, got.n_tasks) == (len(data), 30, 12)
-    assert got.participant_sd < 0.1 and got.task_sd < 0.1  # simulated without either effect
+    assert got.participant_sd < 0.3 and got.task_sd < 0.3  # simulated without either effect
     assert got.human_rate == pytest.approx(h) and got.model_rate == pytest.approx(m)
 
 
@@ -42,3 +42,18 @@ def test_degenerate_levels():
     got = category_mixed_models(pd.concat([data, nobody])).set_index("category")
     assert got.loc["strings", "note"] == "nobody selected these units" and math.isnan(got.loc["strings", "odds_ratio"])
     assert got.loc["loops", "ci_low"] < got.loc["loops", "odds_ratio"] < got.loc["loops", "ci_high"]
+
+
+def test_participant_spread_is_recovered():
+    # logit p = -1.5 + log 2 (humans) + participant effect (sd 1) + task effect (sd 0.7): conditional OR 2
+    rng = np.random.default_rng(104)
+    participant, task = rng.normal(0, 1.0, 40), rng.normal(0, 0.7, 12)
+    chance = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    rows = [(f"p{p}", f"t{t}", u, "loops", int(rng.random() < chance(-1.5 + np.log(2) + participant[p] + task[t])),
+             0) for p in range(40) for t in rng.choice(12, 6, replace=False) for u in range(20)]
+    data = pd.DataFrame(rows, columns=["participant_id", "task_id", "unit_index", "category", "selected", "in_rationale"])
+    rationale = {(f"t{t}", u): int(rng.random() < chance(-1.5 + task[t])) for t in range(12) for u in range(20)}
+    data["in_rationale"] = [rationale[(t, u)] for t, u in zip(data["task_id"], data["unit_index"])]
+    got = category_mixed_models(data).iloc[0]
+    assert 0.6 < got.participant_sd < 1.5 and 0.3 < got.task_sd < 1.2
+    assert 1.2 < got.odds_ratio < 3.5
