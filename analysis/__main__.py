@@ -29,13 +29,15 @@ def main():
 @click.option("--n-boot", type=click.IntRange(min=1), default=2000, show_default=True, help="Bootstrap replicates.")
 @click.option("--ci", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
 @click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
-def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, seed):
+@click.option("--mixed/--no-mixed", default=True, show_default=True,
+              help="Fit the per-category logistic mixed models (minutes on large exports).")
+def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, seed, mixed):
     """Analyse the EXPORT folder (or zip) and write alignment.csv, category_tests.csv, figures and report.html."""
     from analysis.report import write_report
 
     try:
         files = write_report(export, out, keep_excluded=keep_excluded, correction=correction,
-                             zero_method=zero_method, n_boot=n_boot, ci=ci, seed=seed)
+                             zero_method=zero_method, n_boot=n_boot, ci=ci, seed=seed, mixed=mixed)
     except ExportError as e:
         click.echo(f"Error: {e}", err=True)
         sys.exit(2)

@@ -17,11 +17,14 @@ participants see different tasks or different numbers of tasks.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.stats import norm
 from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 COLUMNS = ["n_rows", "n_participants", "n_tasks", "human_rate", "model_rate", "odds_ratio", "ci_low", "ci_high",
            "log_odds_ratio", "log_odds_sd", "participant_sd", "task_sd", "note"]
@@ -51,8 +54,8 @@ def fit_selection_model(human: pd.DataFrame, model: pd.DataFrame, ci: float = 0.
         ``odds_ratio`` (> 1: people select these units more readily than the model, at the same
         participant and task), ``ci_low``, ``ci_high``, ``log_odds_ratio``, ``log_odds_sd``,
         ``participant_sd`` and ``task_sd`` (exp of the posterior means of the log standard
-        deviations of the random intercepts, logit scale), ``note`` (why no model was fitted,
-        else None).
+        deviations of the random intercepts, logit scale), ``note`` (why no model was fitted, or
+        that the variational fit did not converge, else None).
     """
     y = np.concatenate([human["selected"].to_numpy(float), model["in_rationale"].to_numpy(float)])
     out = dict.fromkeys(["odds_ratio", "ci_low", "ci_high", "log_odds_ratio", "log_odds_sd", "participant_sd",
@@ -73,7 +76,11 @@ def fit_selection_model(human: pd.DataFrame, model: pd.DataFrame, ci: float = 0.
     ident = np.r_[np.zeros(len(participants.categories), int), np.ones(len(tasks.categories), int)]
     glmm = BinomialBayesMixedGLM(y, exog, exog_vc, ident, vcp_p=1, fe_p=2, fep_names=["human", "model"],
                                  vcp_names=["participant", "task"])
-    fit = glmm.fit_vb()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fit = glmm.fit_vb()
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        out["note"] = "variational fit did not converge: read the odds ratio with caution"
     beta = float(fit.fe_mean[0] - fit.fe_mean[1])
     sd = float(np.hypot(fit.fe_sd[0], fit.fe_sd[1]))
     z = norm.ppf(0.5 + ci / 2)

@@ -41,7 +41,7 @@ def beta_parameters(rates, units) -> tuple[float, float] | None:
     if not 0 < mean < 1 or not between > 0 or between >= mean * (1 - mean):
         return None
     common = mean * (1 - mean) / between - 1
-    return mean * common, (1 - mean) * common
+    return float(mean * common), float((1 - mean) * common)
 
 
 def simulate_rates(pilot: pd.DataFrame, n: int, by: str, rng: np.random.Generator) -> pd.DataFrame:

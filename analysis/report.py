@@ -55,7 +55,7 @@ def exclusion_note(export: Export, keep_excluded: bool) -> str:
 
 
 def write_report(folder, out, keep_excluded: bool = False, correction: str = "holm", zero_method: str = "wilcox",
-                 n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> dict[str, Path]:
+                 n_boot: int = 2000, ci: float = 0.95, seed: int = 0, mixed: bool = True) -> dict[str, Path]:
     """Analyse the export in ``folder`` and write every table, figure and ``report.html`` to ``out``.
 
     Parameters
@@ -70,6 +70,8 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         Treatment of zero differences in the Wilcoxon tests.
     n_boot, ci, seed
         Bootstrap replicates, CI coverage, seed.
+    mixed : bool
+        Fit the per-category mixed models (the slowest step: minutes for thousands of responses).
 
     Returns
     -------
@@ -103,7 +105,8 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         tables["human_agreement"] = human_agreement(data)
         tables["ceiling_summary"] = ceiling_summary(tables["human_agreement"], data, n_boot=n_boot, ci=ci, seed=seed)
         steps.update()
-        tables["category_mixed"] = category_mixed_models(data, "category", ci=ci)
+        if mixed:
+            tables["category_mixed"] = category_mixed_models(data, "category", ci=ci)
         steps.update()
         files = {}
         for name, table in tables.items():
@@ -212,12 +215,12 @@ test, 1000 draws).</p>
 {{ tables.ceiling_summary | safe }}
 <img src="{{ figures.ceiling_png }}" alt="Per task: human-human vs model-human agreement">
 {{ tables.human_agreement | safe }}
-<h2>Mixed-effects model by category</h2>
+{% if tables.category_mixed %}<h2>Mixed-effects model by category</h2>
 <p>Per category, a logistic mixed model of selected ~ source (human / model) over every selectable unit, with
 random intercepts for participants and tasks (statsmodels <code>BinomialBayesMixedGLM</code>, posterior mode and
 Laplace {{ ci }}% interval). Odds ratios above 1: participants select the category's units more readily than the
 model. Prefer it to the Wilcoxon tests when participants saw different tasks.</p>
-{{ tables.category_mixed | safe }}
+{{ tables.category_mixed | safe }}{% endif %}
 <h2>References</h2>
 <p class="small">Cohen, J. (1960). A coefficient of agreement for nominal scales. Educ. Psychol. Meas. 20(1), 37-46.
 Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychol. Bull. 76(5), 378-382.

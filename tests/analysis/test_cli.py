@@ -38,8 +38,9 @@ def test_keep_excluded_and_bh(tmp_path, hand_tables):
     folder = write_export(tmp_path / "export", hand_tables)
     out = tmp_path / "report"
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(out), "--n-boot", "20",
-                                       "--keep-excluded", "--correction", "fdr_bh"])
+                                       "--keep-excluded", "--correction", "fdr_bh", "--no-mixed"])
     assert result.exit_code == 0, result.output
+    assert not (out / "category_mixed.csv").exists() and "Mixed-effects" not in (out / "report.html").read_text()
     assert "p3" in set(pd.read_csv(out / "alignment.csv")["participant_id"])
     assert set(pd.read_csv(out / "category_tests.csv")["correction"]) == {"fdr_bh"}
     assert "were kept on request" in (out / "report.html").read_text()
