@@ -36,12 +36,14 @@ def task_matrices(data: pd.DataFrame):
     """
     units = data.dropna(subset=["unit_index"])
     for task_id, part in units.groupby("task_id", sort=True, observed=True):
-        wide = part.pivot_table(index="participant_id", columns="unit_index", values="selected",
-                                aggfunc="max", fill_value=0, observed=True)
-        rationale = part.drop_duplicates("unit_index").set_index("unit_index")["in_rationale"]
-        selections = wide.to_numpy(dtype=np.int64)
+        people, person = np.unique(part["participant_id"].astype(str).to_numpy(), return_inverse=True)
+        indices, unit = np.unique(part["unit_index"].to_numpy(dtype=np.int64), return_inverse=True)
+        selections = np.zeros((len(people), len(indices)), dtype=np.int64)
+        selections[person, unit] = part["selected"].to_numpy()
+        rationale = np.zeros(len(indices), dtype=np.int64)
+        rationale[unit] = part["in_rationale"].to_numpy()
         chosen = selections.sum(axis=1) > 0
-        yield task_id, selections[chosen], rationale.reindex(wide.columns).to_numpy(dtype=np.int64), int((~chosen).sum())
+        yield task_id, selections[chosen], rationale, int((~chosen).sum())
 
 
 def _mean(values) -> float:
@@ -125,7 +127,7 @@ def human_agreement(data: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for task_id, selections, rationale, n_empty in task_matrices(data):
-        rows.append({"task_id": task_id, "n_units": selections.shape[1] if selections.size else len(rationale),
+        rows.append({"task_id": task_id, "n_units": len(rationale),
                      "n_model": int(rationale.sum()), "n_responses": selections.shape[0] + n_empty,
                      "n_empty": n_empty, "n_participants": selections.shape[0],
                      "fleiss_kappa": _fleiss(selections), "krippendorff_alpha": _krippendorff(selections),
