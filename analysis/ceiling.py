@@ -198,8 +198,10 @@ def ceiling_summary(agreement: pd.DataFrame, data: pd.DataFrame, n_boot: int = 2
     model, human = both["model_kappa"].to_numpy(), both["human_loo_kappa"].to_numpy()
     low = high = np.nan
     if len(both) > 1 and np.ptp(human) + np.ptp(model) > 0:
-        low, high = pg.compute_bootci(model, human, paired=True, func=_ratio_of_means, method="per",
-                                      confidence=ci, n_boot=n_boot, decimals=12, seed=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # replicates with a zero ceiling are infinite
+            low, high = pg.compute_bootci(model, human, paired=True, func=_ratio_of_means, method="per",
+                                          confidence=ci, n_boot=n_boot, decimals=12, seed=seed)
     elif len(both) > 1:  # every task alike: each replicate is the estimate
         low = high = _ratio_of_means(model, human)
     observed = float(model.mean()) if len(both) else np.nan
