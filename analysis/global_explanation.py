@@ -64,7 +64,7 @@ def category_matrices(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     np.add.at(gains, (r, c), table["gain"].to_numpy(dtype=float))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(counts > 0, gains / counts, np.nan)
-    frame = dict(index=pd.Index(rows, name="target_category"), columns=pd.Index(cols, name="category"))
+    frame = {"index": pd.Index(rows, name="target_category"), "columns": pd.Index(cols, name="category")}
     return pd.DataFrame(counts.astype(int), **frame), pd.DataFrame(mean, **frame)
 
 

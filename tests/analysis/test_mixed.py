@@ -48,7 +48,9 @@ def test_participant_spread_is_recovered():
     # logit p = -1.5 + log 2 (humans) + participant effect (sd 1) + task effect (sd 0.7): conditional OR 2
     rng = np.random.default_rng(104)
     participant, task = rng.normal(0, 1.0, 40), rng.normal(0, 0.7, 12)
-    chance = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    def chance(x):
+        return 1 / (1 + np.exp(-x))
+
     rows = [(f"p{p}", f"t{t}", u, "loops", int(rng.random() < chance(-1.5 + np.log(2) + participant[p] + task[t])),
              0) for p in range(40) for t in rng.choice(12, 6, replace=False) for u in range(20)]
     data = pd.DataFrame(rows, columns=["participant_id", "task_id", "unit_index", "category", "selected", "in_rationale"])
