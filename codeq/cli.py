@@ -162,26 +162,6 @@ def rationalize_corpus_cmd(paths, out, language, model, device, dtype, targets_p
                f"from {len(snippets)} snippets in {len(files)} files -> {out}")
 
 
-@main.command("aggregate")
-@click.argument("rationales", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--include-unconverged", is_flag=True, help="Also aggregate rationales that did not converge.")
-@click.option("--resample", type=click.Choice(["snippets", "tasks"]), default="snippets", show_default=True,
-              help="Bootstrap clusters.")
-@click.option("--n-boot", default=2000, show_default=True)
-@click.option("--seed", default=0, show_default=True)
-def aggregate_cmd(rationales, out, include_unconverged, resample, n_boot, seed):
-    """Global explanation of RATIONALES (contract tasks): category matrices, frequencies, entropy, heatmap."""
-    from codeq.contract import read_tasks
-    from codeq.explain import aggregate
-
-    cluster = {"snippets": "snippet_id", "tasks": "task_id"}[resample]
-    with user_errors():
-        summary = aggregate(read_tasks(rationales), out, converged_only=not include_unconverged,
-                            cluster=cluster, n_boot=n_boot, seed=seed)
-    click.echo(json.dumps(summary, indent=2))
-
-
 @main.command("unit-coverage")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--language", default="python", show_default=True)
