@@ -191,7 +191,7 @@ def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int
         from study_app import create_app
         from study_app.extensions import db
         from study_app.models import Study
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": env["SECRET_KEY"]})
         with app.app_context():
             catalog = Catalog.from_study(db.session.get(Study, study_id))
             db.engine.dispose()

@@ -7,19 +7,28 @@ from pathlib import Path
 
 from flask import Flask
 
-from study_app.config import from_env
+from study_app.config import ConfigError, check_keys, from_env
 from study_app.extensions import csrf, db, login_manager, migrate
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Create and configure the app; ``test_config`` overrides the environment."""
+    """Create and configure the app; ``test_config`` overrides the environment.
+
+    Outside debug and testing the app refuses to start (one line on stderr, exit status 1) without a
+    strong ``SECRET_KEY`` (and ``EXPORT_KEY``, when set): a known key lets anyone forge an admin session.
+    """
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(from_env(app.instance_path))
     if test_config is not None:
         app.config.from_mapping(test_config)
+    if not (app.debug or app.testing):
+        try:
+            check_keys(app.config)
+        except ConfigError as err:
+            raise SystemExit(f"Error: {err}") from None
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
