@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from study_app import limits, security
 from study_app.config import ConfigError, check_keys, from_env
 from study_app.extensions import csrf, db, login_manager, migrate
 
@@ -34,6 +35,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     login_manager.init_app(app)
+    security.init_app(app)
+    limits.init_app(app)
 
     from study_app import commands, models  # noqa: F401  (models register their tables)
     from study_app.participant import bp as participant_bp

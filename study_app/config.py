@@ -51,7 +51,7 @@ def from_env(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
         "STUDY_DIR": os.environ.get("STUDY_DIR", "instruments"),
         # An answer is a few hundred unit indices plus telemetry; anything bigger is abuse.
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(256 * 1024))),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         # Served over HTTPS (directly or behind a proxy): cookies never travel in clear, and HSTS.
@@ -60,10 +60,10 @@ def from_env(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": https,
         # A participant who closes the browser comes back within the study's lifetime.
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 30,
-        "ADMIN_SESSION_HOURS": float(os.environ.get("ADMIN_SESSION_HOURS", 8)),
+        "ADMIN_SESSION_HOURS": float(os.environ.get("ADMIN_SESSION_HOURS", "8")),
         "WTF_CSRF_TIME_LIMIT": None,  # a task page may stay open for a long time
-        # Login and resume limits are shared by all gunicorn workers through Redis.
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379"),
+        # Login and resume limits are shared by all gunicorn workers (Redis unless set; see limits.py).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI"),
     }
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from test_export import export_of, seed
 
 from study_app import create_app
 from study_app.config import from_env
 from study_app.extensions import db
-from test_export import export_of, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG = "f" * 8 + "0123456789abcdef" * 3
