@@ -199,8 +199,8 @@ def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int
         settings = Settings(policy=policy, timeout=120)
 
         start = time.perf_counter()
-        results = run_bots(base, inst.slug, catalog, settings, bots, threads=bots, seed=1, prefix="LOAD")
-        ok_load = report(f"load: {bots} bots at once", results, time.perf_counter() - start, engine, "LOAD")
+        results = run_bots(base, inst.slug, catalog, settings, bots, threads=bots, seed=1, prefix="10ad")
+        ok_load = report(f"load: {bots} bots at once", results, time.perf_counter() - start, engine, "10ad")
 
         victims: list[int] = []
 
@@ -212,12 +212,12 @@ def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int
         killer = threading.Thread(target=kill_one)
         start = time.perf_counter()
         killer.start()
-        results = run_bots(base, inst.slug, catalog, settings, fault_bots, threads=fault_bots, seed=2, prefix="FAULT")
+        results = run_bots(base, inst.slug, catalog, settings, fault_bots, threads=fault_bots, seed=2, prefix="fa17")
         killer.join()
         print(f"\nSIGKILLed gunicorn worker {victims[0]} {kill_after:.0f} s into the fault phase; "
               f"workers now {worker_pids(proc.pid)}")
         ok_fault = report(f"fault: {fault_bots} bots, one worker killed", results, time.perf_counter() - start,
-                          engine, "FAULT")
+                          engine, "fa17")
         print(f"\nnothing acknowledged lost, no duplicates: load {ok_load}, fault {ok_fault}")
     finally:
         if proc is not None:

@@ -316,9 +316,17 @@ class Bot:
 
 
 def run_bots(base_url: str, slug: str, catalog: Catalog, settings: Settings, n: int, threads: int = 8,
-             seed: int = 0, prefix: str = "BOT", progress: bool = True) -> list[BotResult]:
-    """Run ``n`` bots, ``threads`` at a time; return their results in bot order."""
-    bots = [Bot(base_url, slug, catalog, settings, seed=seed * 100_003 + i, name=f"{prefix}{i:05d}") for i in range(n)]
+             seed: int = 0, prefix: str = "b07", progress: bool = True) -> list[BotResult]:
+    """Run ``n`` bots, ``threads`` at a time; return their results in bot order.
+
+    Bot ``i`` is recruited as PROLIFIC_PID ``prefix`` + ``i`` in hex, 24 hex digits in all (the
+    format the app accepts), so a bot's rows can be found by its ``prefix``.
+    """
+    if not re.fullmatch(r"[0-9a-f]{1,8}", prefix):
+        raise ValueError(f"bot prefix {prefix!r} must be 1 to 8 hex digits (PROLIFIC_PIDs are 24 hex digits)")
+    width = 24 - len(prefix)
+    bots = [Bot(base_url, slug, catalog, settings, seed=seed * 100_003 + i, name=f"{prefix}{i:0{width}x}")
+            for i in range(n)]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         futures = [pool.submit(b.run) for b in bots]
         for _ in tqdm(as_completed(futures), total=n, desc="bots", unit="bot", disable=not progress):

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
-from participant_steps import ANSWERS, page_state, post_answer, token
+from participant_steps import ANSWERS, enrol_token, page_state, post_answer, token
 from test_admin import PASSWORD, admin, login  # noqa: F401  (admin is a fixture)
 from test_export import seed
 
@@ -57,7 +57,8 @@ def assert_secure_headers(resp, https=False):
 def test_every_page_is_strict_and_has_no_inline_code(app, client, csrf_of, admin, loaded):
     pages = {"consent": client.get("/s/fixture")}
     csrf = token(pages["consent"].text)
-    client.post("/s/fixture/consent", data={"choice": "agree", "csrf_token": csrf})
+    client.post("/s/fixture/consent", data={"choice": "agree", "csrf_token": csrf,
+                                            "enrol_token": enrol_token(pages["consent"].text)})
     pages["questionnaire"] = client.get("/questionnaire")
     client.post("/questionnaire", data={**ANSWERS, "csrf_token": csrf})
     pages["tutorial"] = client.get("/tutorial")
