@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from study_app.admin import bp
 from study_app.admin.forms import ConfirmForm, ExclusionForm, ExportForm
@@ -96,7 +97,10 @@ def exclude(public_id: str):
         flash("Give a reason for the exclusion.")
     elif db.session.scalar(select(Exclusion).where(Exclusion.participant_id == p.id)) is None:
         db.session.add(Exclusion(participant_id=p.id, reason=form.reason.data, admin_id=current_user.id))
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # excluded twice at once: the first reason stays
+            db.session.rollback()
     return redirect(url_for("admin.participant", public_id=public_id))
 
 

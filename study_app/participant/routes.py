@@ -191,7 +191,10 @@ def questionnaire():
             db.session.add(QuestionnaireAnswer(participant_id=p.id, question_id=q["id"],
                                                value="" if value is None else str(value)))
         p.status = "questionnaire"
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # the form was sent twice at once: the other request stored the answers
+            db.session.rollback()
         return redirect(next_url(p))
     return render_template("participant/questionnaire.html", form=form, questions=questions,
                            field_name=field_name, participant=p)
