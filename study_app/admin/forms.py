@@ -27,3 +27,7 @@ class ExportForm(FlaskForm):
     format = SelectField("Format", choices=list(FORMATS))
     drop_excluded = BooleanField("Leave excluded participants out")
     submit = SubmitField("Download zip")
+
+
+class LinkageForm(FlaskForm):
+    submit = SubmitField("Download linkage.csv")

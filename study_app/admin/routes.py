@@ -8,13 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from study_app.admin import bp
-from study_app.admin.forms import ConfirmForm, ExclusionForm, ExportForm
+from study_app.admin.forms import ConfirmForm, ExclusionForm, ExportForm, LinkageForm
 from study_app.admin.models import Exclusion
 from study_app.admin.stats import attention_failures, participant_summary, response_kappas, task_summary
 from study_app.export.bundle import build_export
 from study_app.export.pseudonym import export_key, pseudonym
 from study_app.export.tables import ExportError, build_tables, load_rows
-from study_app.export.writers import render, zip_bytes
+from study_app.export.writers import LINKAGE_FILE, linkage_bytes, render, zip_bytes
 from study_app.extensions import db
 from study_app.models import Participant, Study, utcnow
 
@@ -128,4 +128,20 @@ def export():
         name = f"{slug}-export-{form.format.data}.zip"
         return Response(zip_bytes(files), mimetype="application/zip",
                         headers={"Content-Disposition": f"attachment; filename={name}"})
-    return render_template("admin/export.html", slug=slug, form=form)
+    return render_template("admin/export.html", slug=slug, form=form, linkage_form=LinkageForm())
+
+
+@bp.post("/export/linkage")
+def export_linkage():
+    """The linkage table alone (recruiter ids, completion codes): a separate, explicit download."""
+    slug = chosen_slug()
+    if not LinkageForm().validate_on_submit():
+        return redirect(url_for("admin.export", study=slug))
+    try:
+        data = linkage_bytes(build_export(slug))
+    except ExportError as err:
+        flash(str(err))
+        return redirect(url_for("admin.export"))
+    return Response(data, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={slug}-{LINKAGE_FILE}",
+                             "Cache-Control": "no-store"})
