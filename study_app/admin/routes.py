@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from study_app.admin import bp
-from study_app.admin.forms import ConfirmForm, ExclusionForm, ExportForm, LinkageForm
+from study_app.admin.forms import ConfirmForm, EraseForm, ExclusionForm, ExportForm, LinkageForm
 from study_app.admin.models import Exclusion
 from study_app.admin.stats import attention_failures, participant_summary, response_kappas, task_summary
+from study_app.erase import erase
 from study_app.export.bundle import build_export
 from study_app.export.pseudonym import export_key, pseudonym
 from study_app.export.tables import ExportError, build_tables, load_rows
@@ -86,7 +87,8 @@ def participant(public_id: str):
     return render_template("admin/participant.html", p=p, name=pseudonym(p.public_id, export_key(current_app.config)),
                            exclusion=rows.exclusions.get(p.id),
                            responses=records(responses.sort_values(["position", "phase"])),
-                           answers=records(tables["questionnaire"]), exclude_form=ExclusionForm(), include_form=ConfirmForm())
+                           answers=records(tables["questionnaire"]), exclude_form=ExclusionForm(), include_form=ConfirmForm(),
+                           erase_form=EraseForm())
 
 
 @bp.post("/participants/<public_id>/exclude")
@@ -113,6 +115,19 @@ def include(public_id: str):
             db.session.delete(excl)
             db.session.commit()
     return redirect(url_for("admin.participant", public_id=public_id))
+
+
+@bp.post("/participants/<public_id>/erase")
+def erase_participant(public_id: str):
+    """Erase a participant who withdrew (the same as ``flask delete-participant``)."""
+    p = get_participant(public_id)
+    slug = p.study.slug
+    if not EraseForm().validate_on_submit():
+        flash("Tick the box to confirm the erasure.")
+        return redirect(url_for("admin.participant", public_id=public_id))
+    deleted = erase(p)
+    flash(f"Erased participant {public_id}: {sum(deleted.values())} rows deleted.")
+    return redirect(url_for("admin.participants", study=slug))
 
 
 @bp.route("/export", methods=["GET", "POST"])
