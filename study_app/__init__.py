@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from study_app import limits, security
+from study_app import limits, security, timing
 from study_app.config import ConfigError, check_keys, from_env
 from study_app.extensions import csrf, db, login_manager, migrate
 
@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         except ConfigError as err:
             raise SystemExit(f"Error: {err}") from None
 
+    timing.init_app(app)  # first, so its clock also covers requests refused by later hooks
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from study_app.extensions import db
 from study_app.instrument import Instrument, InstrumentError, load_instrument
 from study_app.models import Study, StudyTask
+from study_app.schema import require_schema
 
 
 def latest_study(slug: str) -> Study | None:
@@ -55,6 +56,7 @@ def init_db_command() -> None:
 @with_appcontext
 def load_study_command(folder: str) -> None:
     """Load the study in FOLDER (instruments/<study>/); a changed study becomes a new version."""
+    require_schema()
     try:
         inst = load_instrument(folder)
     except InstrumentError as err:
@@ -76,6 +78,7 @@ def delete_participant_command(identifier: str, yes: bool) -> None:
     """
     from study_app.erase import EraseError, count_rows, erase, find_participant
 
+    require_schema()
     try:
         participant = find_participant(identifier)
     except EraseError as err:

@@ -16,6 +16,7 @@ from study_app.export.bundle import build_export
 from study_app.export.tables import ExportError, find_slug
 from study_app.export.writers import FORMATS, linkage_bytes, render, write_dir, zip_bytes
 from study_app.extensions import db
+from study_app.schema import require_schema
 from study_app.simulate import POLICIES, Catalog, Settings, run_bots
 
 
@@ -38,6 +39,7 @@ def create_admin_command(username: str, password: str) -> None:
     """Create an admin account (or reset its password)."""
     if len(password) < 8:
         raise click.ClickException("the password must have at least 8 characters")
+    require_schema()
     create_admin(username, password)
     click.echo(f"Admin '{username}' can log in at /admin/login.")
 
@@ -55,6 +57,7 @@ def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool, l
     """Export a study to the folder OUT (or to a zip if OUT ends in .zip), without recruiter ids."""
     if linkage is not None and (linkage.resolve() == out.resolve() or out.resolve() in linkage.resolve().parents):
         raise click.ClickException(f"--linkage {linkage} lies inside {out}: keep recruiter ids apart from the shared data")
+    require_schema()
     try:
         export = build_export(slug, drop_excluded=drop_excluded)
         files = render(export, fmt)
@@ -90,6 +93,7 @@ def simulate_command(n: int, url: str, policy: str, slug: str | None, rate: floa
 
     The bots recognise tasks from this app's database, which must hold the same study as the server.
     """
+    require_schema()
     try:
         study = latest_study(find_slug(slug))
     except ExportError as err:
