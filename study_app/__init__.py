@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from study_app import limits, security, timing
 from study_app.config import ConfigError, check_keys, from_env
@@ -31,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         except ConfigError as err:
             raise SystemExit(f"Error: {err}") from None
 
+    if app.config.get("PROXIES"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
     timing.init_app(app)  # first, so its clock also covers requests refused by later hooks
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)

@@ -60,6 +60,9 @@ def from_env(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": https,
         # A participant who closes the browser comes back within the study's lifetime.
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 30,
+        # Reverse proxies in front (nginx, Caddy): the client address and scheme are read from
+        # their X-Forwarded-For / X-Forwarded-Proto, so rate limits key on the participant, not the proxy.
+        "PROXIES": int(os.environ.get("STUDY_PROXIES", "0")),
         "ADMIN_SESSION_HOURS": float(os.environ.get("ADMIN_SESSION_HOURS", "8")),
         "WTF_CSRF_TIME_LIMIT": None,  # a task page may stay open for a long time
         # Login and resume limits are shared by all gunicorn workers (Redis unless set; see limits.py).

@@ -202,3 +202,22 @@ def test_unknown_user_costs_one_password_hash_like_a_known_one(app, admin, monke
         auth.authenticate("alice", "guess")
         known = time.perf_counter() - start
     assert unknown > known / 3  # was 30 times faster before
+
+
+def test_behind_a_proxy_limits_key_on_the_forwarded_address(tmp_path, csrf_of, monkeypatch):
+    monkeypatch.setenv("STUDY_PROXIES", "1")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+    with app.app_context():
+        db.create_all()
+        create_admin("alice", PASSWORD)
+    client = app.test_client()
+    names = iter(range(100))
+
+    def attempt_from(address):  # a new user name each time: only the address limit can apply
+        page = client.get("/admin/login", headers={"X-Forwarded-For": address})
+        return client.post("/admin/login", data={"username": f"user{next(names)}", "password": "wrong",
+                                                 "csrf_token": csrf_of(page.text)},
+                           headers={"X-Forwarded-For": address}).status_code
+
+    assert [attempt_from("203.0.113.7") for _ in range(5)] + [attempt_from("203.0.113.7")] == [200] * 5 + [429]
+    assert attempt_from("203.0.113.8") == 200  # another participant behind the same proxy
