@@ -76,3 +76,13 @@ def test_every_response_carries_server_timing(client):
     for resp in (client.get("/resume"), client.post("/api/task/1/answer", json={})):
         match = re.fullmatch(r"app;dur=(\d+\.\d)", resp.headers["Server-Timing"])
         assert match and 0 <= float(match.group(1)) < 10_000
+
+
+def test_pages_on_a_never_upgraded_database_are_a_503_and_one_log_line(tmp_path, caplog):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'w.db'}"})
+    client = app.test_client()
+    page = client.get("/s/pilot")
+    assert page.status_code == 503 and "not available right now" in page.text
+    assert client.post("/resume", data={"code": "X"}).status_code in (400, 503)  # CSRF may answer first
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"][-1] == \
+        f"the database has none of the study app's tables: {UPGRADE}"
