@@ -65,6 +65,9 @@ def from_env(instance_path: str) -> dict:
         "PROXIES": int(os.environ.get("STUDY_PROXIES", "0")),
         "ADMIN_SESSION_HOURS": float(os.environ.get("ADMIN_SESSION_HOURS", "8")),
         "WTF_CSRF_TIME_LIMIT": None,  # a task page may stay open for a long time
+        # Flask-WTF's extra HTTPS check wants a same-site Referer, but no page sends one
+        # (Referrer-Policy: no-referrer); the CSRF token and SameSite cookies do the work.
+        "WTF_CSRF_SSL_STRICT": False,
         # Login and resume limits are shared by all gunicorn workers (Redis unless set; see limits.py).
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI"),
     }

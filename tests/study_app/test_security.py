@@ -221,3 +221,16 @@ def test_behind_a_proxy_limits_key_on_the_forwarded_address(tmp_path, csrf_of, m
 
     assert [attempt_from("203.0.113.7") for _ in range(5)] + [attempt_from("203.0.113.7")] == [200] * 5 + [429]
     assert attempt_from("203.0.113.8") == 200  # another participant behind the same proxy
+
+
+def test_posts_over_https_work_without_a_referer(tmp_path, monkeypatch):
+    """Pages send no Referer (no-referrer), so the CSRF check must not require one over HTTPS."""
+    monkeypatch.setenv("STUDY_HTTPS", "1")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 's.db'}"})
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    page = client.get("/resume", base_url="https://study.example.org")
+    resp = client.post("/resume", data={"code": "ABCD-EFGH-JKLM", "csrf_token": token(page.text)},
+                       base_url="https://study.example.org")
+    assert resp.status_code == 400 and "No study in progress has this code" in resp.text
