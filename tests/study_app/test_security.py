@@ -234,3 +234,14 @@ def test_posts_over_https_work_without_a_referer(tmp_path, monkeypatch):
     resp = client.post("/resume", data={"code": "ABCD-EFGH-JKLM", "csrf_token": token(page.text)},
                        base_url="https://study.example.org")
     assert resp.status_code == 400 and "No study in progress has this code" in resp.text
+
+
+def test_login_still_limited_when_redis_is_down(tmp_path, csrf_of):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.db'}",
+                      "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1"})  # nothing listens there
+    with app.app_context():
+        db.create_all()
+        create_admin("alice", PASSWORD)
+    client = app.test_client()
+    codes = [attempt(client, csrf_of, "alice", "wrong", "10.3.0.1").status_code for _ in range(6)]
+    assert codes == [200] * 5 + [429]  # each worker counts in memory until Redis is back
