@@ -139,9 +139,9 @@ def codebook(questions: list[dict], tables: dict[str, pd.DataFrame]) -> pd.DataF
 
 def codebook_markdown(book: pd.DataFrame) -> str:
     """Render the codebook as Markdown, one section per table."""
-    lines = ["# Codebook", "", "Empty cells are missing values. Times are UTC. In CSV files, free-text cells "
-             "(questionnaire answers, exclusion reasons) that start with = + - @ have a leading ' so that "
-             "spreadsheets show them as text instead of running them as formulas.", ""]
+    lines = ["# Codebook", "", ("Empty cells are missing values. Times are UTC. In CSV files, free-text cells "
+                                "(questionnaire answers, exclusion reasons) that start with = + - @ have a leading ' "
+                                "so that spreadsheets show them as text instead of running them as formulas."), ""]
     for table, rows in book.groupby("table", sort=False):
         lines += [f"## {table}", "", "| column | type | unit | levels | description |", "|---|---|---|---|---|"]
         for r in rows.itertuples():
