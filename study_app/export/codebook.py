@@ -19,6 +19,7 @@ class Column:
     unit: str = ""
     levels: str = ""  # "a|b|c" for categorical columns
     observed: bool = False  # levels are the values found in the export (the taxonomy is data)
+    free_text: bool = False  # typed by a person: CSV cells starting with = + - @ get a leading '
 
 
 PID = Column("participant_id", "string", "Pseudonymous participant id (keyed hash, stable across exports).")
@@ -34,7 +35,8 @@ COLUMNS: dict[str, list[Column]] = {
         Column("condition", "string", "Experimental condition assigned to the participant."),
         Column("status", "string", "Furthest step reached.", levels="consented|questionnaire|tutorial|tasks|finished|declined"),
         Column("excluded", "integer", "1 if a researcher excluded the participant, else 0.", levels="0|1"),
-        Column("exclusion_reason", "string", "Reason the researcher gave for the exclusion; empty if not excluded."),
+        Column("exclusion_reason", "string", "Reason the researcher gave for the exclusion; empty if not excluded.",
+               free_text=True),
         Column("started_at", "datetime", "When the participant opened the study (consent page).", unit=UTC),
         Column("finished_at", "datetime", "When the participant finished; empty if not finished.", unit=UTC),
         Column("duration_s", "float", "finished_at - started_at; empty if not finished.", unit="seconds"),
@@ -83,7 +85,7 @@ COLUMNS: dict[str, list[Column]] = {
     "questionnaire": [
         PID,
         Column("question_id", "string", "Question id from the study's questionnaire.toml."),
-        Column("value", "string", "The answer as submitted."),
+        Column("value", "string", "The answer as submitted.", free_text=True),
     ],
     "events": [
         PID,
@@ -108,8 +110,16 @@ def question_columns(questions: list[dict]) -> list[Column]:
         options = q.get("options") or []
         levels = "|".join(str(o.get("value", o)) if isinstance(o, dict) else str(o) for o in options)
         text = q.get("text") or q.get("label") or q["id"]
-        cols.append(Column(question_column(q["id"]), "string", f"Questionnaire: {text}", levels=levels))
+        cols.append(Column(question_column(q["id"]), "string", f"Questionnaire: {text}", levels=levels, free_text=True))
     return cols
+
+
+def free_text_columns(table: str, df: pd.DataFrame) -> list[str]:
+    """Return the columns of ``table`` that people typed into (questionnaire answers, reasons)."""
+    named = [c.name for c in COLUMNS.get(table, []) if c.free_text]
+    if table == "participants":
+        named += [name for name in df.columns if name.startswith(question_column(""))]
+    return named
 
 
 def codebook(questions: list[dict], tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -129,7 +139,9 @@ def codebook(questions: list[dict], tables: dict[str, pd.DataFrame]) -> pd.DataF
 
 def codebook_markdown(book: pd.DataFrame) -> str:
     """Render the codebook as Markdown, one section per table."""
-    lines = ["# Codebook", "", "Empty cells are missing values. Times are UTC.", ""]
+    lines = ["# Codebook", "", ("Empty cells are missing values. Times are UTC. In CSV files, free-text cells "
+                                "(questionnaire answers, exclusion reasons) that start with = + - @ have a leading ' "
+                                "so that spreadsheets show them as text instead of running them as formulas."), ""]
     for table, rows in book.groupby("table", sort=False):
         lines += [f"## {table}", "", "| column | type | unit | levels | description |", "|---|---|---|---|---|"]
         for r in rows.itertuples():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def study_folder() -> Path:
 def live(tmp_path_factory):
     """Serve a fresh database with the study loaded; yield (app, base url, slug)."""
     db_path = tmp_path_factory.mktemp("e2e") / "study.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": "e2e"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": secrets.token_hex(16)})
     with app.app_context():
         db.create_all()
         study, _ = import_study(load_instrument(study_folder()))
