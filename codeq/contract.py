@@ -13,6 +13,11 @@ from pathlib import Path
 
 SCHEMA_VERSION = 1
 
+# Explainer names (implemented in codeq.explainers); set-valued ones give a set, the others only scores.
+EXPLAINERS = ("greedy", "attention", "attention_rollout", "saliency", "grad_x_input", "integrated_gradients",
+              "occlusion")
+SET_EXPLAINERS = ("greedy",)
+
 
 class ContractError(ValueError):
     """A tasks file does not follow the contract; the message names the file, line and field."""
