@@ -36,21 +36,26 @@ def pairs(sequences: list[torch.Tensor], targets: list[list[int]]) -> list[tuple
     return out
 
 
-def left_pad(prefixes: list[torch.Tensor], target_ids: list[int], device, pad_id: int = 0) -> Rows:
-    """Stack 1-D id tensors into a :class:`Rows` batch on ``device``."""
+def left_pad(prefixes: list[torch.Tensor], target_ids: list[int], device, pad_id: int = 0,
+             positions: list[torch.Tensor] | None = None) -> Rows:
+    """Stack 1-D id tensors into a :class:`Rows` batch on ``device``.
+
+    ``positions`` gives each row's position ids (a subset of a sequence keeps its original ones);
+    by default a row's are 0..len-1.
+    """
     width = max(len(p) for p in prefixes)
     n = len(prefixes)
     ids = torch.full((n, width), pad_id, dtype=torch.long, device=device)
     mask = torch.zeros((n, width), dtype=torch.long, device=device)
-    positions = torch.zeros((n, width), dtype=torch.long, device=device)
+    position_ids = torch.zeros((n, width), dtype=torch.long, device=device)
     offsets = []
     for r, p in enumerate(prefixes):
         off = width - len(p)
         ids[r, off:] = p.to(device)
         mask[r, off:] = 1
-        positions[r, off:] = torch.arange(len(p), device=device)
+        position_ids[r, off:] = torch.arange(len(p), device=device) if positions is None else positions[r].to(device)
         offsets.append(off)
-    return Rows(ids, mask, positions, torch.tensor(target_ids, dtype=torch.long, device=device), offsets,
+    return Rows(ids, mask, position_ids, torch.tensor(target_ids, dtype=torch.long, device=device), offsets,
                 [len(p) for p in prefixes])
 
 

@@ -18,7 +18,9 @@ def response_kappas(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     Returns columns participant_id, task_id, n, n_human, n_model, n_both, kappa, reason
     (reason is empty for an ordinary kappa, else why it is undefined or degenerate).
     """
-    pairs = tables["selections"].merge(tables["model_rationales"], on=["task_id", "unit_index"], how="left")
+    rationales = tables["model_rationales"]
+    rationales = rationales[rationales["explainer"] == "greedy"].drop(columns="explainer")
+    pairs = tables["selections"].merge(rationales, on=["task_id", "unit_index"], how="left")
     pairs["in_rationale"] = pairs["in_rationale"].fillna(0).astype(int)
     pairs["both"] = pairs["selected"] * pairs["in_rationale"]
     counts = (pairs.groupby(["participant_id", "task_id"], sort=True)

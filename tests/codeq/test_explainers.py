@@ -1,14 +1,22 @@
 """Each explainer against an independent computation on tiny random models (float64)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from codeq.contract import EXPLAINERS
+from codeq.contract import EXPLAINERS, SCHEMA_VERSION, read_tasks
 from codeq.explainers import ATTRIBUTIONS, explain
+from codeq.explainers.faithfulness import erasure
+from codeq.explainers.study_tasks import explain_tasks
+from codeq.loading import load_model
 from codeq.rationale_search import rationalize
+from codeq.reference import score_subsets
+from codeq.token_alignment import top_units, unit_scores
 from tests.codeq.conftest import tiny_gpt2
 
+PILOT = Path(__file__).resolve().parents[2] / "instruments" / "pilot" / "tasks.jsonl"
 # two sequences of different lengths, so every batch holds left-padded rows
 SEQUENCES = [[5, 17, 3, 22, 9, 40, 11, 2, 31, 7, 19, 4], [8, 1, 30, 12, 6, 25, 14]]
 TARGETS = [[3, 11], [6]]
@@ -128,3 +136,38 @@ def test_user_errors():
         explain(model, SEQUENCES, [[12], []], "attention")
     with pytest.raises(ValueError, match="more than the model's 128 positions"):
         explain(model, [[1] * 129], [[5]], "saliency")
+
+
+def test_erasure_equals_one_subset_at_a_time(tiny_model):
+    ids = SEQUENCES[0]
+    got = erasure(tiny_model, [(ids, 9, {8, 2, 5}), (ids, 9, {0}), (ids, 3, {0, 1, 2}), (ids, 3, set())])
+
+    def p(subset, t):  # the reference engine's one-subset forward pass, no padding (fp32 log-softmax)
+        (logp,), _ = score_subsets(tiny_model, torch.tensor(ids), [subset], ids[t])
+        return np.exp(logp)
+
+    full = p(list(range(9)), 9)
+    assert got[0] == pytest.approx((full - p([0, 1, 3, 4, 6, 7], 9), full - p([2, 5, 8], 9)), abs=1e-7)
+    assert got[1] == pytest.approx((full - p(list(range(1, 9)), 9), full - p([0], 9)), abs=1e-7)
+    assert got[2][0] is None and got[2][1] == pytest.approx(0.0, abs=1e-7)  # R is all: nothing left without it
+    assert got[3][1] is None and got[3][0] == pytest.approx(0.0, abs=1e-7)  # R is empty: nothing left alone
+
+
+def test_explain_tasks_units_sets_and_faithfulness():
+    lm = load_model("codeq-tiny", device="cpu", dtype="fp32")
+    lm.model.double()  # batched and one-at-a-time runs then agree to 1e-9, whatever the padding
+    tasks = read_tasks(PILOT)[:2]
+    done = explain_tasks(lm, tasks, ["greedy", "occlusion"], progress=False)
+    for before, task in zip(tasks, done):
+        assert task.schema_version == SCHEMA_VERSION and task.explainer_names() == ["greedy", "occlusion"]
+        greedy, occlusion = task.explanations["greedy"], task.explanations["occlusion"]
+        assert greedy.units == before.rationale.units
+        ids = [token.id for token in task.tokens]
+        (tokens,) = explain(lm, ids, [task.target.token_index], "occlusion")
+        assert occlusion.unit_scores == pytest.approx(unit_scores(tokens.scores, task.tokens, task.target.unit_index))
+        assert occlusion.units == top_units(occlusion.unit_scores, len(greedy.units), among=task.selectable)
+        for e in (greedy, occlusion):
+            chosen = {j for j in range(task.target.token_index) if set(e.units) & set(task.tokens[j].units)}
+            ((comp, suff),) = erasure(lm.model, [(ids, task.target.token_index, chosen)])
+            assert (e.comprehensiveness, e.sufficiency) == pytest.approx((comp, suff), abs=1e-9)
+        assert task.explanations["greedy"].sufficiency < 1  # a probability difference
