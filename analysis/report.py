@@ -15,6 +15,7 @@ from analysis.categories import category_rates, category_tests, pooled_rates
 from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
 from analysis.io import Export, ExportError, load_export
+from analysis.plausibility import plausibility_html, write_plausibility
 from analysis.plots import plot_heatmap, plot_kappa, plot_rates
 from analysis.tidy import response_units
 from analysis.wilcoxon import ZERO_METHODS
@@ -105,16 +106,22 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         files["group_rates_png"] = plot_rates(tables["pooled_group_rates"], "group", out / "group_rates.png")
         files["kappa_png"] = plot_kappa(tables["alignment"], out / "kappa.png")
         files["heatmap_png"] = plot_heatmap(tables["category_rates"], "category", out / "category_heatmap.png")
+        explainer_files, explainers = write_plausibility(export, out, correction=correction, zero_method=zero_method,
+                                                         n_boot=n_boot, ci=ci, seed=seed)
+        files.update(explainer_files)
         steps.update()
         files["report"] = out / "report.html"
         files["report"].write_text(render_html(export, data, tables, files, folder, keep_excluded=keep_excluded,
                                                correction=correction, zero_method=zero_method,
-                                               n_boot=n_boot, ci=ci, seed=seed), encoding="utf-8")
+                                               n_boot=n_boot, ci=ci, seed=seed,
+                                               explainers=plausibility_html(explainers, "explainers.png")),
+                                   encoding="utf-8")
         steps.update()
     return files
 
 
-def render_html(export, data, tables, files, folder, *, keep_excluded, correction, zero_method, n_boot, ci, seed) -> str:
+def render_html(export, data, tables, files, folder, *, keep_excluded, correction, zero_method, n_boot, ci, seed,
+                explainers: str = "") -> str:
     """Fill the report template: counts, the methods paragraph, tables and figures."""
     def html(table):
         return table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="NaN", border=0, classes="t")
@@ -132,7 +139,7 @@ def render_html(export, data, tables, files, folder, *, keep_excluded, correctio
         zero_text=ZERO_TEXT[zero_method], versions=versions(),
         tables={name: html(t) for name, t in tables.items()},
         figures={name: path.name for name, path in files.items() if name.endswith("_png")},
-        csvs=[p.name for name, p in files.items() if p.suffix == ".csv"],
+        csvs=[p.name for name, p in files.items() if p.suffix == ".csv"], explainers=explainers,
     )
 
 
@@ -186,6 +193,7 @@ reduction = (H_token - H_category) / H_token.</p>
 {{ tables.group_tests | safe }}
 <h2>Entropy</h2>
 {{ tables.entropy | safe }}
+{{ explainers | safe }}
 <h2>References</h2>
 <p class="small">Cohen, J. (1960). A coefficient of agreement for nominal scales. Educ. Psychol. Meas. 20(1), 37-46.
 Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of high agreement.
