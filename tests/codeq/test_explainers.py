@@ -1,11 +1,14 @@
 """Each explainer against an independent computation on tiny random models (float64)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
+from codeq.cli import main
 from codeq.contract import EXPLAINERS, SCHEMA_VERSION, read_tasks
 from codeq.explainers import ATTRIBUTIONS, explain
 from codeq.explainers.faithfulness import erasure
@@ -171,3 +174,21 @@ def test_explain_tasks_units_sets_and_faithfulness():
             ((comp, suff),) = erasure(lm.model, [(ids, task.target.token_index, chosen)])
             assert (e.comprehensiveness, e.sufficiency) == pytest.approx((comp, suff), abs=1e-9)
         assert task.explanations["greedy"].sufficiency < 1  # a probability difference
+
+
+def test_cli_equals_the_function(saved_model, tmp_path):
+    path, model = saved_model
+    lines = ['{"ids": [5, 9, 2, 7, 7, 3], "targets": [2, 5]}', '{"ids": [4, 4, 8], "targets": [1]}']
+    result = CliRunner().invoke(main, ["explain", "-m", str(path), "--method", "occlusion", "--method", "greedy",
+                                       "-o", str(tmp_path / "e.jsonl"), "-"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    got = [t for record in records for t in record["targets"]]
+    assert [t["position"] for t in got] == [2, 5, 1]
+    for method in ("occlusion", "greedy"):
+        expected = explain(model.eval(), [[5, 9, 2, 7, 7, 3], [4, 4, 8]], [[2, 5], [1]], method)
+        for target, r in zip(got, expected):
+            assert target["explanations"][method]["scores"] == pytest.approx(r.scores, abs=1e-6)
+        assert [t["explanations"][method]["positions"] for t in got] == [r.positions for r in expected]
+    bad = CliRunner().invoke(main, ["explain", "-m", str(path), "--method", "lime", "-"], input=lines[0])
+    assert bad.exit_code != 0 and "Error: unknown explainer 'lime'" in bad.output and "Traceback" not in bad.output
