@@ -123,18 +123,26 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
     [{'auprc': 1.0, 'f1_topk': 1.0, 'iou_topk': 1.0}]
     """
     keys = RESPONSE + ([by] if by else [])
+    # one pass over numpy slices: a pandas groupby builds a frame per group, 10x slower here
+    group = data.groupby(keys + ["explainer"], sort=True, observed=True).ngroup().to_numpy()
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    ends = np.r_[starts[1:], len(order)]
+    columns = {c: data[c].to_numpy()[order] for c in keys + ["explainer", "selected", "score", "in_rationale",
+                                                             "unit_index"]}
     rows, skipped = [], []
-    for key, group in data.groupby(keys + ["explainer"], sort=True, observed=True):
-        selected = group["selected"].to_numpy()
+    for start, end in zip(starts, ends):
+        key = tuple(columns[c][start] for c in keys + ["explainer"])
+        selected = columns["selected"][start:end]
         if not selected.any():
             skipped.append(key[:-1])
             continue
         rows.append({**dict(zip(keys + ["explainer"], key)),
-                     **_score_response(selected, group["score"].to_numpy(), group["in_rationale"].to_numpy(),
-                                       group["unit_index"].to_numpy(), key[-1] in SET_EXPLAINERS)})
-    columns = keys + ["explainer", "n_units", "n_selected", "set_size", "prevalence"] + METRICS
+                     **_score_response(selected, columns["score"][start:end], columns["in_rationale"][start:end],
+                                       columns["unit_index"][start:end], key[-1] in SET_EXPLAINERS)})
+    names = keys + ["explainer", "n_units", "n_selected", "set_size", "prevalence"] + METRICS
     excluded = pd.DataFrame(sorted(set(skipped)), columns=keys)
-    return pd.DataFrame(rows, columns=columns), excluded
+    return pd.DataFrame(rows, columns=names), excluded
 
 
 def _ci(scores: pd.DataFrame, metric: str, cluster: str, n_boot: int, ci: float, seed: int) -> tuple[float, float]:

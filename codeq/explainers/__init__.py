@@ -4,17 +4,17 @@
 t of each sequence: how much x_j matters for the model predicting x_t from x_<t. Methods (names
 in :data:`codeq.contract.EXPLAINERS`, documented in docs/explainers.md):
 
-================== ======== ===================================================================
-method             kind     reference, implementation
-================== ======== ===================================================================
-greedy             set      Vafa et al. 2021; :func:`codeq.rationale_search.rationalize`
-attention          score    last layer, mean over heads; the model's own attentions
-attention_rollout  score    Abnar & Zuidema 2020; written here
-saliency           score    Simonyan et al. 2014; ``captum.attr.Saliency``
-grad_x_input       score    Shrikumar et al. 2016; ``captum.attr.InputXGradient``
-integrated_gradients score  Sundararajan et al. 2017; ``captum.attr.IntegratedGradients``
-occlusion          score    Zeiler & Fergus 2014; ``captum.attr.FeatureAblation``
-================== ======== ===================================================================
+====================  =====  =============================================================
+method                kind   reference; implementation
+====================  =====  =============================================================
+greedy                set    Vafa et al. 2021; :func:`codeq.rationale_search.rationalize`
+attention             score  last layer, mean over heads; the model's own attentions
+attention_rollout     score  Abnar & Zuidema 2020; written here
+saliency              score  Simonyan et al. 2014; ``captum.attr.Saliency``
+grad_x_input          score  Shrikumar et al. 2016; ``captum.attr.InputXGradient``
+integrated_gradients  score  Sundararajan et al. 2017; ``captum.attr.IntegratedGradients``
+occlusion             score  Zeiler & Fergus 2014; ``captum.attr.FeatureAblation``
+====================  =====  =============================================================
 
 Every method is deterministic for a given model and input.
 """
