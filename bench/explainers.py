@@ -6,7 +6,8 @@
 Inputs as in bench/rationalize.py: held-out standard-library functions cut to ``--max-tokens``
 tokens and, per snippet, ``--targets`` positions the model predicts itself (topped up with other
 positions for random models). Every method explains the same targets in one batched call after a
-warm-up call; greedy's search is capped at ``--max-steps``.
+warm-up call; greedy's search is capped at ``--max-steps``. Prints wall-clock and process CPU
+seconds per target (on a shared machine the CPU time is the steadier number).
 """
 
 from __future__ import annotations
@@ -50,18 +51,18 @@ def main(model_name, device, dtype, snippets, targets, max_tokens, max_steps, ba
     n = sum(map(len, chosen))
     print(f"model {lm.name} on {lm.device} ({lm.dtype}); {len(sequences)} snippets of "
           f"{sum(map(len, sequences)) / len(sequences):.0f} tokens, {n} targets")
-    print(f"{'method':<22}{'s/target':>10}{'total s':>10}")
+    print(f"{'method':<22}{'s/target':>10}{'cpu s/target':>14}{'total s':>10}")
     for method in methods:
         options = {"max_steps": max_steps} if method == "greedy" else {"batch_size": batch_size}
         explain(lm, sequences[:1], chosen[:1], method, **options)  # warm-up: kernels, caches, CUDA context
         if lm.device.type == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         explain(lm, sequences, chosen, method, **options)
         if lm.device.type == "cuda":
             torch.cuda.synchronize()
-        elapsed = time.perf_counter() - start
-        print(f"{method:<22}{elapsed / n:>10.4f}{elapsed:>10.2f}", flush=True)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(f"{method:<22}{elapsed / n:>10.4f}{cpu / n:>14.4f}{elapsed:>10.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def explain(lm, sequences, targets, method: str, **options) -> list[TokenScores]
     **options
         ``batch_size`` (prefixes per forward pass; greedy: candidate rows), and per method:
         greedy ``max_steps``, ``max_batch_tokens``, ``progress``; integrated_gradients ``n_steps``
-        (default 50), ``internal_batch_size``; occlusion ``perturbations_per_eval`` (default 16).
+        (default 50), ``internal_batch_size`` (interpolated inputs per pass, default 64); occlusion ``perturbations_per_eval`` (default 16).
 
     Returns
     -------

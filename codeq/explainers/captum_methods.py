@@ -46,7 +46,9 @@ def grad_x_input(model, embeds: torch.Tensor, rows: Rows, **_) -> tuple[torch.Te
 
 
 def integrated_gradients(model, embeds: torch.Tensor, rows: Rows, n_steps: int = 50,
-                         internal_batch_size: int | None = None, **_) -> tuple[torch.Tensor, dict]:
+                         internal_batch_size: int | None = 64, **_) -> tuple[torch.Tensor, dict]:
+    # rows x n_steps interpolated inputs go through the model internal_batch_size at a time: one
+    # pass over all 800 of 16 prefixes x 50 steps took twice the CPU time of passes of 64 (memory)
     attr, delta = IntegratedGradients(partial(target_probability, model)).attribute(
         embeds, baselines=torch.zeros_like(embeds), additional_forward_args=_args(rows), n_steps=n_steps,
         internal_batch_size=internal_batch_size, return_convergence_delta=True)
