@@ -10,6 +10,8 @@ straddles two units (``"):"``) maps to both. Light: no torch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from codeq.contract import ModelRationale, Token, Unit
 
 
@@ -80,8 +82,8 @@ def unit_scores(token_scores: list[float], tokens: list[Token], n_units: int) ->
     return out
 
 
-def top_units(scores: list[float], k: int, among=None) -> list[int]:
-    """Return the ``k`` highest-scoring unit indices, best first.
+def top_units(scores: Sequence[float] | Mapping[int, float], k: int, among=None) -> list[int]:
+    """Return the ``k`` highest-scoring unit indices, best first (``scores`` by unit index).
 
     Ties go to the unit nearer the target (the higher index), so a ranking is deterministic and a
     binary 1/0 score ranks its set first. ``among`` restricts the candidates (default: all).

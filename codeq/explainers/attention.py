@@ -36,12 +36,12 @@ def eager_attention(model):
 
 def rollout(attentions: list[torch.Tensor]) -> torch.Tensor:
     """Attention rollout of per-layer attentions (B, heads, L, L), first layer first: returns (B, L, L)."""
-    rolled = None
+    first = widen(attentions[0])
+    rolled = torch.eye(first.shape[-1], dtype=first.dtype, device=first.device)
     for layer in attentions:
         a = widen(layer).mean(1)  # (B, L, L)
-        a = 0.5 * a + 0.5 * torch.eye(a.shape[-1], device=a.device)
-        a = a / a.sum(-1, keepdim=True)
-        rolled = a if rolled is None else a @ rolled
+        a = 0.5 * a + 0.5 * torch.eye(a.shape[-1], dtype=a.dtype, device=a.device)
+        rolled = (a / a.sum(-1, keepdim=True)) @ rolled
     return rolled
 
 

@@ -43,8 +43,8 @@ def explain_tasks(lm, tasks: list[Task], methods: list[str] | tuple[str, ...], p
             k = sum(u in task.selectable for u in task.rationale.units)
             found[method].append(Explanation(unit_scores=scores, units=top_units(scores, k, among=task.selectable)))
     requests, keys = [], []
-    for method, explanations in found.items():
-        for i, (task, e) in enumerate(zip(tasks, explanations)):
+    for method, per_task in found.items():
+        for i, (task, e) in enumerate(zip(tasks, per_task)):
             chosen = set(e.units)
             positions = {j for j in range(task.target.token_index) if chosen & set(task.tokens[j].units)}
             requests.append((sequences[i], task.target.token_index, positions))
