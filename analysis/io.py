@@ -24,10 +24,12 @@ REQUIRED = {
 OPTIONAL = {
     "participants": ("participant_id",),
     "responses": ("participant_id", "task_id"),
+    "explainers": ("task_id", "explainer", "comprehensiveness", "sufficiency"),
 }
+GREEDY = "greedy"  # the explainer whose set is "the model's rationale" in the alignment statistics
 # Read as text whatever they look like: ids such as "007" and code units such as "None" or "NA"
 # must survive a CSV round trip (pandas would turn the latter into missing values).
-TEXT_COLUMNS = ("participant_id", "task_id", "text", "category", "group")
+TEXT_COLUMNS = ("participant_id", "task_id", "text", "category", "group", "explainer")
 ID_COLUMNS = ("participant_id", "task_id")  # categorical: millions of rows, few distinct values
 
 
@@ -47,6 +49,11 @@ class Export:
     files: dict[str, Path] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)  # participant ids dropped as excluded
     other_kinds: dict[str, int] = field(default_factory=dict)  # responses dropped by kind (tutorial, attention)
+    # every explainer's rows of model_rationales (explainer, unit_index, score, in_rationale, ...);
+    # ``model_rationales`` itself keeps the greedy rows only. An export without an explainer column
+    # is all greedy, its score the 0/1 of in_rationale.
+    explainer_scores: pd.DataFrame | None = None
+    faithfulness: pd.DataFrame | None = None  # the explainers table: task x explainer faithfulness
 
 
 def find_table(folder: Path, name: str) -> Path | None:
@@ -236,10 +243,20 @@ def _checked(tables: dict[str, pd.DataFrame], files: dict[str, Path], keep_exclu
     _check_filled(rat, files["model_rationales"], ("task_id",))
     _as_int(rat, files["model_rationales"], "unit_index")
     _as_int(rat, files["model_rationales"], "in_rationale", allowed=(0, 1))
-    _check_unique(files["model_rationales"], _check_known(rat, files["model_rationales"], tasks, unit_keys, width),
-                  ["task_id", "unit_index"])
+    rat_keys = _check_known(rat, files["model_rationales"], tasks, unit_keys, width)
+    if "explainer" in rat.columns:
+        _check_filled(rat, files["model_rationales"], ("explainer",))
+        method = pd.factorize(rat["explainer"])[0].astype(np.int64)
+        _check_unique(files["model_rationales"], method * (len(tasks) * width) + rat_keys,
+                      ["task_id", "explainer", "unit_index"])
+        scores = rat
+        rat = rat[rat["explainer"] == GREEDY].drop(columns="explainer").reset_index(drop=True)
+    else:
+        _check_unique(files["model_rationales"], rat_keys, ["task_id", "unit_index"])
+        scores = rat.assign(explainer=GREEDY, score=rat["in_rationale"].astype(float))
 
-    export = Export(units, sel, rat, tables.get("participants"), tables.get("responses"), files)
+    export = Export(units, sel, rat, tables.get("participants"), tables.get("responses"), files,
+                    explainer_scores=scores, faithfulness=tables.get("explainers"))
     if export.participants is not None and "excluded" in export.participants.columns:
         _drop_excluded(export, keep_excluded)
     if export.responses is not None and "kind" in export.responses.columns:

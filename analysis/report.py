@@ -29,6 +29,7 @@ from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
 from analysis.io import Export, ExportError, load_export
 from analysis.mixed import category_mixed_models
+from analysis.plausibility import plausibility_tables, plot_explainers
 from analysis.plots import plot_heatmap, plot_kappa, plot_rates
 from analysis.sections import (
     DAGGER,
@@ -65,6 +66,9 @@ REFERENCES = [
               "10.1111/j.2517-6161.1995.tb02031.x"),
     Reference("Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and Psychological "
               "Measurement, 20(1), 37-46.", "10.1177/001316446002000104"),
+    Reference("DeYoung, J., Jain, S., Rajani, N. F., Lehman, E., Xiong, C., Socher, R., & Wallace, B. C. (2020). "
+              "ERASER: a benchmark to evaluate rationalized NLP models. Proceedings of ACL 2020, 4443-4458.",
+              "10.18653/v1/2020.acl-main.408"),
     Reference("Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall/CRC.",
               "10.1201/9780429246593"),
     Reference("Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychological Bulletin, "
@@ -424,6 +428,44 @@ def mixed_section(ctx: Context) -> Section | None:
     ])
 
 
+def explainers_section(ctx: Context) -> Section | None:
+    """Which explainer's unit scores come closest to the participants' selections, beside faithfulness."""
+    o = ctx.options
+    tables, excluded = plausibility_tables(ctx.export, correction=o.correction, zero_method=o.zero_method,
+                                           n_boot=o.n_boot, ci=o.ci, seed=o.seed)
+    ctx.tables.update(tables)
+    table = tables["explainers"]
+    if table.empty:
+        return None
+    shown = table.assign(ci_participants=ci_text(table["auprc_ci_low_participants"], table["auprc_ci_high_participants"]),
+                         ci_tasks=ci_text(table["auprc_ci_low_tasks"], table["auprc_ci_high_tasks"]))
+    return Section("Which explainer agrees with the participants?", [
+        Paragraph(markup(
+            "Each explainer's unit scores were compared with each participant's selection over the task's selectable "
+            "units: AUPRC (scikit-learn's <code>average_precision_score</code>; chance is the share of units "
+            "selected), and F1 and IOU of the explainer's top-k units with k the participant's own selection size "
+            "(ties to the unit nearer the target); for set-valued explainers (greedy) also F1 of their own set. "
+            f"{excluded} responses with no selected unit were left out (no positives). Intervals are percentile "
+            "bootstraps resampling participants, or tasks, with all their responses. Paired Wilcoxon signed-rank "
+            "tests compare every two explainers on the participants' mean AUPRC, adjusted over all pairs (p vs best: "
+            "against the top-ranked one; all pairs in <code>explainer_tests.csv</code>). Faithfulness, measured on the "
+            "model when the study was prepared, is ERASER comprehensiveness (higher = more faithful) and sufficiency "
+            "(lower = more faithful) of each explainer's set (DeYoung et al., 2020).")),
+        Table(shown, "One row per explainer, ranked by mean AUPRC over responses (metrics are proportions, 0 to 1).",
+              [Col("rank", "rank"), Col("explainer", "explainer", text=True), Col("n_responses", "responses"),
+               Col("prevalence", "chance"), Col("auprc", "AUPRC"),
+               Col("ci_participants", f"{ctx.ci_label}", "participants", text=True),
+               Col("ci_tasks", f"{ctx.ci_label}", "tasks", text=True), Col("f1_topk", "F1 top-k"),
+               Col("iou_topk", "IOU top-k"), Col("f1_set", "F1 own set"), Col("comprehensiveness", "compr."),
+               Col("sufficiency", "suff."), Col("p_holm_vs_best", "p vs best", fmt=pvalue)]),
+        ctx.figure("explainers", plot_explainers(table, ci=o.ci),
+                   "Left: mean AUPRC of each explainer's unit scores against the participants' selections, with "
+                   f"{ctx.ci_label}s resampling participants; grey ticks mark chance (the share of units selected). "
+                   "Right: plausibility (AUPRC) against faithfulness (comprehensiveness) per explainer.",
+                   "AUPRC per explainer with intervals, and AUPRC against comprehensiveness"),
+    ])
+
+
 def references_section(ctx: Context) -> Section:
     return Section("References", [REFERENCES])
 
@@ -431,7 +473,7 @@ def references_section(ctx: Context) -> Section:
 # The report's sections, in order. Each takes the Context and returns a Section (or None to skip).
 SECTIONS: list[Callable[[Context], Section | None]] = [
     overview_section, methods_section, agreement_section, rates_section("category"), rates_section("group"),
-    time_section, entropy_section, ceiling_section, mixed_section, references_section,
+    time_section, entropy_section, ceiling_section, mixed_section, explainers_section, references_section,
 ]
 
 

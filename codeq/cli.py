@@ -277,6 +277,59 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
         out.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
 
 
+@main.command("explain")
+@model_options()
+@click.argument("input_file", type=click.File("r", encoding="utf-8"))
+@click.option("--method", "methods", multiple=True, default=["greedy"], show_default=True,
+              help="Explainer (repeatable): greedy, attention, attention_rollout, saliency, grad_x_input, "
+                   "integrated_gradients, occlusion.")
+@click.option("--out", "-o", type=click.File("w", encoding="utf-8"), default="-", show_default=True,
+              help="Where to write the explanations.")
+@click.option("--batch-size", default=16, show_default=True,
+              help="Prefixes per forward pass (greedy: candidate rows, at least 1024 used).")
+@click.option("--n-steps", default=50, show_default=True, help="Integrated gradients: integration steps.")
+@click.option("--max-steps", type=int, default=None, help="Greedy: most positions added after t-1.")
+def explain_cmd(model_name, device, dtype, input_file, methods, out, batch_size, n_steps, max_steps):
+    """Score every context token of target tokens in INPUT_FILE ('-' for stdin) with one or more explainers.
+
+    INPUT_FILE holds JSON lines as for `codeq rationalize`: {"text": "..."} or {"ids": [...]}, optionally
+    with "targets": [positions]; without targets, every position the model predicts itself is explained.
+    Writes one JSON line per sequence: ids, tokens and, per target, each method's scores of
+    positions 0..t-1 (and the set, for greedy). Method details: docs/explainers.md.
+
+    \b
+    Example:
+      echo '{"text": "def add(a, b):\\n    return a + b"}' | codeq explain -m codeq-tiny --method occlusion -
+    """
+    from codeq.contract import EXPLAINERS
+    from codeq.explainers import explain
+    from codeq.rationale_search import predicted_positions
+
+    with user_errors():
+        unknown = [m for m in methods if m not in EXPLAINERS]
+        if unknown:
+            raise ValueError(f"unknown explainer {unknown[0]!r}: use one of {', '.join(EXPLAINERS)}")
+        lm = load(model_name, device, dtype)
+        items = read_rationalize_input(input_file, lm.tokenizer)
+        if not items:
+            raise ValueError("the input holds no sequences")
+        targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
+        options = {"greedy": {"max_steps": max_steps, "batch_size": max(batch_size, 1024), "progress": True},
+                   "integrated_gradients": {"n_steps": n_steps, "batch_size": batch_size}}
+        results = {m: explain(lm, [item["ids"] for item in items], targets, m,
+                              **options.get(m, {"batch_size": batch_size})) for m in methods}
+    records = [{"ids": item["ids"], "tokens": lm.tokenizer.convert_ids_to_tokens(item["ids"]),
+                "targets": [{"position": t, "token_id": item["ids"][t], "explanations": {}} for t in ts]}
+               for item, ts in zip(items, targets)]
+    for method, found in results.items():
+        place = {}
+        for r in found:
+            place.setdefault(r.sequence_index, iter(records[r.sequence_index]["targets"]))
+            target = next(place[r.sequence_index])
+            target["explanations"][method] = {"scores": r.scores, "positions": r.positions, **r.details}
+    out.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
 @main.command("compat-finetune")
 @model_options(default_dtype="fp32")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Folder of source files to train on.")

@@ -11,7 +11,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 adds Task.explanations; version 1 files are still read (greedy only)
+
+# Explainer names (implemented in codeq.explainers); set-valued ones give a set, the others only scores.
+EXPLAINERS = ("greedy", "attention", "attention_rollout", "saliency", "grad_x_input", "integrated_gradients",
+              "occlusion")
+SET_EXPLAINERS = ("greedy",)
 
 
 class ContractError(ValueError):
@@ -66,6 +71,15 @@ class ModelRationale:
 
 
 @dataclass
+class Explanation:
+    """One explainer's account of a task's target, over the units left of the target unit."""
+    unit_scores: list[float]  # one per unit 0..target.unit_index-1; higher = more important
+    units: list[int]  # its set, best (or first entered) first: see docs/explainers.md
+    comprehensiveness: float | None = None  # p(target | x) - p(target | x without ``units``); None: undefined
+    sufficiency: float | None = None  # p(target | x) - p(target | ``units`` only); None: undefined
+
+
+@dataclass
 class Task:
     task_id: str
     language: str
@@ -79,6 +93,7 @@ class Task:
     rationale: ModelRationale
     context_start: int  # first selectable unit index; selectable = [context_start, target.unit_index)
     schema_version: int = SCHEMA_VERSION
+    explanations: dict[str, Explanation] = field(default_factory=dict)  # by explainer name (EXPLAINERS)
 
     @property
     def text(self) -> str:
@@ -88,8 +103,29 @@ class Task:
     def selectable(self) -> range:
         return range(self.context_start, self.target.unit_index)
 
+    def explainer_names(self) -> list[str]:
+        """Return the explainers this task carries, in :data:`EXPLAINERS` order; greedy always."""
+        return [name for name in EXPLAINERS if name in self.explanations or name == "greedy"]
+
+    def explanation(self, name: str) -> Explanation:
+        """Return explainer ``name``'s explanation; greedy's comes from ``rationale`` when not stored.
+
+        Raises ContractError when the task has none by that name.
+        """
+        if name in self.explanations:
+            return self.explanations[name]
+        if name == "greedy":  # version 1 files, or a study whose [prepare] explainers leave greedy out
+            chosen = set(self.rationale.units)
+            return Explanation(unit_scores=[float(k in chosen) for k in range(self.target.unit_index)],
+                               units=list(self.rationale.units))
+        raise ContractError(f"task {self.task_id} has no {name!r} explanation "
+                            f"(has: {', '.join(self.explainer_names())}); add it to [prepare] explainers")
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        d = asdict(self)
+        if not d["explanations"]:  # a version 1 task round-trips byte for byte
+            del d["explanations"]
+        return json.dumps(d, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, d: dict) -> "Task":
@@ -99,6 +135,11 @@ class Task:
         d["tokens"] = [Token(**t) for t in d["tokens"]]
         d["target"] = Target(**d["target"])
         d["rationale"] = ModelRationale(**d["rationale"])
+        version = d.get("schema_version", 1)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ContractError(f"schema_version {version!r} is newer than this codeq reads ({SCHEMA_VERSION}): "
+                                "upgrade codeq-study")
+        d["explanations"] = {name: Explanation(**e) for name, e in d.get("explanations", {}).items()}
         return cls(**d)
 
     def validate(self) -> None:
@@ -121,6 +162,14 @@ class Task:
             raise ContractError("rationale.positions must lie left of the target")
         if len(self.rationale.units) != len(self.rationale.unit_gains):
             raise ContractError("rationale.units and rationale.unit_gains differ in length")
+        for name, e in self.explanations.items():
+            if name not in EXPLAINERS:
+                raise ContractError(f"explanations: unknown explainer {name!r}")
+            if len(e.unit_scores) != self.target.unit_index:
+                raise ContractError(f"explanations.{name}: {len(e.unit_scores)} unit_scores for "
+                                    f"{self.target.unit_index} units left of the target")
+            if any(not 0 <= k < self.target.unit_index for k in e.units):
+                raise ContractError(f"explanations.{name}: units must lie left of the target")
 
 
 def read_tasks(path: str | Path) -> list[Task]:

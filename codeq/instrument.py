@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from codeq.contract import EXPLAINERS
 from codeq.taxonomy import LANGUAGES, load_taxonomy
 from codeq.tasks import SELECTIONS, Snippet, TargetRules
 
@@ -34,6 +35,7 @@ class Study:
     rules: TargetRules
     snippets_dir: Path
     tutorial_dir: Path
+    explainers: tuple[str, ...] = ("greedy",)
 
 
 def _get(table: dict, key: str, kind, where: str, default=None, required=False):
@@ -86,6 +88,11 @@ def read_study(folder: str | Path) -> Study:
     unknown = sorted(set(categories or ()) - set(load_taxonomy(language).categories))
     if unknown:
         raise StudyError(f"{where}: categories has {unknown[0]!r}, not a {language} category")
+    explainers = _get(prep, "explainers", list, where, ["greedy"])
+    unknown = [name for name in explainers if name not in EXPLAINERS]
+    if unknown or len(set(explainers)) != len(explainers):
+        raise StudyError(f"{where}: explainers has {unknown[0] if unknown else 'a repeated name'!r}; "
+                         f"choose among {', '.join(EXPLAINERS)}")
     numbers = {}
     for key, default, least in [("targets_per_snippet", None, 1), ("min_context_units", 10, 0),
                                 ("max_new_tokens", 64, 1), ("seed", 0, 0), ("max_steps", 50, 1)]:
@@ -96,7 +103,8 @@ def read_study(folder: str | Path) -> Study:
                         categories=tuple(categories) if categories is not None else None, **numbers)
     return Study(folder=folder, study_id=study_id, model_name=model_name, dtype=dtype, rules=rules,
                  snippets_dir=folder / _get(prep, "snippets", str, where, "snippets"),
-                 tutorial_dir=folder / _get(prep, "tutorial", str, where, "tutorial"))
+                 tutorial_dir=folder / _get(prep, "tutorial", str, where, "tutorial"),
+                 explainers=tuple(explainers))
 
 
 def read_snippets(folder: Path, study_id: str, language: str, required: bool = True) -> list[Snippet]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import codeq
 from codeq.contract import Task, write_tasks
+from codeq.explainers.study_tasks import explain_tasks
 from codeq.instrument import Study, StudyError, read_snippets, read_study
 from codeq.loading import load_model
 from codeq.tasks import build_tasks
@@ -31,7 +32,7 @@ def model_card(study: Study, lm, tasks: list[Task], tutorial: list[Task]) -> dic
         "targets_per_snippet": rules.targets_per_snippet, "categories": rules.categories,
         "min_context_units": rules.min_context_units, "max_new_tokens": rules.max_new_tokens,
         "max_steps": rules.max_steps, "tasks": len(tasks), "tutorial_tasks": len(tutorial),
-        "converged": sum(t.rationale.converged for t in tasks),
+        "converged": sum(t.rationale.converged for t in tasks), "explainers": list(study.explainers),
     }
 
 
@@ -51,6 +52,7 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
         raise StudyError(f"{study.folder}: no snippet gave an eligible target; relax [prepare] settings")
     tutorial_tasks = build_tasks(lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype,
                                  screened=screened)
+    tasks, tutorial_tasks = (explain_tasks(lm, ts, study.explainers) for ts in (tasks, tutorial_tasks))
     write_tasks(tasks, study.folder / "tasks.jsonl")
     if tutorial_tasks:
         write_tasks(tutorial_tasks, study.folder / "tutorial.jsonl")

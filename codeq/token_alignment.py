@@ -10,6 +10,8 @@ straddles two units (``"):"``) maps to both. Light: no torch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from codeq.contract import ModelRationale, Token, Unit
 
 
@@ -62,3 +64,29 @@ def unit_rationale(positions: list[int], probabilities: list[float], top_predict
     return ModelRationale(positions=list(positions), probabilities=list(probabilities),
                           top_prediction=int(top_prediction), converged=bool(converged), units=units,
                           unit_gains=gains)
+
+
+def unit_scores(token_scores: list[float], tokens: list[Token], n_units: int) -> list[float]:
+    """Turn per-token scores into per-unit scores for units ``0..n_units-1``.
+
+    Aggregation: sum. A token's score is split equally among the units it overlaps (a straddling
+    ``"):"`` gives half to ``)`` and half to ``:``), so the unit scores add up to the scores of the
+    tokens that have a unit; tokens with no unit (spaces between tokens on a line) and units past
+    ``n_units`` are dropped. ``token_scores[j]`` belongs to ``tokens[j]``; extra tokens are ignored.
+    """
+    out = [0.0] * n_units
+    for score, token in zip(token_scores, tokens):
+        for unit in token.units:
+            if unit < n_units:
+                out[unit] += score / len(token.units)
+    return out
+
+
+def top_units(scores: Sequence[float] | Mapping[int, float], k: int, among=None) -> list[int]:
+    """Return the ``k`` highest-scoring unit indices, best first (``scores`` by unit index).
+
+    Ties go to the unit nearer the target (the higher index), so a ranking is deterministic and a
+    binary 1/0 score ranks its set first. ``among`` restricts the candidates (default: all).
+    """
+    candidates = range(len(scores)) if among is None else among
+    return sorted(candidates, key=lambda u: (-scores[u], -u))[:max(k, 0)]

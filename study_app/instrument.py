@@ -12,7 +12,7 @@ from codeq.contract import ContractError, Task, read_tasks
 FILES = ("study.toml", "consent.md", "questionnaire.toml", "tasks.jsonl", "tutorial.jsonl")
 STUDY_KEYS = ("id", "title", "researcher", "contact", "estimated_minutes", "description",
               "tasks_per_participant", "seed")
-ANNOTATION_DEFAULTS = {"confidence": True, "would_predict": True, "second_phase": False,
+ANNOTATION_DEFAULTS = {"confidence": True, "would_predict": True, "second_phase": False, "explainer": "greedy",
                        "min_selected": 1, "question": "Click the code tokens you think mattered most "
                                                      "for the model to produce its next token."}
 QUESTION_TYPES = ("choice", "number", "text")
@@ -125,6 +125,12 @@ def load_instrument(folder: str | Path) -> Instrument:
         raise InstrumentError(f"{toml_path}: tasks_per_participant = {study['tasks_per_participant']} "
                               f"but tasks.jsonl has only {len(tasks)} tasks")
     config["annotation"] = {**ANNOTATION_DEFAULTS, **config.get("annotation", {})}
+    shown = config["annotation"]["explainer"]
+    try:  # phase 2 and the tutorial's feedback show this explainer's set: every task must carry it
+        for task in tutorial + tasks:
+            task.explanation(shown)
+    except ContractError as err:
+        raise InstrumentError(f"{toml_path}: [annotation] explainer = {shown!r}: {err}") from None
     config["tutorial"] = config.get("tutorial", {})
     checks = config.setdefault("attention_checks", [])
     attention = attention_tasks(toml_path, checks, tasks)

@@ -25,6 +25,7 @@ class Column:
 PID = Column("participant_id", "string", "Pseudonymous participant id (keyed hash, stable across exports).")
 TASK = Column("task_id", "string", "Task id from tasks.jsonl (the data contract).")
 UNIT = Column("unit_index", "integer", "Index of the code unit within its task (0-based, contract Unit.index).")
+EXPLAINER = Column("explainer", "string", "Explanation method (docs/explainers.md); greedy is the model's greedy rationale.", observed=True)
 UTC = "ISO 8601, UTC"
 
 COLUMNS: dict[str, list[Column]] = {
@@ -77,10 +78,20 @@ COLUMNS: dict[str, list[Column]] = {
     ],
     "model_rationales": [
         TASK,
+        EXPLAINER,
         UNIT,
-        Column("in_rationale", "integer", "1 if the model's greedy rationale contains the unit. One row per selectable unit.", levels="0|1"),
-        Column("rank", "integer", "Order in which the unit entered the rationale (1 = first); empty if not in it."),
-        Column("probability_gain", "float", "Gain in p(target) of the step that brought the unit in; empty if not in it.", unit="probability"),
+        Column("in_rationale", "integer", "1 if the unit is in the explainer's set: greedy's own rationale; for a score explainer its top-k selectable units, k = the size of the task's greedy rationale (docs/explainers.md). One row per explainer and selectable unit.", levels="0|1"),
+        Column("rank", "integer", "Place of the unit in the explainer's set (1 = entered first for greedy, highest score for the others); empty if not in it."),
+        Column("score", "float", "The explainer's unit score (token scores summed over the unit, a token split equally among the units it overlaps); higher = more important. Binary methods (greedy): 1 in the set, 0 not.", unit="method-specific"),
+        Column("probability_gain", "float", "Greedy only: gain in p(target) of the step that brought the unit in; empty if not in it or another explainer.", unit="probability"),
+    ],
+    "explainers": [
+        TASK,
+        EXPLAINER,
+        Column("set_valued", "integer", "1 if the explainer produces a set itself (greedy), 0 if its set is the top-k of its scores.", levels="0|1"),
+        Column("set_size", "integer", "Units in the explainer's set (the k of its faithfulness).", unit="units"),
+        Column("comprehensiveness", "float", "ERASER comprehensiveness of the set: p(target | context) - p(target | context without the set's tokens); higher = more faithful. Empty when the set covers the whole context.", unit="probability"),
+        Column("sufficiency", "float", "ERASER sufficiency of the set: p(target | context) - p(target | the set's tokens only); lower = more faithful. Empty when the set is empty.", unit="probability"),
     ],
     "questionnaire": [
         PID,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import select
 
+from codeq.contract import SET_EXPLAINERS, Task
 from study_app.admin.models import Exclusion
 from study_app.export.codebook import COLUMNS, question_column
 from study_app.export.pseudonym import pseudonym
@@ -198,16 +199,36 @@ def units_table(tasks: dict[str, dict]) -> pd.DataFrame:
 
 
 def model_rationales_table(tasks: dict[str, dict]) -> pd.DataFrame:
-    """One row per selectable unit of every task: is it in the model's rationale, when, with what gain."""
+    """One row per explainer and selectable unit of every task: its score, is it in the set, when, with what gain.
+
+    Tasks prepared before explainers existed (contract version 1) give greedy rows only.
+    """
     out = []
     for task_id, t in tasks.items():
-        rat = t["rationale"]
-        entered = {k: (rank, gain) for rank, (k, gain) in enumerate(zip(rat["units"], rat["unit_gains"]), 1)}
-        for k in selectable(t):
-            rank, gain = entered.get(k, (None, None))
-            out.append({"task_id": task_id, "unit_index": k, "in_rationale": int(k in entered),
-                        "rank": rank, "probability_gain": gain})
+        task = Task.from_dict(t)
+        rat = task.rationale
+        gains = dict(zip(rat.units, rat.unit_gains))
+        for name in task.explainer_names():
+            e = task.explanation(name)
+            rank = {k: r for r, k in enumerate(e.units, 1)}
+            for k in task.selectable:
+                out.append({"task_id": task_id, "explainer": name, "unit_index": k, "in_rationale": int(k in rank),
+                            "rank": rank.get(k), "score": e.unit_scores[k],
+                            "probability_gain": gains.get(k) if name == "greedy" else None})
     return typed(out, "model_rationales")
+
+
+def explainers_table(tasks: dict[str, dict]) -> pd.DataFrame:
+    """One row per task and explainer: the size of its set and the set's faithfulness on the model."""
+    out = []
+    for task_id, t in tasks.items():
+        task = Task.from_dict(t)
+        for name in task.explainer_names():
+            e = task.explanation(name)
+            out.append({"task_id": task_id, "explainer": name, "set_valued": int(name in SET_EXPLAINERS),
+                        "set_size": len(e.units), "comprehensiveness": e.comprehensiveness,
+                        "sufficiency": e.sufficiency})
+    return typed(out, "explainers")
 
 
 def questionnaire_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
@@ -233,6 +254,7 @@ def build_tables(rows: Rows, key: bytes) -> dict[str, pd.DataFrame]:
         "selections": selections_table(rows, names),
         "units": units_table(tasks),
         "model_rationales": model_rationales_table(tasks),
+        "explainers": explainers_table(tasks),
         "questionnaire": questionnaire_table(rows, names),
         "events": events_table(rows, names),
     }

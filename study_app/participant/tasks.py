@@ -59,7 +59,8 @@ def render_task(participant: Participant, assignment: Assignment, phase: int, fe
     task = Task.from_dict(assignment.study_task.payload)
     shown_at(assignment, phase)
     own = saved_selection(assignment, 1)
-    model = [k for k in task.rationale.units if k in task.selectable]
+    shown = participant.study.config["annotation"].get("explainer", "greedy")  # studies loaded before it existed
+    model = [k for k in task.explanation(shown).units if k in task.selectable]
     mode = "feedback" if feedback else ("review" if phase == 2 else "select")
     state = {
         "mode": mode, "phase": phase, "position": assignment.position,

@@ -100,6 +100,25 @@ def test_prepare_writes_valid_tasks_that_follow_the_target_rules(tmp_path, bigra
     assert card["codeq_version"] and card["snippets_short_of_targets"] == []
 
 
+def test_prepare_stores_every_configured_explainer(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s", STUDY_TOML.replace(
+        "seed = 3", 'seed = 3\nexplainers = ["greedy", "attention", "integrated_gradients"]'))
+    card = prepare(folder, lm=bigram_lm)
+    assert card["explainers"] == ["greedy", "attention", "integrated_gradients"]
+    for task in read_tasks(folder / "tasks.jsonl") + read_tasks(folder / "tutorial.jsonl"):
+        assert task.explainer_names() == ["greedy", "attention", "integrated_gradients"]
+        t = task.target.token_index
+        # the bigram model reads the last token only: every explainer puts it (its unit) first,
+        # that unit alone is exactly as good as the whole context, and equal sets are equally faithful
+        last = task.tokens[t - 1].units[-1]
+        for name in task.explainer_names():
+            e = task.explanation(name)
+            assert e.units == [last]
+            assert e.sufficiency == pytest.approx(0.0, abs=1e-6)
+            assert e.comprehensiveness == task.explanation("greedy").comprehensiveness
+        assert task.explanation("attention").unit_scores[last] > 0  # attention is spread, but covers it
+
+
 def test_prepare_is_byte_identical_on_rerun(tmp_path, bigram_lm):
     folder = make_study(tmp_path / "s")
     prepare(folder, lm=bigram_lm)
@@ -154,6 +173,10 @@ BAD = [
     (STUDY_TOML.replace("seed = 3", 'seed = 3\ncategories = ["loops", "lopos"]'),
      "[prepare]: categories has 'lopos', not a python category"),
     (STUDY_TOML.replace("seed = 3", "seed = 3\ncategories = \"loops\""), "[prepare]: categories must be a list"),
+    (STUDY_TOML.replace("seed = 3", 'seed = 3\nexplainers = ["greedy", "lime"]'),
+     "[prepare]: explainers has 'lime'; choose among greedy, attention"),
+    (STUDY_TOML.replace("seed = 3", 'seed = 3\nexplainers = ["occlusion", "occlusion"]'),
+     "[prepare]: explainers has 'a repeated name'"),
 ]
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
+from codeq.token_alignment import align_tokens, starts_unit, top_units, unit_rationale, unit_scores
 from codeq.contract import Token
 from codeq.units import code_units
 
@@ -68,3 +68,29 @@ def test_alignment_of_unordered_spans_equals_brute_force():
     offsets = [(30, 38), (0, 3), (12, 20), (4, 5), (4, 9), (37, 40)]
     tokens = align_tokens(offsets, list(range(len(offsets))), units)
     assert [t.units for t in tokens] == brute_force(offsets, units)
+
+
+def test_unit_scores_sum_split_by_hand():
+    code = "def f(self):\n    return self.x\n"
+    units = code_units(code, "python")
+    texts = [u.text for u in units]
+    close, colon = texts.index(")"), texts.index(":")
+    start = code.index("):")
+    # "):" straddles two units; " " (between "def" and "f") has none; "def" has one
+    tokens = align_tokens([(0, 3), (3, 4), (start, start + 2)], [1, 2, 3], units)
+    assert [len(t.units) for t in tokens] == [1, 0, 2]
+    scores = unit_scores([0.5, 7.0, -0.4], tokens, len(units))
+    expected = [0.0] * len(units)
+    expected[texts.index("def")] = 0.5
+    expected[close] = expected[colon] = -0.2
+    assert scores == pytest.approx(expected)
+    assert sum(scores) == pytest.approx(0.5 - 0.4)  # conserved, less the unit-less token's 7.0
+    assert unit_scores([0.5, 7.0, -0.4], tokens, close + 1)[close] == pytest.approx(-0.2)
+    assert len(unit_scores([0.5, 7.0, -0.4], tokens, close + 1)) == close + 1
+
+
+def test_top_units_ties_go_nearer_the_target():
+    assert top_units([0.1, 0.9, 0.5, 0.9], 2) == [3, 1]
+    assert top_units([1.0, 0.0, 1.0, 0.0, 0.0], 3) == [2, 0, 4]
+    assert top_units([0.3, 0.2, 0.1], 5, among=[0, 2]) == [0, 2]
+    assert top_units([0.3], 0) == []

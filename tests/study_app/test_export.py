@@ -10,16 +10,18 @@ import io
 import json
 import random
 import zipfile
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from codeq.contract import read_tasks
+from codeq.contract import Explanation, read_tasks
 from study_app.admin.models import Exclusion
 from study_app.export.bundle import build_export
 from study_app.export.eraser import runs
+from study_app.export.tables import explainers_table, model_rationales_table
 from study_app.export.writers import linkage_bytes, render
 from study_app.extensions import db
 from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study
@@ -156,6 +158,31 @@ def test_units_and_model_rationales_follow_tasks_file(seeded, study_dir):
     assert fx0r.loc[[17, 1, 16], "rank"].tolist() == [1, 2, 3]
     assert fx0r.loc[[17, 1, 16], "probability_gain"].tolist() == pytest.approx([0.2, 0.3, 0.2])
     assert fx0r["in_rationale"].sum() == 3 and fx0r["rank"].isna().sum() == 15
+    # tasks.jsonl is contract version 1: greedy rows only, its score the 1/0 of the rationale
+    assert set(rat["explainer"]) == {"greedy"}
+    assert fx0r["score"].tolist() == [float(k in (17, 1, 16)) for k in range(18)]
+
+
+def test_every_stored_explainer_gets_rows_and_faithfulness(study_dir):
+    tasks = {t.task_id: t for t in read_tasks(study_dir / "tasks.jsonl")}
+    fx0 = tasks["fx-0"]
+    scores = [k / 100 for k in range(fx0.target.unit_index)]
+    fx0.explanations = {"integrated_gradients": Explanation(unit_scores=scores, units=[17, 16, 15],
+                                                            comprehensiveness=0.4, sufficiency=None)}
+    payloads = {task_id: asdict(t) for task_id, t in tasks.items()}
+    rat = model_rationales_table(payloads)
+    ig = rat[(rat["task_id"] == "fx-0") & (rat["explainer"] == "integrated_gradients")].set_index("unit_index")
+    assert list(ig.index) == list(fx0.selectable)
+    assert ig["score"].tolist() == pytest.approx(scores)
+    assert ig.loc[[17, 16, 15], "rank"].tolist() == [1, 2, 3] and ig["in_rationale"].sum() == 3
+    assert ig["probability_gain"].isna().all()
+    assert len(rat[(rat["task_id"] == "fx-0") & (rat["explainer"] == "greedy")]) == len(fx0.selectable)
+    table = explainers_table(payloads).set_index(["task_id", "explainer"])
+    assert table.loc[("fx-0", "integrated_gradients"), ["set_valued", "set_size", "comprehensiveness"]].tolist() == [
+        0, 3, 0.4]
+    assert pd.isna(table.loc[("fx-0", "integrated_gradients"), "sufficiency"])
+    assert table.loc[("fx-0", "greedy"), ["set_valued", "set_size"]].tolist() == [1, 3]
+    assert len(table) == len(tasks) + 1
 
 
 def test_participants_questionnaire_and_events(seeded):
@@ -270,7 +297,7 @@ def test_export_command_writes_every_file(seeded, runner, tmp_path):
     assert result.exit_code == 0, result.output
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert names == {f"{t}.parquet" for t in ("participants", "responses", "selections", "units",
-                                              "model_rationales", "questionnaire", "events")} | {
+                                              "model_rationales", "explainers", "questionnaire", "events")} | {
         "codebook.csv", "codebook.md", "eraser/annotations.jsonl", "eraser/docs.jsonl"}
     zipped = tmp_path / "x.zip"
     assert runner.invoke(args=["export", "--format", "csv", str(zipped)]).exit_code == 0

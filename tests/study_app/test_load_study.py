@@ -70,10 +70,13 @@ def bad_task_line(study_dir):
     ("tasks.jsonl", "{not json\n", "tasks.jsonl:1:"),
     ("questionnaire.toml", "[[questions]]\nid = 'a'\n", "questions[0] needs 'id' and 'text'"),
     ("tutorial.jsonl", "COPY", "task id 'fx-0' is used twice"),
+    ("study.toml", "SHOW_OCCLUSION", "[annotation] explainer = 'occlusion': task tutorial-1 has no 'occlusion' explanation"),
 ])
 def test_broken_folder_gives_one_line_error(runner, study_dir, tmp_path, name, text, message):
     if text == "COPY":  # the tutorial reuses a main task's id
         text = (study_dir / "tasks.jsonl").read_text().splitlines()[0] + "\n"
+    if text == "SHOW_OCCLUSION":  # phase 2 set to an explainer the (version 1) tasks do not carry
+        text = (study_dir / "study.toml").read_text().replace("[annotation]", '[annotation]\nexplainer = "occlusion"')
     folder = broken(study_dir, tmp_path, name, bad_task_line(study_dir) if text is None else text)
     result = load(runner, folder)
     assert result.exit_code != 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 
 from participant_steps import (
     ANSWERS,
@@ -122,6 +124,27 @@ def test_tutorial_gives_feedback_with_the_models_rationale(client, loaded):
     # tutorial.jsonl: rationale units [17, 1, 16], all left of the target (18)
     assert shown["mode"] == "feedback" and shown["selected"] == [3] and shown["model"] == [17, 1, 16]
     assert client.post("/tutorial", data={"csrf_token": csrf}).location == "/task/1"
+
+
+def test_feedback_shows_the_explainer_the_study_names(client, runner, study_dir, tmp_path):
+    folder = shutil.copytree(study_dir, tmp_path / "study")
+    for name in ("tasks.jsonl", "tutorial.jsonl"):
+        lines = []
+        for line in (folder / name).read_text().splitlines():
+            task = json.loads(line)
+            n = task["target"]["unit_index"]
+            task["explanations"] = {"occlusion": {"unit_scores": [0.0] * n, "units": [5, 2],
+                                                  "comprehensiveness": None, "sufficiency": None}}
+            lines.append(json.dumps(task))
+        (folder / name).write_text("\n".join(lines) + "\n")
+    toml = (folder / "study.toml").read_text().replace("[annotation]", '[annotation]\nexplainer = "occlusion"')
+    (folder / "study.toml").write_text(toml)
+    assert runner.invoke(args=["load-study", str(folder)]).exit_code == 0
+    csrf = consent(client)
+    client.post("/questionnaire", data={**ANSWERS, "csrf_token": csrf})
+    post_answer(client, csrf, 0, [3])
+    shown = page_state(client.get("/tutorial").text)
+    assert shown["mode"] == "feedback" and shown["model"] == [5, 2]  # not greedy's [17, 1, 16]
 
 
 def walk(client, csrf) -> list[dict]:

@@ -1,0 +1,94 @@
+"""Explainers of next-token predictions behind one interface: :func:`explain`.
+
+``explain(lm, sequences, targets, method)`` scores every position j < t for each target position
+t of each sequence: how much x_j matters for the model predicting x_t from x_<t. Methods (names
+in :data:`codeq.contract.EXPLAINERS`, documented in docs/explainers.md):
+
+====================  =====  =============================================================
+method                kind   reference; implementation
+====================  =====  =============================================================
+greedy                set    Vafa et al. 2021; :func:`codeq.rationale_search.rationalize`
+attention             score  last layer, mean over heads; the model's own attentions
+attention_rollout     score  Abnar & Zuidema 2020; written here
+saliency              score  Simonyan et al. 2014; ``captum.attr.Saliency``
+grad_x_input          score  Shrikumar et al. 2016; ``captum.attr.InputXGradient``
+integrated_gradients  score  Sundararajan et al. 2017; ``captum.attr.IntegratedGradients``
+occlusion             score  Zeiler & Fergus 2014; ``captum.attr.FeatureAblation``
+====================  =====  =============================================================
+
+Every method is deterministic for a given model and input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from codeq.contract import EXPLAINERS, SET_EXPLAINERS
+from codeq.explainers.attention import attention_scores
+from codeq.explainers.batching import pairs as target_pairs
+from codeq.explainers.captum_methods import ATTRIBUTIONS, attribute
+from codeq.explainers.greedy import greedy_scores
+from codeq.loading import LoadedModel
+from codeq.rationale_search import _normalize
+
+
+@dataclass
+class TokenScores:
+    """One explanation of one target: a score for every position left of it."""
+    method: str
+    sequence_index: int
+    target_position: int  # t
+    target_id: int  # x_t
+    scores: list[float]  # positions 0..t-1; higher = more important
+    positions: list[int] | None = None  # set methods: the set, in the order its members entered
+    details: dict = field(default_factory=dict)  # method-specific record (greedy: probabilities, converged)
+
+
+def _run(method: str, model, sequences, pairs, pad_id, **options):
+    if method == "greedy":
+        return greedy_scores(model, sequences, pairs, pad_id, **options)
+    if method in ("attention", "attention_rollout"):
+        return attention_scores(method, model, sequences, pairs, pad_id, **options)
+    return attribute(method, model, sequences, pairs, pad_id, **options)
+
+
+def explain(lm, sequences, targets, method: str, **options) -> list[TokenScores]:
+    """Explain target tokens with one method.
+
+    Parameters
+    ----------
+    lm : LoadedModel or a causal LM module
+    sequences : list[int] or 1-D tensor, or a list of those
+        One token id sequence, or several explained together.
+    targets : list[int], or a list of lists matching several sequences
+        Positions t >= 1 whose token x_t is explained from x_<t.
+    method : str
+        One of :data:`codeq.contract.EXPLAINERS`.
+    **options
+        ``batch_size`` (prefixes per forward pass; greedy: candidate rows), and per method:
+        greedy ``max_steps``, ``max_batch_tokens``, ``progress``; integrated_gradients ``n_steps``
+        (default 50), ``internal_batch_size`` (interpolated inputs per pass, default 64); occlusion ``perturbations_per_eval`` (default 16).
+
+    Returns
+    -------
+    list[TokenScores]
+        One per target, sequence by sequence, targets in the given order.
+    """
+    if method not in EXPLAINERS:
+        raise ValueError(f"unknown explainer {method!r}: use one of {', '.join(EXPLAINERS)}")
+    model = lm.model if isinstance(lm, LoadedModel) else lm
+    sequences, targets = _normalize(sequences, targets)
+    limit = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+    for s, ids in enumerate(sequences):
+        if limit is not None and len(ids) > limit:
+            raise ValueError(f"sequence {s} has {len(ids)} tokens, more than the model's {limit} positions")
+    pairs = target_pairs(sequences, targets)
+    pad_id = getattr(getattr(lm, "tokenizer", None), "pad_token_id", None) or 0
+    results = _run(method, model, sequences, pairs, pad_id, **options) if pairs else []
+    return [TokenScores(method=method, sequence_index=s, target_position=t, target_id=int(sequences[s][t]),
+                        scores=scores, positions=details.pop("positions") if method in SET_EXPLAINERS else None,
+                        details=details)
+            for (s, t), (scores, details) in zip(pairs, results)]
+
+
+__all__ = ["ATTRIBUTIONS", "EXPLAINERS", "SET_EXPLAINERS", "TokenScores", "explain"]
