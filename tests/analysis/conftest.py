@@ -11,20 +11,6 @@ GROUP = {"identifiers": "natural language", "punctuation": "non-semantic", "none
          "loops": "semantic", "newline": "non-semantic"}
 
 
-def write_export(folder, tables: dict[str, pd.DataFrame], fmt: str = "csv"):
-    """Write each table as ``folder/<name>.<fmt>`` and return the folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        path = folder / f"{name}.{fmt}"
-        if fmt == "csv":
-            df.to_csv(path, index=False)
-        elif fmt == "parquet":
-            df.to_parquet(path, index=False)
-        else:
-            df.to_json(path, orient="records", lines=True)
-    return folder
-
-
 @pytest.fixture
 def hand_tables() -> dict[str, pd.DataFrame]:
     """Three tasks: t1 (selectable units 1-4), t2 (0-3), t3 (none selectable); p3 is excluded.

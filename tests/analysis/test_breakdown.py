@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import write_export
+from export_files import write_export
 
 from analysis.breakdown import agreement_tables
 from analysis.io import ExportError, export_from_tables, load_export

@@ -7,7 +7,7 @@ import pandas as pd
 import scipy
 import statsmodels
 from click.testing import CliRunner
-from conftest import write_export
+from export_files import write_export
 
 from analysis.__main__ import main
 

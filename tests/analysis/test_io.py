@@ -5,7 +5,7 @@ import zipfile
 
 import pandas as pd
 import pytest
-from conftest import write_export
+from export_files import write_export
 
 from analysis.io import ExportError, load_export
 

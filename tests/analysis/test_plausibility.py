@@ -10,7 +10,7 @@ from statsmodels.stats.multitest import multipletests
 from analysis.io import ExportError, load_export
 from analysis.plausibility import explainer_table, explainer_tests, explainer_units, plausibility
 from analysis.report import write_report
-from conftest import write_export
+from export_files import write_export
 
 
 def one_response(selected, scores_by_explainer, sets):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import write_export
+from export_files import write_export
 from scipy.stats import beta
 
 from analysis.__main__ import main

@@ -8,7 +8,7 @@ import subprocess
 
 import pandas as pd
 import pytest
-from conftest import write_export
+from export_files import write_export
 
 from analysis.breakdown import format_duration, response_times
 from analysis.report import write_report

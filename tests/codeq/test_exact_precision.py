@@ -4,7 +4,7 @@ import copy
 
 import pytest
 import torch
-from conftest import tiny_gpt2, tiny_llama
+from tiny_models import tiny_gpt2, tiny_llama
 from test_rationalize import AdditiveModel
 
 from codeq.loading import LoadedModel, load_model
