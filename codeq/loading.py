@@ -16,6 +16,10 @@ class ModelLoadError(Exception):
     """A model could not be loaded; the message is one line meant for the user."""
 
 
+class SequenceTooLong(ValueError):
+    """A sequence does not fit the model's context; the message names both lengths."""
+
+
 @dataclass
 class LoadedModel:
     """A causal LM in eval mode with its tokenizer and where it lives."""
@@ -28,6 +32,27 @@ class LoadedModel:
     @property
     def revision(self) -> str:
         return getattr(self.model.config, "_commit_hash", None) or "local"
+
+
+def context_length(model) -> int | None:
+    """Return the most positions ``model`` (a LoadedModel or a module) reads, or None if its config does not say."""
+    model = model.model if isinstance(model, LoadedModel) else model
+    config = getattr(model, "config", None)
+    for key in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def check_length(model, length: int, what: str = "the sequence") -> None:
+    """Raise :class:`SequenceTooLong` when ``length`` tokens exceed the model's context.
+
+    Without this check the model fails deep inside torch (``index out of range in self``).
+    """
+    limit = context_length(model)
+    if limit is not None and length > limit:
+        raise SequenceTooLong(f"{what} is {length} tokens long but the model's context holds {limit} tokens")
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from codeq.loading import LoadedModel
+from codeq.loading import LoadedModel, check_length
 
 
 @dataclass
@@ -172,6 +172,7 @@ def predicted_positions(lm, ids, start: int = 1) -> list[int]:
     model = lm.model if isinstance(lm, LoadedModel) else lm
     if len(ids) < 2:  # no position has a context to predict it from
         return []
+    check_length(model, len(ids))
     ids = torch.as_tensor(ids, dtype=torch.long, device=next(model.parameters()).device)
     logits = model(input_ids=ids[None], attention_mask=torch.ones_like(ids)[None], use_cache=False).logits[0]
     hits = (logits[:-1].argmax(-1) == ids[1:]).nonzero().squeeze(1) + 1
@@ -201,12 +202,18 @@ def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, b
     list[Rationale]
         One per target, in input order (sequence by sequence). Targets that hit ``max_steps`` or
         the whole prefix without the argmax test holding come back with ``converged=False``.
+
+    Raises
+    ------
+    codeq.loading.SequenceTooLong
+        A sequence is longer than the model's context.
     """
     model = lm.model if isinstance(lm, LoadedModel) else lm
     device = next(model.parameters()).device
     sequences, targets = _normalize(input_ids, target_positions)
     searches = []
     for s, (ids, ts) in enumerate(zip(sequences, targets)):
+        check_length(model, len(ids), f"sequence {s}")
         for t in ts:
             if not 1 <= t < len(ids):
                 raise ValueError(f"target position {t} is outside 1..{len(ids) - 1} of sequence {s}")

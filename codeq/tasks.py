@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.completion import complete
 from codeq.contract import ModelInfo, Target, Task, Token, Unit
+from codeq.loading import SequenceTooLong
 from codeq.rationale_search import Rationale, rationalize
 from codeq.units import code_units
 
@@ -72,7 +73,10 @@ def target_candidates(tokens: list[Token], units: list[Unit], first_completion_t
 
 
 def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
-    completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens)
+    try:
+        completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens)
+    except SequenceTooLong as err:
+        raise SequenceTooLong(f"snippet {snippet.snippet_id}: {err}; shorten it or lower max_new_tokens") from None
     text = snippet.prompt + completion.text
     units = code_units(text, rules.language)
     tokens = align_tokens(completion.offsets, completion.ids, units)

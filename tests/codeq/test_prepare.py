@@ -211,3 +211,13 @@ def test_snippets_short_of_targets_are_listed(tmp_path, bigram_lm):
     tasks = read_tasks(folder / "tasks.jsonl")
     assert 0 < len(tasks) < 40
     assert card["snippets_short_of_targets"] == ["alpha", "beta"]
+
+
+def test_snippet_longer_than_the_context_is_one_line_error(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    (folder / "snippets" / "beta.py").write_text("def g(n):\n" + "    n = n + 1\n" * 60 + "    return n")
+    with pytest.raises(ValueError) as err:
+        prepare(folder, lm=bigram_lm)
+    message = str(err.value)
+    assert message.startswith("snippet beta: the prompt (") and "\n" not in message
+    assert "but the model's context holds 256 tokens" in message
