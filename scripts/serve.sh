@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up, create or upgrade the SQLite database, load the bundled pilot study and serve it at
-# http://127.0.0.1:5000/s/pilot (HOST, PORT and DATABASE_URL override the defaults).
+# Set up the study app (without the model engine: the pilot comes prepared), create or upgrade the
+# SQLite database, load the bundled pilot study and serve it at http://127.0.0.1:5000/s/pilot
+# (HOST, PORT and DATABASE_URL override the defaults).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
