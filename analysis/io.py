@@ -7,6 +7,7 @@ the first bad row. Rows are counted from 1 after the header (row N of a CSV is l
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -31,6 +32,11 @@ TEXT_COLUMNS = ("participant_id", "task_id", "text", "category", "group")
 ID_COLUMNS = ("participant_id", "task_id")  # categorical: millions of rows, few distinct values
 
 
+log = logging.getLogger(__name__)
+NO_KINDS = ("the export has no responses table with a kind column: tutorial and attention-check answers "
+            "cannot be told from main tasks and are analysed as main tasks")
+
+
 class ExportError(ValueError):
     """An export table is missing, malformed or inconsistent; the message names file, column, row."""
 
@@ -47,6 +53,7 @@ class Export:
     files: dict[str, Path] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)  # participant ids dropped as excluded
     other_kinds: dict[str, int] = field(default_factory=dict)  # responses dropped by kind (tutorial, attention)
+    warnings: list[str] = field(default_factory=list)  # what the analysis could not tell from this export
 
 
 def find_table(folder: Path, name: str) -> Path | None:
@@ -211,6 +218,9 @@ def load_export(folder, keep_excluded: bool = False) -> Export:
         _drop_excluded(export, keep_excluded)
     if export.responses is not None and "kind" in export.responses.columns:
         _keep_main_tasks(export)
+    else:
+        export.warnings.append(NO_KINDS)
+        log.warning(NO_KINDS)
     return export
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -10,10 +11,19 @@ from pathlib import Path
 import click
 
 
+# What every engine command imports; the base install (study app and analysis) has none of them.
+ENGINE_MODULES = ("torch", "transformers", "tree_sitter")
+
+
 @click.group()
 @click.version_option(package_name="codeq-study")
-def main():
+@click.pass_context
+def main(ctx):
     """codeq: greedy rationales for code language models."""
+    missing = [name for name in ENGINE_MODULES if importlib.util.find_spec(name) is None]
+    if ctx.invoked_subcommand and missing:
+        raise click.ClickException(f"`codeq {ctx.invoked_subcommand}` needs the model engine ({missing[0]} is not "
+                                   "installed): pip install 'codeq-study[engine]'")
 
 
 @contextmanager
@@ -84,6 +94,8 @@ def prepare_cmd(study, model, device):
         lm = load(model, device, read_study(study).dtype) if model else None
         card = prepare(study, lm=lm, device=device)
     click.echo(json.dumps(card, indent=2, sort_keys=True))
+    for warning in card["warnings"]:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @main.command("rationalize-corpus")

@@ -92,7 +92,14 @@ class Task:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Task":
+    def from_dict(cls, d: dict) -> Task:
+        """Build a task from its JSON object; a newer ``schema_version`` than this codeq reads is an error."""
+        version = d.get("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ContractError(f"schema_version must be a positive integer, got {version!r}")
+        if version > SCHEMA_VERSION:
+            raise ContractError(f"schema_version {version} is newer than this codeq reads ({SCHEMA_VERSION}): "
+                                "upgrade codeq-study")
         d = dict(d)
         d["model"] = ModelInfo(**d["model"])
         d["units"] = [Unit(**u) for u in d["units"]]

@@ -3,6 +3,11 @@
 tutorial.jsonl holds one task from the first snippet of the tutorial folder; without tutorial
 snippets (or an eligible target in them) no tutorial.jsonl is written.
 
+The model card records ``prepared_from``, a hash of the snippets and the [model] and [prepare]
+settings (``load-study`` refuses tasks prepared from anything else), and ``warnings``: one line
+each for what still works but is probably a mistake (a snippet that does not parse, one short of
+targets, no tutorial task, a model card naming another language, line-end targets).
+
 Deterministic: the same study folder and model give byte-identical files (keys sorted, no
 timestamps, seeded target order, greedy decoding).
 """
@@ -17,8 +22,12 @@ from pathlib import Path
 import codeq
 from codeq.contract import Task, write_tasks
 from codeq.instrument import Study, StudyError, read_snippets, read_study
-from codeq.loading import load_model
-from codeq.tasks import build_tasks
+from codeq.loading import load_model, model_languages
+from codeq.tasks import Snippet, build_tasks
+from codeq.units import parser_for
+
+# Units that are only layout: a target there asks participants why the model broke a line.
+LAYOUT_CATEGORIES = ("newline", "indentation")
 
 
 def model_card(study: Study, lm, tasks: list[Task], tutorial: list[Task]) -> dict:
@@ -33,6 +42,31 @@ def model_card(study: Study, lm, tasks: list[Task], tutorial: list[Task]) -> dic
         "max_steps": rules.max_steps, "tasks": len(tasks), "tutorial_tasks": len(tutorial),
         "converged": sum(t.rationale.converged for t in tasks),
     }
+
+
+def preparation_warnings(study: Study, lm, snippets: list[Snippet], tasks: list[Task], tutorial: list[Task]) -> list[str]:
+    """Return one line for each thing that works but is probably a mistake."""
+    rules = study.rules
+    out = []
+    parser = parser_for(rules.language)
+    for s in snippets:
+        if parser.parse(s.prompt.encode()).root_node.has_error:
+            out.append(f"snippet {s.snippet_id} does not parse as {rules.language} (a syntax error)")
+    counts = Counter(t.snippet_id for t in tasks)
+    for s in snippets:
+        if counts[s.snippet_id] < rules.targets_per_snippet:
+            out.append(f"snippet {s.snippet_id} has {counts[s.snippet_id]} of {rules.targets_per_snippet} targets")
+    if not tutorial:
+        out.append(f"no tutorial task (no snippet in {study.tutorial_dir} gave a target): "
+                   "the study app will use the first task as the tutorial")
+    languages = model_languages(lm)
+    if languages and rules.language not in languages:
+        out.append(f"the model card of {lm.name} names {', '.join(languages)}, not {rules.language}")
+    layout = [t.task_id for t in tasks if t.units[t.target.unit_index].category in LAYOUT_CATEGORIES]
+    if layout:
+        out.append(f"{len(layout)} targets are line ends or indentation (first: {layout[0]}); "
+                   "list the target categories in [prepare] categories")
+    return out
 
 
 def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
@@ -56,6 +90,8 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
         (study.folder / "tutorial.jsonl").unlink(missing_ok=True)
     card = model_card(study, lm, tasks, tutorial_tasks)
     card["snippets_short_of_targets"] = short
+    card["prepared_from"] = study.prepared_from
+    card["warnings"] = preparation_warnings(study, lm, snippets, tasks, tutorial_tasks)
     (study.folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n",
                                                   encoding="utf-8")
     return card

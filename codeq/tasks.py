@@ -20,9 +20,8 @@ from codeq.completion import complete
 from codeq.contract import ModelInfo, Target, Task, Token, Unit
 from codeq.loading import SequenceTooLong
 from codeq.rationale_search import Rationale, rationalize
+from codeq.study_definition import SELECTIONS
 from codeq.units import code_units
-
-SELECTIONS = ("converged", "all")
 
 
 @dataclass(frozen=True)
