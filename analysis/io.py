@@ -16,22 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from codeq.export_schema import ANALYSIS_OPTIONAL_TABLES, ANALYSIS_TABLES, required_columns, text_columns
+
 FORMATS = (".parquet", ".csv", ".jsonl")
-REQUIRED = {
-    "units": ("task_id", "unit_index", "text", "category", "group", "selectable"),
-    "selections": ("participant_id", "task_id", "unit_index", "selected"),
-    "model_rationales": ("task_id", "unit_index", "in_rationale"),
-}
-OPTIONAL = {
-    "participants": ("participant_id",),
-    "responses": ("participant_id", "task_id"),
-}
+# The tables and columns read, from the export schema the study app writes by.
+REQUIRED = {name: required_columns(name) for name in ANALYSIS_TABLES}
+OPTIONAL = {name: required_columns(name) for name in ANALYSIS_OPTIONAL_TABLES}
 # Read as text whatever they look like: ids such as "007" and code units such as "None" or "NA"
 # must survive a CSV round trip (pandas would turn the latter into missing values).
-TEXT_COLUMNS = ("participant_id", "task_id", "text", "category", "group")
+TEXT_COLUMNS = text_columns()
 ID_COLUMNS = ("participant_id", "task_id")  # categorical: millions of rows, few distinct values
-
-
 log = logging.getLogger(__name__)
 NO_KINDS = ("the export has no responses table with a kind column: tutorial and attention-check answers "
             "cannot be told from main tasks and are analysed as main tasks")
