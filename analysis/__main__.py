@@ -10,9 +10,11 @@ import click
 from analysis.correction import CORRECTIONS
 from analysis.io import ExportError
 from analysis.wilcoxon import ZERO_METHODS
+from codeq.logs import log_level_option
 
 
 @click.group()
+@log_level_option
 def main():
     """Alignment statistics between human and model rationales."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -127,7 +127,7 @@ def render_html(export, data, tables, files, folder, *, keep_excluded, correctio
         "unit_rows": int(data["unit_index"].notna().sum()),
     }
     return TEMPLATE.render(
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), folder=str(folder),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), folder=str(folder),
         counts=counts, exclusion=exclusion_note(export, keep_excluded), n_boot=n_boot, ci=round(ci * 100),
         seed=seed, correction=correction, correction_text=CORRECTIONS[correction], zero_method=zero_method,
         zero_text=ZERO_TEXT[zero_method], versions=versions(),

@@ -11,10 +11,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from codeq.errors import UserError
+
 SCHEMA_VERSION = 1
 
 
-class ContractError(ValueError):
+class ContractError(UserError):
     """A tasks file does not follow the contract; the message names the file, line and field."""
 
 

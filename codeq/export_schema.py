@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -33,7 +34,6 @@ COLUMNS: dict[str, list[Column]] = {
         PID,
         Column("study", "string", "Study slug."),
         Column("study_version", "integer", "Version of the study definition the participant saw."),
-        Column("condition", "string", "Experimental condition assigned to the participant."),
         Column("status", "string", "Furthest step reached.", levels="consented|questionnaire|tutorial|tasks|finished|declined"),
         Column("excluded", "integer", "1 if a researcher excluded the participant, else 0.", levels="0|1"),
         Column("exclusion_reason", "string", "Reason the researcher gave for the exclusion; empty if not excluded."),

@@ -11,8 +11,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from codeq.study_definition import (ID, SUFFIXES, StudyDefinition, StudyError, preparation_hash,
-                                    read_definition, snippet_files)
+from codeq.study_definition import (
+    ID,
+    SUFFIXES,
+    StudyDefinition,
+    StudyError,
+    preparation_hash,
+    read_definition,
+    snippet_files,
+)
 from codeq.tasks import Snippet, TargetRules
 
 __all__ = ["Study", "StudyError", "read_snippets", "read_study"]

@@ -11,14 +11,16 @@ from urllib.parse import urlsplit
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+from codeq.errors import UserError
+
 BUNDLED = {"codeq-tiny": Path(__file__).parent / "models" / "codeq-tiny"}
 
 
-class ModelLoadError(Exception):
+class ModelLoadError(UserError):
     """A model could not be loaded; the message is one line meant for the user."""
 
 
-class SequenceTooLong(ValueError):
+class SequenceTooLong(UserError):
     """A sequence does not fit the model's context; the message names both lengths."""
 
 

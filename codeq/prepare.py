@@ -15,6 +15,8 @@ timestamps, seeded target order, greedy decoding).
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +27,8 @@ from codeq.instrument import Study, StudyError, read_snippets, read_study
 from codeq.loading import load_model, model_languages
 from codeq.tasks import Snippet, build_tasks
 from codeq.units import parser_for
+
+log = logging.getLogger(__name__)
 
 # Units that are only layout: a target there asks participants why the model broke a line.
 LAYOUT_CATEGORIES = ("newline", "indentation")
@@ -71,6 +75,7 @@ def preparation_warnings(study: Study, lm, snippets: list[Snippet], tasks: list[
 
 def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
     """Prepare the study in ``folder``; return the model card. ``lm`` overrides [model] name."""
+    started = time.perf_counter()
     study = read_study(folder)
     snippets = read_snippets(study.snippets_dir, study.study_id, study.rules.language)
     tutorial = read_snippets(study.tutorial_dir, f"{study.study_id}-tutorial", study.rules.language,
@@ -92,6 +97,8 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
     card["snippets_short_of_targets"] = short
     card["prepared_from"] = study.prepared_from
     card["warnings"] = preparation_warnings(study, lm, snippets, tasks, tutorial_tasks)
+    log.info("prepared %s: %d tasks (%d converged) from %d snippets with %s in %.1f s", study.folder, len(tasks),
+             card["converged"], len(snippets), lm.name, time.perf_counter() - started)
     (study.folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n",
                                                   encoding="utf-8")
     return card

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from codeq.errors import UserError
 from codeq.loading import LoadedModel, check_length
 
 
@@ -159,7 +160,7 @@ def _normalize(input_ids, target_positions):
     sequences = [torch.as_tensor(ids, dtype=torch.long) for ids in input_ids]
     targets = [list(ts) for ts in target_positions]
     if len(targets) != len(sequences):
-        raise ValueError(f"{len(sequences)} sequences but {len(targets)} target lists")
+        raise UserError(f"{len(sequences)} sequences but {len(targets)} target lists")
     return sequences, targets
 
 
@@ -167,7 +168,7 @@ def _normalize(input_ids, target_positions):
 def predicted_positions(lm, ids, start: int = 1) -> list[int]:
     """Return the positions t >= ``start`` whose token is the model's own full-context greedy prediction.
 
-    These are the targets whose search can converge (DESIGN.md: rationalize what the model predicts).
+    These are the targets whose search can converge (docs/engine.md, traps: rationalize what the model predicts).
     """
     model = lm.model if isinstance(lm, LoadedModel) else lm
     if len(ids) < 2:  # no position has a context to predict it from
@@ -216,7 +217,7 @@ def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, b
         check_length(model, len(ids), f"sequence {s}")
         for t in ts:
             if not 1 <= t < len(ids):
-                raise ValueError(f"target position {t} is outside 1..{len(ids) - 1} of sequence {s}")
+                raise UserError(f"target position {t} is outside 1..{len(ids) - 1} of sequence {s}")
             searches.append(_Search(s, ids.to(device), t))
     pad_id = getattr(getattr(lm, "tokenizer", None), "pad_token_id", None) or 0
     active = list(searches)

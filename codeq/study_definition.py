@@ -21,6 +21,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from codeq.errors import UserError
 from codeq.taxonomy import LANGUAGES, load_taxonomy
 
 SUFFIXES = {"python": ".py", "java": ".java", "javascript": ".js"}
@@ -30,7 +31,7 @@ QUESTION_TYPES = ("choice", "number", "text")
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class StudyError(ValueError):
+class StudyError(UserError):
     """A study folder is not usable; the message names the file, the table and the key."""
 
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
-from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.completion import complete
 from codeq.contract import ModelInfo, Target, Task, Token, Unit
+from codeq.errors import UserError
 from codeq.loading import SequenceTooLong
 from codeq.rationale_search import Rationale, rationalize
 from codeq.study_definition import SELECTIONS
+from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.units import code_units
 
 
@@ -124,7 +125,7 @@ def build_tasks(lm, snippets: list[Snippet], rules: TargetRules, dtype: str) -> 
     fewer eligible targets than asked gives fewer tasks (the caller reports it).
     """
     if rules.selection not in SELECTIONS:
-        raise ValueError(f"unknown selection {rules.selection!r}: use {' or '.join(SELECTIONS)}")
+        raise UserError(f"unknown selection {rules.selection!r}: use {' or '.join(SELECTIONS)}")
     drafts = [_draft(lm, s, rules) for s in tqdm(snippets, desc="completing", unit="snippet")]
     _select(lm, drafts, rules)
     model = ModelInfo(name=lm.name, revision=lm.revision, dtype=dtype)

@@ -12,9 +12,9 @@ def from_env(instance_path: str) -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev"),
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", f"sqlite:///{Path(instance_path) / 'study.db'}"),
-        "STUDY_DIR": os.environ.get("STUDY_DIR", "instruments"),
         # An answer is a few hundred unit indices plus telemetry; anything bigger is abuse.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+        "LOG_LEVEL": os.environ.get("CODEQ_LOG_LEVEL"),  # codeq.logs: default WARNING
         "SESSION_COOKIE_SAMESITE": "Lax",
         # A participant who closes the browser comes back within the study's lifetime.
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 30,

@@ -80,7 +80,7 @@ class Catalog:
         self.checks = {c["instruction"]: c for c in checks}
 
     @classmethod
-    def from_study(cls, study) -> "Catalog":
+    def from_study(cls, study) -> Catalog:
         """Build the catalog from a ``study_app.models.Study`` row."""
         return cls([(t.kind, t.payload) for t in study.tasks], study.config.get("attention_checks", []))
 

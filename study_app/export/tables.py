@@ -17,8 +17,7 @@ from codeq.export_schema import COLUMNS, question_column
 from study_app.admin.models import Exclusion
 from study_app.export.pseudonym import pseudonym
 from study_app.extensions import db
-from study_app.models import (Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection,
-                              Study, StudyTask)
+from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, StudyTask
 
 DTYPES = {"string": "str", "json": "str", "integer": "Int64", "float": "float64"}
 
@@ -146,7 +145,7 @@ def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
         slug, ver = version[p.study_id]
         duration = _ms(p.finished_at, p.created_at)
         out.append({"participant_id": names[p.id], "study": slug, "study_version": ver,
-                    "condition": p.condition, "status": p.status, "excluded": int(excl is not None),
+                    "status": p.status, "excluded": int(excl is not None),
                     "exclusion_reason": excl.reason if excl else None, "started_at": p.created_at,
                     "finished_at": p.finished_at, "duration_s": None if duration is None else duration / 1000,
                     **{q: answers[p.id].get(q) for q in qcols}})

@@ -6,12 +6,11 @@ import secrets
 from functools import wraps
 
 from flask import abort, g, redirect, render_template, request, session, url_for
-from markupsafe import Markup
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from study_app.commands import latest_study
 from study_app.extensions import db
 from study_app.models import Participant, QuestionnaireAnswer, utcnow
 from study_app.participant import bp
@@ -19,6 +18,7 @@ from study_app.participant.forms import field_name, questionnaire_form
 from study_app.participant.progress import current_participant, enroll, next_step, next_url, remember
 from study_app.participant.randomization import short_code
 from study_app.participant.tasks import render_task, saved_selection
+from study_app.studies import latest_study
 
 PROLIFIC_PARAMS = {"PROLIFIC_PID": "prolific_pid", "STUDY_ID": "prolific_study_id", "SESSION_ID": "prolific_session_id"}
 markdown = MarkdownIt("commonmark", {"html": False})  # instrument text may not inject HTML

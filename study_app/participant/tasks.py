@@ -11,8 +11,7 @@ from study_app.extensions import db
 from study_app.models import Assignment, Event, PageView, Participant, Response, Selection, utcnow
 from study_app.participant import bp
 from study_app.participant.answers import SELECTION_EVENTS, Answer, AnswerError, parse_answer, parse_events
-from study_app.participant.progress import (
-    TUTORIAL_POSITION, current_participant, next_step, next_url, phases)
+from study_app.participant.progress import TUTORIAL_POSITION, current_participant, next_step, next_url, phases
 from study_app.participant.view import line_count, pieces
 
 

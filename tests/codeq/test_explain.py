@@ -12,8 +12,15 @@ from scipy.stats import entropy
 
 from codeq.cli import main
 from codeq.contract import ModelInfo, ModelRationale, Target, Task, Token, Unit, write_tasks
-from codeq.explain import (aggregate, category_frequencies, category_matrices, context_table,
-                           entropy_summary, normalized_entropy, rationale_table)
+from codeq.explain import (
+    aggregate,
+    category_frequencies,
+    category_matrices,
+    context_table,
+    entropy_summary,
+    normalized_entropy,
+    rationale_table,
+)
 
 CATEGORIES = ["identifiers", "operators", "indentation", "punctuation", "strings"]
 

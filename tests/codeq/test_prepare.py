@@ -11,7 +11,6 @@ from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
 import codeq.prepare
 import codeq.tasks
-from codeq.token_alignment import starts_unit
 from codeq.cli import main
 from codeq.contract import read_tasks
 from codeq.corpus import function_snippets
@@ -19,6 +18,7 @@ from codeq.instrument import StudyError, read_snippets, read_study
 from codeq.loading import LoadedModel
 from codeq.prepare import preparation_warnings, prepare
 from codeq.rationale_search import Rationale
+from codeq.token_alignment import starts_unit
 
 TOKENIZER_DIR = Path(__file__).parents[2] / "codeq" / "models" / "codeq-tiny"
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from test_export import T0, seed
 
 from codeq.agreement import cohen_kappa
 from study_app.admin.commands import create_admin
@@ -17,7 +18,6 @@ from study_app.admin.stats import participant_summary
 from study_app.export.bundle import build_export
 from study_app.extensions import db
 from study_app.models import Participant
-from test_export import T0, seed
 
 PASSWORD = "correct horse battery"
 
@@ -105,7 +105,7 @@ def test_dashboard_figures(app, client, csrf_of, admin, loaded):
     assert f"<td>fx-0</td><td class=\"num\">{answered}</td>" in page
     assert f"{expected:.2f}" in page
     failures = export.tables["responses"]["attention_passed"].eq(0).sum()
-    assert (f"None so far" in page) == (failures == 0)
+    assert ("None so far" in page) == (failures == 0)
 
 
 def test_participant_summary_dropout_window(app, loaded):

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 
+from participant_steps import (
+    ANSWERS,
+    consent,
+    page_state,
+    post_answer,
+    stored_counts,
+    the_participant,
+    to_first_task,
+    token,
+)
 from sqlalchemy import func, select
 
-from participant_steps import (ANSWERS, consent, page_state, post_answer, stored_counts, the_participant,
-                               to_first_task, token)
 from study_app.extensions import db
 from study_app.models import Assignment, Event, PageView, Participant, QuestionnaireAnswer, Response
 
