@@ -16,6 +16,16 @@ from codeq.errors import UserError
 SCHEMA_VERSION = 1
 
 
+def selectable_range(context_start: int, target_unit_index: int) -> range:
+    """The units a participant may select: from ``context_start`` up to, not including, the target's unit."""
+    return range(context_start, target_unit_index)
+
+
+def selectable_of(task: dict) -> range:
+    """``Task.selectable`` of a task kept as a plain dict (as the study app stores it)."""
+    return selectable_range(task["context_start"], task["target"]["unit_index"])
+
+
 class ContractError(UserError):
     """A tasks file does not follow the contract; the message names the file, line and field."""
 
@@ -88,7 +98,7 @@ class Task:
 
     @property
     def selectable(self) -> range:
-        return range(self.context_start, self.target.unit_index)
+        return selectable_range(self.context_start, self.target.unit_index)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True, separators=(",", ":"))

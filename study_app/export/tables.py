@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import select
 
+from codeq.contract import selectable_of
 from codeq.export_schema import COLUMNS, question_column
 from study_app.admin.models import Exclusion
 from study_app.export.pseudonym import pseudonym
@@ -128,11 +129,6 @@ def latest_tasks(rows: Rows) -> dict[str, dict]:
     return out
 
 
-def selectable(payload: dict) -> range:
-    """Return the unit indices a participant may select in a task (contract ``Task.selectable``)."""
-    return range(payload["context_start"], payload["target"]["unit_index"])
-
-
 def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
     version = {s.id: (s.slug, s.version) for s in rows.studies}
     answers: dict[int, dict[str, str]] = defaultdict(dict)
@@ -174,7 +170,7 @@ def selections_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
         task = rows.tasks[rows.assignments[r.assignment_id].study_task_id]
         chosen = rows.selections.get(r.id, set())
         out += [{"participant_id": names[r.participant_id], "task_id": task.task_id, "unit_index": k,
-                 "selected": int(k in chosen)} for k in selectable(task.payload)]
+                 "selected": int(k in chosen)} for k in selectable_of(task.payload)]
     return typed(out, "selections")
 
 
@@ -182,7 +178,7 @@ def units_table(tasks: dict[str, dict]) -> pd.DataFrame:
     out = []
     for task_id, t in tasks.items():
         text = t["prompt"] + t["completion"]
-        can = selectable(t)
+        can = selectable_of(t)
         out += [{"task_id": task_id, "unit_index": u["index"], "text": u["text"], "category": u["category"],
                  "group": u["group"], "selectable": int(u["index"] in can),
                  "is_target": int(u["index"] == t["target"]["unit_index"]), "start": u["start"], "end": u["end"],
@@ -196,7 +192,7 @@ def model_rationales_table(tasks: dict[str, dict]) -> pd.DataFrame:
     for task_id, t in tasks.items():
         rat = t["rationale"]
         entered = {k: (rank, gain) for rank, (k, gain) in enumerate(zip(rat["units"], rat["unit_gains"]), 1)}
-        for k in selectable(t):
+        for k in selectable_of(t):
             rank, gain = entered.get(k, (None, None))
             out.append({"task_id": task_id, "unit_index": k, "in_rationale": int(k in entered),
                         "rank": rank, "probability_gain": gain})
