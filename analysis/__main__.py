@@ -30,17 +30,18 @@ def main():
 @click.option("--n-boot", type=click.IntRange(min=1), default=2000, show_default=True, help="Bootstrap replicates.")
 @click.option("--ci", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
 @click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
-def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, seed):
+@click.option("--pdf", is_flag=True, help="Also write report.pdf (needs the pdf extra: WeasyPrint).")
+def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, seed, pdf):
     """Analyse the EXPORT folder (or zip) and write alignment.csv, category_tests.csv, figures and report.html."""
     from analysis.report import write_report
 
     try:
         files = write_report(export, out, keep_excluded=keep_excluded, correction=correction,
-                             zero_method=zero_method, n_boot=n_boot, ci=ci, seed=seed)
+                             zero_method=zero_method, n_boot=n_boot, ci=ci, seed=seed, pdf=pdf)
     except ExportError as e:
         click.echo(f"Error: {e}", err=True)
         sys.exit(2)
-    click.echo(f"Wrote {len(files)} files; open {files['report']}")
+    click.echo(f"Wrote {len(files)} files; open {files['report']}" + (f" or {files['pdf']}" if pdf else ""))
 
 
 if __name__ == "__main__":

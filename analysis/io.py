@@ -26,6 +26,7 @@ OPTIONAL = {name: required_columns(name) for name in ANALYSIS_OPTIONAL_TABLES}
 # must survive a CSV round trip (pandas would turn the latter into missing values).
 TEXT_COLUMNS = text_columns()
 ID_COLUMNS = ("participant_id", "task_id")  # categorical: millions of rows, few distinct values
+
 log = logging.getLogger(__name__)
 NO_KINDS = ("the export has no responses table with a kind column: tutorial and attention-check answers "
             "cannot be told from main tasks and are analysed as main tasks")
@@ -75,6 +76,11 @@ def read_table(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
         if isinstance(e, ExportError):
             raise
         raise ExportError(f"{path.name}: cannot be read ({str(e).splitlines()[0]})") from None
+    return _normalize(df, path, columns)
+
+
+def _normalize(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Check that ``columns`` are present and give the text columns their types (ids categorical)."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ExportError(f"{path.name}: missing column '{missing[0]}' (has: {', '.join(map(str, df.columns))})")
@@ -180,7 +186,35 @@ def load_export(folder, keep_excluded: bool = False) -> Export:
                 raise ExportError(f"{folder}: no {name}.parquet, {name}.csv or {name}.jsonl")
             continue
         files[name], tables[name] = path, read_table(path, columns)
+    return _checked(tables, files, keep_excluded)
 
+
+def export_from_tables(tables: dict[str, pd.DataFrame], keep_excluded: bool = False) -> Export:
+    """Validate export tables held in memory (e.g. by the study app) exactly as :func:`load_export` does.
+
+    Parameters
+    ----------
+    tables : dict of pandas.DataFrame
+        By table name, with the columns :func:`load_export` requires; the frames are copied, not changed.
+        Tables other than ``units, selections, model_rationales, participants, responses`` are ignored.
+    keep_excluded : bool
+        As in :func:`load_export`.
+
+    Returns
+    -------
+    Export
+        ``files`` maps each table to a bare name (``Path("selections")``), which error messages cite.
+    """
+    missing = [name for name in REQUIRED if name not in tables]
+    if missing:
+        raise ExportError(f"no {missing[0]} table")
+    files = {name: Path(name) for name in {**REQUIRED, **OPTIONAL} if name in tables}
+    frames = {name: _normalize(tables[name].copy(), files[name], {**REQUIRED, **OPTIONAL}[name]) for name in files}
+    return _checked(frames, files, keep_excluded)
+
+
+def _checked(tables: dict[str, pd.DataFrame], files: dict[str, Path], keep_excluded: bool) -> Export:
+    """Validate the tables, drop excluded participants (unless kept) and non-main tasks."""
     units, sel, rat = tables["units"], tables["selections"], tables["model_rationales"]
     _check_filled(units, files["units"], ("task_id", "category", "group"))
     _as_int(units, files["units"], "unit_index")

@@ -1,29 +1,85 @@
-"""Run every analysis on an export folder and write CSVs, PNG figures and report.html."""
+"""Run every analysis on an export folder and write CSVs, figures (PNG and SVG), report.html and,
+on request, report.pdf.
+
+The report is a list of sections, each built by one function of :data:`SECTIONS` from a
+:class:`Context`; a new section is one more function (in its own module if it is large) and one line
+in that list. Sections are made of :mod:`analysis.sections` blocks, which carry the conventions.
+"""
 
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import jinja2
+import numpy as np
+import pandas as pd
+from markupsafe import escape
 from tqdm import tqdm
 
-from analysis.alignment import alignment, alignment_summary
+from analysis.breakdown import agreement_tables, format_duration, response_times
 from analysis.categories import category_rates, category_tests, pooled_rates
 from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
 from analysis.io import Export, ExportError, load_export
 from analysis.plots import plot_heatmap, plot_kappa, plot_rates
-from analysis.tidy import response_units
-from analysis.wilcoxon import ZERO_METHODS
+from analysis.sections import (
+    DAGGER,
+    INTERVAL_NOTE,
+    MIN_PARTICIPANTS,
+    MIN_TASKS,
+    Col,
+    Figure,
+    Paragraph,
+    Reference,
+    Section,
+    Table,
+    fixed,
+    interval_notes,
+    kind,
+    markup,
+    number,
+    numbered,
+    pvalue,
+    save_figure,
+)
+from analysis.wilcoxon import METHOD, ZERO_METHODS
 
 PACKAGES = ("codeq-study", "numpy", "pandas", "scipy", "statsmodels", "matplotlib")
 ZERO_TEXT = {
     "wilcox": "participants with equal human and model rates are dropped before ranking",
     "pratt": "participants with equal rates are ranked, then their ranks ignored (Pratt 1959)",
 }
+METRIC_NAMES = {"kappa": "Cohen's κ", "ac1": "Gwet's AC1", "precision": "precision", "recall": "recall",
+                "f1": "F1", "jaccard": "Jaccard"}
+REFERENCES = [
+    Reference("Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery rate: a practical and powerful "
+              "approach to multiple testing. Journal of the Royal Statistical Society B, 57(1), 289-300.",
+              "10.1111/j.2517-6161.1995.tb02031.x"),
+    Reference("Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and Psychological "
+              "Measurement, 20(1), 37-46.", "10.1177/001316446002000104"),
+    Reference("Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall/CRC.",
+              "10.1201/9780429246593"),
+    Reference("Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of high "
+              "agreement. British Journal of Mathematical and Statistical Psychology, 61(1), 29-48.",
+              "10.1348/000711006X126600"),
+    Reference("Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian Journal of "
+              "Statistics, 6(2), 65-70. https://www.jstor.org/stable/4615733"),
+    Reference("Kerby, D. S. (2014). The simple difference formula: an approach to teaching nonparametric "
+              "correlation. Comprehensive Psychology, 3, 11.IT.3.1.", "10.2466/11.IT.3.1"),
+    Reference("Pratt, J. W. (1959). Remarks on zeros and ties in the Wilcoxon signed rank procedures. Journal of "
+              "the American Statistical Association, 54(287), 655-667.", "10.1080/01621459.1959.10501526"),
+    Reference("Shannon, C. E. (1948). A mathematical theory of communication. Bell System Technical Journal, "
+              "27(3), 379-423.", "10.1002/j.1538-7305.1948.tb01338.x"),
+    Reference("Vafa, K., Deng, Y., Blei, D. M., & Rush, A. M. (2021). Rationales for sequential predictions. "
+              "Proceedings of EMNLP 2021, 10314-10332.", "10.18653/v1/2021.emnlp-main.807"),
+    Reference("Wilcoxon, F. (1945). Individual comparisons by ranking methods. Biometrics Bulletin, 1(6), 80-83.",
+              "10.2307/3001968"),
+]
 
 
 def versions() -> dict[str, str]:
@@ -52,8 +108,259 @@ def exclusion_note(export: Export, keep_excluded: bool) -> str:
     return f"{len(export.excluded)} participants marked excluded were dropped before any analysis ({ids})." + kinds
 
 
+@dataclass
+class Options:
+    keep_excluded: bool = False
+    correction: str = "holm"
+    zero_method: str = "wilcox"
+    n_boot: int = 2000
+    ci: float = 0.95
+    seed: int = 0
+
+
+@dataclass
+class Context:
+    """What a section builder reads (the export, the long data, the options) and where it writes.
+
+    A builder adds the tables it computes to ``tables`` (each becomes ``<name>.csv``) and draws
+    its figures with :meth:`figure`.
+    """
+
+    export: Export
+    folder: Path
+    out: Path
+    options: Options
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        return self.tables["data"]
+
+    @property
+    def ci_label(self) -> str:
+        return f"{round(self.options.ci * 100)}% CI"
+
+    def figure(self, stem: str, fig, caption: str, alt: str) -> Figure:
+        """Save ``fig`` as ``<stem>.png`` and ``<stem>.svg`` and return the block that shows it."""
+        for suffix, path in save_figure(fig, self.out, stem).items():
+            self.files[f"{stem}_{suffix}"] = path
+        return Figure(stem, caption, alt)
+
+
+def n_tasks_by(data: pd.DataFrame, by: str) -> pd.Series:
+    """Tasks with at least one selectable unit of each level (what a level's bootstrap resamples)."""
+    return data.dropna(subset=["unit_index"]).groupby(by, observed=True)["task_id"].nunique()
+
+
+def ci_text(low, high) -> list[str]:
+    return [f"{number(lo)} to {number(hi)}" if np.isfinite(lo) and np.isfinite(hi) else "–" for lo, hi in zip(low, high)]
+
+
+def overview_section(ctx: Context) -> Section:
+    """Counts, exclusions and a warning when the sample is too small for the intervals and tests."""
+    data, scores = ctx.data, ctx.tables["alignment"]
+    n_people, n_tasks = data["participant_id"].nunique(), data["task_id"].nunique()
+    blocks = []
+    weak = []
+    if n_tasks < MIN_TASKS:
+        weak.append(f"with fewer than {MIN_TASKS} tasks the confidence intervals, which resample tasks, are unstable "
+                    "and usually too narrow")
+    if n_people < MIN_PARTICIPANTS:
+        weak.append(f"Wilcoxon tests across fewer than {MIN_PARTICIPANTS} participants have little power")
+    if weak:
+        blocks.append(Paragraph(f"Small sample: {n_people} participants and {n_tasks} tasks; {'; '.join(weak)}. Read "
+                                "the numbers below as a description of this sample, not as estimates.", kind="warning"))
+    blocks.append(Paragraph(
+        f"{n_people} participants, {n_tasks} tasks, {len(scores)} responses (participant × task), "
+        f"{int(data['unit_index'].notna().sum())} selectable unit × response rows. "
+        f"{exclusion_note(ctx.export, ctx.options.keep_excluded)}"))
+    return Section("Data", blocks)
+
+
+def methods_section(ctx: Context) -> Section:
+    o = ctx.options
+    return Section("Methods", [
+        Paragraph(
+            "For each response we compared the participant's selection with the model's greedy rationale (Vafa et "
+            "al., 2021) over the task's selectable code units, the units left of the target that a participant could "
+            "select; rationale units outside that range were ignored. Agreement per response is Cohen's kappa "
+            "(Cohen, 1960; undefined, reported as NaN, when both raters are constant and agree; 0 and flagged when "
+            "exactly one rater is constant) and, because selections are rare and kappa then suffers from the "
+            "prevalence paradox, Gwet's AC1 (Gwet, 2008); with the participant's selection as reference we also "
+            f"report precision, recall, F1 and Jaccard overlap. Means over responses carry {round(o.ci * 100)}% "
+            f"percentile bootstrap confidence intervals (Efron & Tibshirani, 1993) from {o.n_boot} replicates that "
+            f"resample tasks with replacement (seed {o.seed}): units and responses of one snippet are not "
+            "independent, so tokens are never resampled."),
+        Paragraph(markup(
+            "For each category (and, separately, each group) we computed per participant the share of the "
+            "selectable units of that category, over the participant's tasks, that the participant selected, and "
+            "the share that the model's rationale selected on the same tasks. Human and model rates were compared "
+            "across participants with a two-sided Wilcoxon signed-rank test (Wilcoxon, 1945) using "
+            f"<code>scipy.stats.wilcoxon(d, zero_method=\"{escape(o.zero_method)}\", correction=False, "
+            f"method=\"{METHOD}\")</code>: {escape(ZERO_TEXT[o.zero_method])}; p-values from the normal "
+            "approximation with the variance corrected for ties, without continuity correction. The effect size is "
+            "the matched-pairs rank-biserial correlation (Kerby, 2014), positive when participants select the "
+            "category more often than the model. P-values were adjusted over the categories (and separately over "
+            f"the groups) with the {escape(CORRECTIONS[o.correction])} procedure (<code>statsmodels "
+            f"multipletests(method=\"{escape(o.correction)}\")</code>); categories whose test is undefined (every "
+            "participant's rates equal) are not counted.")),
+        Paragraph("Entropy: the normalized Shannon entropy (Shannon, 1948) of the distribution of selected units "
+                  "over token types (unit text) and over categories, each divided by the log of the number of types "
+                  "(categories) available among the selectable units; human selections pooled over responses, the "
+                  "model's rationale counted once per task; reduction = (H_token − H_category) / H_token."),
+        Paragraph("Software: " + ", ".join(f"{name} {v}" for name, v in versions().items()) + ".", kind="small"),
+    ])
+
+
+def agreement_section(ctx: Context) -> Section:
+    summary, by_task = ctx.tables["alignment_summary"], ctx.tables["task_agreement"]
+    shown = summary.assign(name=summary["metric"].map(METRIC_NAMES), ci=ci_text(summary["ci_low"], summary["ci_high"]),
+                           note=interval_notes(summary["n_tasks"], {"": (summary["ci_low"], summary["ci_high"])}))
+    notes = [INTERVAL_NOTE] if shown["note"].astype(bool).any() else []
+    kappa = summary.set_index("metric").loc["kappa"]
+    return Section("Agreement per response", [
+        Paragraph(f"What is compared: a participant's selection against the model's rationale, over the units the "
+                  f"participant could select. Mean Cohen's κ {fixed(kappa['mean'])} ({ctx.ci_label} "
+                  f"{fixed(kappa['ci_low'])} to {fixed(kappa['ci_high'])}) over {int(kappa['n'])} responses; 1 is "
+                  "perfect agreement, 0 what chance gives."),
+        Table(shown, "One row per agreement metric: mean and median over responses, with a bootstrap CI of the mean "
+              "that resamples tasks. κ and AC1 range from −1 to 1; the others are proportions (0 to 1).",
+              [Col("name", "metric", text=True), Col("n", "defined", "responses"), Col("n_undefined", "undefined", "responses"),
+               Col("mean", "mean"), Col("median", "median"), Col("ci", ctx.ci_label, "of the mean", text=True),
+               Col("n_tasks", "tasks"), Col("note", "note", text=True)], notes),
+        ctx.figure("kappa", plot_kappa(ctx.tables["alignment"]),
+                   "Distribution of per-response agreement between the participant's selection and the model's "
+                   "rationale: Cohen's κ (left) and Gwet's AC1 (right), bins of width 0.1; the orange line is the "
+                   "mean. Undefined κ (both raters constant) are counted in the panel title, not drawn.",
+                   "Histograms of Cohen's kappa and Gwet's AC1 per response"),
+        Table(by_task, "One row per main task: mean agreement of its responses with the model's rationale.",
+              [Col("task_id", "task", text=True), Col("n_responses", "responses"), Col("n_kappa", "κ defined", "responses"),
+               Col("kappa_mean", "mean κ"), Col("ac1_mean", "mean AC1"), Col("f1_mean", "mean F1")]),
+    ])
+
+
+def rates_section(by: str) -> Callable[[Context], Section]:
+    """Build the section comparing human and model selection rates per level of ``by``."""
+    levels = {"category": "categories", "group": "groups"}[by]
+
+    def build(ctx: Context) -> Section:
+        o = ctx.options
+        rates = ctx.tables[f"{by}_rates"] = category_rates(ctx.data, by)
+        tests = ctx.tables[f"{by}_tests"] = category_tests(rates, by, correction=o.correction, zero_method=o.zero_method)
+        pooled = ctx.tables[f"pooled_{by}_rates"] = pooled_rates(ctx.data, by, n_boot=o.n_boot, ci=o.ci, seed=o.seed)
+        n_tasks = n_tasks_by(ctx.data, by).reindex(pooled[by]).fillna(0).astype(int).to_numpy()
+        notes = interval_notes(n_tasks, {rater: (pooled[f"{rater}_ci_low"], pooled[f"{rater}_ci_high"])
+                                         for rater in ("human", "model")})
+        flagged = [level for level, note in zip(pooled[by], notes) if note]
+        shown = pooled.assign(n_tasks=n_tasks, human_ci=ci_text(pooled["human_ci_low"], pooled["human_ci_high"]),
+                              model_ci=ci_text(pooled["model_ci_low"], pooled["model_ci_high"]), note=notes)
+        blocks = [
+            ctx.figure(f"{by}_rates", plot_rates(pooled, by, flagged, ci=o.ci),
+                       (f"Pooled selection rate per {by}: the share of selectable units of that {by}, over all "
+                        f"responses, that participants (blue circles) and the model's rationale (orange squares) "
+                        f"selected, with {ctx.ci_label}s resampling tasks; sorted by the human rate.")
+                       + (f" {DAGGER}: interval from fewer than {MIN_TASKS} tasks or of zero width." if flagged else ""),
+                       f"Human and model selection rate per {by} with confidence intervals"),
+            Table(shown, f"One row per {by}: pooled selection rates (selected / selectable units) over all responses.",
+                  [Col(by, by, text=True), Col("n_units", "units", "unit × response"), Col("n_tasks", "tasks"),
+                   Col("human_rate", "human rate"), Col("human_ci", f"human {ctx.ci_label}", text=True),
+                   Col("model_rate", "model rate"), Col("model_ci", f"model {ctx.ci_label}", text=True),
+                   Col("note", "note", text=True)],
+                  [INTERVAL_NOTE] if flagged else []),
+            Table(tests, f"One row per {by}: per-participant human vs model selection rate (share of selectable "
+                  "units), compared across participants.",
+                  [Col(by, by, text=True), Col("n", "n", "participants"), Col("n_nonzero", "n ≠", "participants"),
+                   Col("human_median", "human median", "rate"), Col("model_median", "model median", "rate"),
+                   Col("statistic", "W", fmt=lambda v: number(v, 1)), Col("p", "p", fmt=pvalue),
+                   Col("p_adj", "p adjusted", fmt=pvalue), Col("rank_biserial", "r rank-biserial"),
+                   Col("note", "note", text=True)],
+                  [(f"Every row: two-sided Wilcoxon signed-rank test, method \"{METHOD}\", zero_method "
+                    f"\"{o.zero_method}\", p adjusted with {CORRECTIONS[o.correction]} over the {levels} tested. "
+                    f"n ≠: participants whose two rates differ. r > 0: participants select the {by} more often than "
+                    "the model.")]),
+        ]
+        if by == "category":
+            blocks.append(ctx.figure(
+                "category_heatmap", plot_heatmap(rates, by),
+                "Human minus model selection rate per participant (rows, sorted by their mean difference) and "
+                "category (columns), each over the participant's own tasks; rows are labelled with the first "
+                "characters of the participant's pseudonym. Red: the participant selected the "
+                "category more often than the model; blue: less; grey: no selectable unit of the category in the "
+                "participant's tasks. The colour scale is symmetric around 0 and ends at the 99th percentile of "
+                "the absolute differences.",
+                "Heatmap of human minus model selection rate by participant and category"))
+        return Section(f"Selection rate by {by}", blocks)
+    return build
+
+
+def time_section(ctx: Context) -> Section | None:
+    """Time on task, when the export has responses with timings."""
+    responses = ctx.export.responses
+    if responses is None or "active_ms" not in responses.columns:
+        return None
+    kept = responses[responses["participant_id"].astype("str").isin(set(ctx.data["participant_id"].astype("str")))]
+    times = ctx.tables["response_times"] = response_times(kept)
+    overall = response_times(kept, by=None)
+    if times.empty:
+        return None
+    shown = times.assign(median=times["median_s"].map(format_duration),
+                         iqr=[f"{format_duration(a)} to {format_duration(b)}" for a, b in zip(times["q1_s"], times["q3_s"])])
+    row = overall.iloc[0]
+    return Section("Time per task", [
+        Paragraph(f"Time the task page had focus while the participant selected (phase 1), over "
+                  f"{int(row['n'])} responses: median {format_duration(row['median_s'])}, interquartile range "
+                  f"{format_duration(row['q1_s'])} to {format_duration(row['q3_s'])}."),
+        Table(shown, "One row per main task: time its page had focus, in minutes and seconds.",
+              [Col("task_id", "task", text=True), Col("n", "n", "responses"), Col("median", "median", "min s", text=True),
+               Col("iqr", "interquartile range", "min s", text=True)]),
+    ])
+
+
+def entropy_section(ctx: Context) -> Section:
+    entropy = ctx.tables["entropy"] = rationale_entropy(ctx.data)
+    blocks = [
+        Paragraph("How concentrated are the selections? H_token is the normalized entropy of the selected units over "
+                  "token types (each distinct unit text, e.g. every self, is one type); H_category the same over "
+                  "categories. Both run from 0 (every selection of one type) to 1 (selections spread evenly over "
+                  "everything that could be selected), so the two levels and the two raters can be compared. The "
+                  "reduction (H_token − H_category) / H_token says how much of the token-level spread disappears "
+                  "when tokens are grouped into categories: near 1, many different tokens of few categories; near 0, "
+                  "the categories are as spread as the tokens."),
+        Table(entropy, "One row per rater: entropy of where that rater's selected units fall (normalized, 0 to 1).",
+              [Col("rater", "rater", text=True), Col("n_selected", "selected", "units"),
+               Col("k_token", "k token", "types available"), Col("k_category", "k category", "categories available"),
+               Col("h_token", "H token"), Col("h_category", "H category"), Col("reduction", "reduction")]),
+    ]
+    for row in entropy.itertuples():
+        if row.n_selected == 0:
+            blocks.append(Paragraph(f"The {row.rater} selected no unit: its entropies are undefined."))
+        elif pd.notna(row.reduction) and row.reduction < 0:
+            blocks.append(Paragraph(
+                f"The {row.rater}'s reduction is negative ({row.reduction:.2f}): relative to what was available, its "
+                f"selections are spread more evenly over categories ({row.h_category:.2f}) than over token types "
+                f"({row.h_token:.2f}). This happens when few token types are selected but they belong to different "
+                f"categories, and there are far fewer categories ({row.k_category}) than types ({row.k_token}) to "
+                "normalize by; grouping into categories then does not make the selections look more focused."))
+        elif pd.isna(row.reduction):
+            blocks.append(Paragraph(f"The {row.rater}'s reduction is undefined: every selection is of one token type "
+                                    "(H_token = 0)."))
+    return Section("Entropy", blocks)
+
+
+def references_section(ctx: Context) -> Section:
+    return Section("References", [REFERENCES])
+
+
+# The report's sections, in order. Each takes the Context and returns a Section (or None to skip).
+SECTIONS: list[Callable[[Context], Section | None]] = [
+    overview_section, methods_section, agreement_section, rates_section("category"), rates_section("group"),
+    time_section, entropy_section, references_section,
+]
+
+
 def write_report(folder, out, keep_excluded: bool = False, correction: str = "holm", zero_method: str = "wilcox",
-                 n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> dict[str, Path]:
+                 n_boot: int = 2000, ci: float = 0.95, seed: int = 0, pdf: bool = False) -> dict[str, Path]:
     """Analyse the export in ``folder`` and write every table, figure and ``report.html`` to ``out``.
 
     Parameters
@@ -68,6 +375,8 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         Treatment of zero differences in the Wilcoxon tests.
     n_boot, ci, seed
         Bootstrap replicates, CI coverage, seed.
+    pdf : bool
+        Also write ``report.pdf`` (needs WeasyPrint: ``pip install codeq-study[pdf]``).
 
     Returns
     -------
@@ -78,124 +387,56 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     if zero_method not in ZERO_METHODS:
         raise ValueError(f"zero_method must be one of {', '.join(ZERO_METHODS)}, got {zero_method!r}")
+    if pdf:
+        pdf_renderer()  # before any work: a missing renderer is a one-line error
     export = load_export(folder, keep_excluded=keep_excluded)  # before the progress bar: errors print alone
     if export.selections.empty:
         left_out = f" ({len(export.excluded)} excluded participants left out)" if export.excluded and not keep_excluded else ""
         raise ExportError(f"{folder}: no answers to main tasks to analyse yet{left_out}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with tqdm(total=7, desc="analysis report", unit="step") as steps:
-        data = response_units(export.selections, export.units, export.model_rationales)
-        steps.update()
-        tables = {"alignment": alignment(data)}
-        tables["alignment_summary"] = alignment_summary(tables["alignment"], n_boot=n_boot, ci=ci, seed=seed)
-        steps.update()
-        for by in ("category", "group"):
-            tables[f"{by}_rates"] = category_rates(data, by)
-            tables[f"{by}_tests"] = category_tests(tables[f"{by}_rates"], by, correction=correction,
-                                                   zero_method=zero_method)
-            tables[f"pooled_{by}_rates"] = pooled_rates(data, by, n_boot=n_boot, ci=ci, seed=seed)
-            steps.update()
-        tables["entropy"] = rationale_entropy(data)
-        steps.update()
-        files = {}
-        for name, table in tables.items():
+    ctx = Context(export, Path(folder), out, Options(keep_excluded, correction, zero_method, n_boot, ci, seed))
+    ctx.tables.update(agreement_tables(export, n_boot=n_boot, ci=ci, seed=seed))
+    sections = []
+    for build in tqdm(SECTIONS, desc="analysis report", unit="section"):
+        section = build(ctx)
+        if section is not None:
+            sections.append(section)
+    files = {}
+    for name, table in ctx.tables.items():
+        if name != "data":
             files[name] = out / f"{name}.csv"
             table.to_csv(files[name], index=False)
-        files["category_rates_png"] = plot_rates(tables["pooled_category_rates"], "category", out / "category_rates.png")
-        files["group_rates_png"] = plot_rates(tables["pooled_group_rates"], "group", out / "group_rates.png")
-        files["kappa_png"] = plot_kappa(tables["alignment"], out / "kappa.png")
-        files["heatmap_png"] = plot_heatmap(tables["category_rates"], "category", out / "category_heatmap.png")
-        steps.update()
-        files["report"] = out / "report.html"
-        files["report"].write_text(render_html(export, data, tables, files, folder, keep_excluded=keep_excluded,
-                                               correction=correction, zero_method=zero_method,
-                                               n_boot=n_boot, ci=ci, seed=seed), encoding="utf-8")
-        steps.update()
+    files.update(ctx.files)
+    files["report"] = out / "report.html"
+    html = render_html(ctx, numbered(sections), csvs=[p.name for p in files.values() if p.suffix == ".csv"])
+    files["report"].write_text(html, encoding="utf-8")
+    if pdf:
+        files["pdf"] = write_pdf(files["report"], out / "report.pdf")
     return files
 
 
-def render_html(export, data, tables, files, folder, *, keep_excluded, correction, zero_method, n_boot, ci, seed) -> str:
-    """Fill the report template: counts, the methods paragraph, tables and figures."""
-    def html(table):
-        return table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="NaN", border=0, classes="t")
-
-    counts = {
-        "participants": data["participant_id"].nunique(),
-        "tasks": data["task_id"].nunique(),
-        "responses": len(tables["alignment"]),
-        "unit_rows": int(data["unit_index"].notna().sum()),
-    }
-    return TEMPLATE.render(
-        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), folder=str(folder),
-        counts=counts, exclusion=exclusion_note(export, keep_excluded), n_boot=n_boot, ci=round(ci * 100),
-        seed=seed, correction=correction, correction_text=CORRECTIONS[correction], zero_method=zero_method,
-        zero_text=ZERO_TEXT[zero_method], versions=versions(),
-        tables={name: html(t) for name, t in tables.items()},
-        figures={name: path.name for name, path in files.items() if name.endswith("_png")},
-        csvs=[p.name for name, p in files.items() if p.suffix == ".csv"],
-    )
+TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
 
 
-TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Human-model rationale alignment</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.5;color:#222}
-table.t{border-collapse:collapse;font-size:.85em;margin:1em 0}
-table.t td,table.t th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}
-img{max-width:100%} code{background:#f4f4f4;padding:0 .2em} .small{color:#666;font-size:.9em}
-</style></head><body>
-<h1>Human-model rationale alignment</h1>
-<p class="small">Export <code>{{ folder }}</code>, generated {{ generated }}.</p>
-<h2>Data</h2>
-<p>{{ counts.participants }} participants, {{ counts.tasks }} tasks, {{ counts.responses }} responses
-(participant x task), {{ counts.unit_rows }} selectable unit x response rows. {{ exclusion }}</p>
-<h2>Methods</h2>
-<p>For each response we compared the participant's selection with the model's greedy rationale
-(Vafa et al., 2021) over the task's selectable code units, the units left of the target that a participant
-could select; rationale units outside that range were ignored. Agreement per response is Cohen's kappa
-(Cohen, 1960; undefined, reported as NaN, when both raters are constant and agree; 0 and flagged when exactly
-one rater is constant) and, because selections are rare and kappa then suffers from the prevalence paradox,
-Gwet's AC1 (Gwet, 2008); with the participant's selection as reference we also report precision, recall,
-F1 and Jaccard overlap. Means over responses carry {{ ci }}% percentile bootstrap confidence intervals from
-{{ n_boot }} replicates that resample tasks with replacement (seed {{ seed }}): units and responses of one
-snippet are not independent, so tokens are never resampled.</p>
-<p>For each category (and, separately, each group) we computed per participant the share of the selectable
-units of that category, over the participant's tasks, that the participant selected, and the share that the
-model's rationale selected on the same tasks. Human and model rates were compared across participants with a
-two-sided Wilcoxon signed-rank test (Wilcoxon, 1945) using <code>scipy.stats.wilcoxon(d,
-zero_method="{{ zero_method }}", correction=False, method="asymptotic")</code>: {{ zero_text }}; p-values
-from the normal approximation with the variance corrected for ties, without continuity correction. The
-effect size is the matched-pairs rank-biserial correlation (Kerby, 2014), positive when participants select
-the category more often than the model. P-values were adjusted over the categories (and separately over
-the groups) with the {{ correction_text }} procedure (<code>statsmodels multipletests(method="{{ correction
-}}")</code>); categories whose test is undefined (every participant's rates equal) are not counted.
-Entropy: the normalized Shannon entropy of the distribution of selected units over token types (unit text)
-and over categories, each divided by the log of the number of types (categories) available among the
-selectable units; human selections pooled over responses, the model's rationale counted once per task;
-reduction = (H_token - H_category) / H_token.</p>
-<p class="small">Software: {% for name, v in versions.items() %}{{ name }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}.</p>
-<h2>Agreement per response</h2>
-{{ tables.alignment_summary | safe }}
-<img src="{{ figures.kappa_png }}" alt="Distribution of kappa and AC1 per response">
-<h2>Selection rate by category</h2>
-<img src="{{ figures.category_rates_png }}" alt="Human and model selection rate per category">
-{{ tables.category_tests | safe }}
-<img src="{{ figures.heatmap_png }}" alt="Human minus model rate per participant and category">
-<h2>Selection rate by group</h2>
-<img src="{{ figures.group_rates_png }}" alt="Human and model selection rate per group">
-{{ tables.group_tests | safe }}
-<h2>Entropy</h2>
-{{ tables.entropy | safe }}
-<h2>References</h2>
-<p class="small">Cohen, J. (1960). A coefficient of agreement for nominal scales. Educ. Psychol. Meas. 20(1), 37-46.
-Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of high agreement.
-Br. J. Math. Stat. Psychol. 61(1), 29-48. Holm, S. (1979). A simple sequentially rejective multiple test
-procedure. Scand. J. Stat. 6(2), 65-70. Benjamini, Y., &amp; Hochberg, Y. (1995). Controlling the false discovery
-rate. J. R. Stat. Soc. B 57(1), 289-300. Kerby, D. S. (2014). The simple difference formula. Compr. Psychol. 3.
-Pratt, J. W. (1959). Remarks on zeros and ties in the Wilcoxon signed rank procedures. JASA 54, 655-667.
-Vafa, K., et al. (2021). Rationales for sequential predictions. EMNLP. Wilcoxon, F. (1945). Individual
-comparisons by ranking methods. Biometrics Bull. 1(6), 80-83.</p>
-<p class="small">Tables: {{ csvs | join(", ") }}.</p>
-</body></html>
-""")
+def render_html(ctx: Context, sections: list[Section], csvs: list[str]) -> str:
+    """Fill the report template with the numbered sections."""
+    return TEMPLATES.get_template("report.html").render(
+        title="Human-model rationale alignment", folder=str(ctx.folder),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        sections=sections, csvs=csvs, kind=kind)
+
+
+def pdf_renderer():
+    """Return WeasyPrint's HTML class, or raise a one-line ExportError saying how to install it."""
+    try:
+        from weasyprint import HTML
+    except ImportError:
+        raise ExportError("--pdf needs WeasyPrint: pip install 'codeq-study[pdf]'") from None
+    return HTML
+
+
+def write_pdf(html: Path, path: Path) -> Path:
+    """Print the report at ``html`` (with its figures beside it) to ``path`` as A4 pages."""
+    pdf_renderer()(filename=str(html), base_url=str(html.parent)).write_pdf(str(path))
+    return path

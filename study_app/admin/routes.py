@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
+from analysis.breakdown import format_duration
 from study_app.admin import bp
 from study_app.admin.forms import ConfirmForm, ExclusionForm, ExportForm
 from study_app.admin.models import Exclusion
-from study_app.admin.stats import attention_failures, participant_summary, response_kappas, task_summary
+from study_app.admin.stats import (
+    agreement,
+    attention_results,
+    overall_time,
+    participant_rows,
+    participant_summary,
+    response_rows,
+    task_rows,
+)
 from study_app.export.bundle import build_export
+from study_app.export.codebook import question_column
 from study_app.export.pseudonym import export_key, pseudonym
 from study_app.export.tables import ExportError, build_tables, load_rows
 from study_app.export.writers import render, zip_bytes
@@ -28,32 +48,70 @@ def study_slugs() -> list[str]:
 
 
 def chosen_slug() -> str | None:
-    """Return the study named in ``?study=``, else the most recently loaded one."""
+    """Return the study named in ``?study=`` (and remember it in the session), else the one remembered,
+    else the most recently loaded."""
     slugs = study_slugs()
     slug = request.args.get("study")
-    if slug is not None and slug not in slugs:
-        abort(404, f"no study '{slug}'")
-    return slug or db.session.scalar(select(Study.slug).order_by(Study.created_at.desc(), Study.id.desc()).limit(1))
+    if slug is not None:
+        if slug not in slugs:
+            abort(404, f"no study '{slug}'")
+        session["admin_study"] = slug
+        return slug
+    if session.get("admin_study") in slugs:
+        return session["admin_study"]
+    return db.session.scalar(select(Study.slug).order_by(Study.created_at.desc(), Study.id.desc()).limit(1))
 
 
-def live_tables(slug: str):
-    """Return the rows and tables of ``slug`` without excluded participants and without telemetry."""
-    rows = load_rows(slug, drop_excluded=True, events=False)
+@bp.context_processor
+def study_switcher() -> dict:
+    """Every admin page offers the study switcher; a view sets ``slug`` (and ``switch_to``) itself."""
+    return {"study_slugs": study_slugs() if current_user.is_authenticated else []}
+
+
+@bp.app_template_filter("duration")
+def duration_filter(seconds) -> str:
+    return format_duration(seconds)
+
+
+@bp.app_template_filter("stat")
+def stat_filter(value, decimals: int = 3) -> str:
+    """A statistic with fixed decimals, as the report prints it; missing as an en dash."""
+    return "–" if value is None else f"{value:.{decimals}f}"
+
+
+def study_tables(slug: str, **kwargs):
+    """Return the rows of ``slug`` (telemetry left out) and the tables an export of them would hold."""
+    rows = load_rows(slug, events=False, **kwargs)
     return rows, build_tables(rows, export_key(current_app.config))
+
+
+def public_ids(rows) -> dict[str, str]:
+    """Map each participant's export pseudonym to the public id the admin pages link with."""
+    key = export_key(current_app.config)
+    return {pseudonym(p.public_id, key): p.public_id for p in rows.participants}
 
 
 @bp.get("/")
 def dashboard():
     slug = chosen_slug()
     if slug is None:
-        return render_template("admin/dashboard.html", slug=None, slugs=[])
-    rows, tables = live_tables(slug)
+        return render_template("admin/dashboard.html", slug=None)
+    rows, tables = study_tables(slug)
     main_ids = list(dict.fromkeys(t.task_id for t in sorted(rows.tasks.values(), key=lambda t: t.position)
                                   if t.kind == "main"))
-    summary = participant_summary(tables, utcnow(), current_app.config.get("DROPOUT_MINUTES", 60))
-    return render_template("admin/dashboard.html", slug=slug, slugs=study_slugs(), summary=summary,
-                           tasks=records(task_summary(tables, main_ids)),
-                           attention=records(attention_failures(tables)))
+    scores = agreement(tables)
+    overall = None if scores is None else {
+        r["metric"]: r for r in records(scores["alignment_summary"].set_index("metric").loc[["kappa", "ac1"]].reset_index())}
+    attention = None  # the section shows only for a study with attention checks
+    if any(s.config.get("attention_checks") for s in rows.studies):
+        names = public_ids(rows)
+        excluded = set(tables["participants"].loc[tables["participants"]["excluded"] == 1, "participant_id"])
+        attention = [{**r, "public_id": names[r["participant_id"]], "excluded": r["participant_id"] in excluded}
+                     for r in records(attention_results(tables))]
+    return render_template("admin/dashboard.html", slug=slug, summary=participant_summary(
+                               tables, utcnow(), current_app.config.get("DROPOUT_MINUTES", 60)),
+                           overall=overall, tasks=records(task_rows(tables, main_ids, scores)),
+                           time=overall_time(tables), attention=attention)
 
 
 @bp.get("/participants")
@@ -61,9 +119,10 @@ def participants():
     slug = chosen_slug()
     if slug is None:
         return redirect(url_for("admin.dashboard"))
-    rows = load_rows(slug, events=False)
-    return render_template("admin/participants.html", slug=slug, participants=rows.participants,
-                           exclusions=rows.exclusions)
+    rows, tables = study_tables(slug)
+    people = participant_rows(tables, public_ids(rows), agreement(tables, keep_excluded=True))
+    return render_template("admin/participants.html", slug=slug, people=records(people.sort_values("started_at")),
+                           questions=[(question_column(q["id"]), q) for q in rows.questions])
 
 
 def get_participant(public_id: str) -> Participant:
@@ -76,15 +135,12 @@ def get_participant(public_id: str) -> Participant:
 @bp.get("/participants/<public_id>")
 def participant(public_id: str):
     p = get_participant(public_id)
-    rows = load_rows(p.study.slug, events=False, only=p.id)
-    tables = build_tables(rows, export_key(current_app.config))
-    kappas = response_kappas(tables)
-    kappas["phase"] = 1
-    responses = tables["responses"].merge(kappas[["task_id", "phase", "kappa", "reason"]],
-                                          on=["task_id", "phase"], how="left")
-    return render_template("admin/participant.html", p=p, name=pseudonym(p.public_id, export_key(current_app.config)),
+    rows, tables = study_tables(p.study.slug, only=p.id)
+    responses = response_rows(tables, agreement(tables, keep_excluded=True))
+    return render_template("admin/participant.html", p=p, slug=p.study.slug, switch_to="admin.participants",
+                           name=pseudonym(p.public_id, export_key(current_app.config)),
                            exclusion=rows.exclusions.get(p.id),
-                           responses=records(responses.sort_values(["position", "phase"])),
+                           responses=records(responses),
                            answers=records(tables["questionnaire"]), exclude_form=ExclusionForm(), include_form=ConfirmForm())
 
 

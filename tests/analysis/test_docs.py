@@ -7,7 +7,7 @@ import pytest
 
 # by name: the package exports functions named like some of its modules (analysis.alignment)
 MODULES = ["analysis.alignment", "analysis.bootstrap", "analysis.categories", "analysis.correction",
-           "analysis.entropy", "analysis.wilcoxon", "codeq.agreement"]
+           "analysis.entropy", "analysis.wilcoxon", "analysis.breakdown", "analysis.sections", "codeq.agreement"]
 
 
 @pytest.mark.parametrize("name", MODULES)

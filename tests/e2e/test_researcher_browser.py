@@ -60,7 +60,12 @@ def test_researcher_excludes_exports_and_analyses(live, finished, page, tmp_path
     page.goto(f"{base}/admin/participants")
     assert page.locator("td.excluded", has_text="pilot run by the team").count() == 1
     page.goto(f"{base}/admin/")
-    assert card(page, "finished") == str(BOTS - 1)  # excluded participants leave every figure
+    # the funnel counts the excluded participant; agreement leaves their answers out
+    assert card(page, "finished") == str(BOTS) and card(page, "excluded") == "1"
+    with app.app_context():
+        per_participant = db.session.scalar(select(Study).where(Study.slug == slug)).config["study"]["tasks_per_participant"]
+    assert page.locator("[data-stat='kappa-n']").inner_text() == str((BOTS - 1) * per_participant)
+    assert page.locator("[data-stat='kappa-mean']").inner_text() == "1.000"  # the bots copy the model
 
     page.goto(f"{base}/admin/export")
     page.select_option("select[name=format]", "csv")
@@ -76,8 +81,6 @@ def test_researcher_excludes_exports_and_analyses(live, finished, page, tmp_path
 
     files = write_report(archive, tmp_path / "report", n_boot=50)
     scores = pd.read_csv(files["alignment"])
-    with app.app_context():
-        per_participant = db.session.scalar(select(Study).where(Study.slug == slug)).config["study"]["tasks_per_participant"]
     assert scores["participant_id"].nunique() == BOTS - 1  # the excluded participant is left out
     assert len(scores) == (BOTS - 1) * per_participant
     assert (scores["kappa"] == 1).all() and (scores["precision"] == 1).all() and (scores["recall"] == 1).all()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import timedelta
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from test_export import T0, seed
+from test_export import T0, linkage_map, seed
 
 from codeq.agreement import cohen_kappa
 from study_app.admin.commands import create_admin
@@ -17,7 +18,7 @@ from study_app.admin.models import AdminUser, Exclusion
 from study_app.admin.stats import participant_summary
 from study_app.export.bundle import build_export
 from study_app.extensions import db
-from study_app.models import Participant
+from study_app.models import Participant, Study
 
 PASSWORD = "correct horse battery"
 
@@ -86,6 +87,25 @@ def test_create_admin_command(app, runner):
         assert set(users) == {"bob", "carol"} and users["carol"].check_password("pass-word-1")
 
 
+def stat(page: str, name: str) -> str:
+    """The text of the element marked ``data-stat="name"`` (the first one)."""
+    return re.search(rf'data-stat="{name}">([^<]*)<', page).group(1)
+
+
+def response_kappas(export, drop: set[str] = frozenset()) -> pd.DataFrame:
+    """Cohen's kappa of every main-task response, recomputed from the exported vectors with codeq.agreement."""
+    sel, rat, resp = (export.tables[t] for t in ("selections", "model_rationales", "responses"))
+    main = set(resp.loc[resp["kind"] == "main", "task_id"])
+    rows = []
+    for (pid, task), part in sel[sel["task_id"].isin(main) & ~sel["participant_id"].isin(drop)].groupby(
+            ["participant_id", "task_id"]):
+        model = rat[rat["task_id"] == task].set_index("unit_index")["in_rationale"]
+        human = part.set_index("unit_index")["selected"]
+        rows.append({"participant_id": pid, "task_id": task,
+                     "kappa": cohen_kappa(human.to_numpy(), model.reindex(human.index, fill_value=0).to_numpy())[0]})
+    return pd.DataFrame(rows)
+
+
 def test_dashboard_figures(app, client, csrf_of, admin, loaded):
     seed(app)
     login(client, csrf_of)
@@ -93,19 +113,68 @@ def test_dashboard_figures(app, client, csrf_of, admin, loaded):
     with app.app_context():
         export = build_export("fixture")
     # 4 participants: pub0000 and pub0002 finished after 20 min and 20 min 2 s, the others idle since 2026
-    assert '<b>4</b>started' in page and '<b>2</b>finished' in page and '<b>2</b>dropped out' in page
-    assert '<b>20.0</b>median minutes' in page
-    # mean kappa of fx-0, recomputed from the exported vectors with codeq.agreement.cohen_kappa
-    sel, rat = export.tables["selections"], export.tables["model_rationales"]
-    model = rat[rat["task_id"] == "fx-0"].sort_values("unit_index")["in_rationale"].to_numpy()
-    kappas = [cohen_kappa(rows.sort_values("unit_index")["selected"].to_numpy(), model)[0]
-              for _, rows in sel[sel["task_id"] == "fx-0"].groupby("participant_id")]
-    answered = len(kappas)
-    expected = pd.Series(kappas).mean()
-    assert f"<td>fx-0</td><td class=\"num\">{answered}</td>" in page
-    assert f"{expected:.2f}" in page
-    failures = export.tables["responses"]["attention_passed"].eq(0).sum()
-    assert ("None so far" in page) == (failures == 0)
+    assert [stat(page, s) for s in ("started", "consented", "finished", "dropped_out", "excluded")] == ["4", "4", "2", "2", "0"]
+    assert stat(page, "median_finish") == "20 min 01 s"
+    kappas = response_kappas(export)
+    assert stat(page, "kappa-mean") == f"{kappas['kappa'].mean():.3f}" and stat(page, "kappa-n") == str(len(kappas))
+    fx0 = kappas[kappas["task_id"] == "fx-0"]["kappa"]
+    row = re.search(r'<tr data-task="fx-0">(.*?)</tr>', page, re.DOTALL).group(1)
+    assert stat(row, "answers") == str(len(fx0)) and stat(row, "kappa") == f"{fx0.mean():.3f}"
+    assert f'<meter class="kappa" min="-1" max="1" value="{fx0.mean()}">' in row
+    # active_ms of phase-1 main answers is 9000 + position (positions 1 and 2): 9.0 and 9.0 s when rounded
+    assert stat(page, "median-time-all") == "9 s"
+    failures = export.tables["responses"].groupby("participant_id")["attention_passed"].apply(lambda a: (a == 0).any())
+    assert "<h2>Attention checks</h2>" in page and stat(page, "attention-failed") == str(int(failures.sum()))
+    assert "a participant's selection with the model's rationale" in page
+
+
+def test_attention_section_only_for_studies_with_checks(app, client, csrf_of, admin, loaded):
+    seed(app)
+    with app.app_context():
+        study = db.session.scalar(sa.select(Study))
+        study.config = {**study.config, "attention_checks": []}
+        db.session.commit()
+    login(client, csrf_of)
+    assert "Attention checks" not in client.get("/admin/").text
+
+
+def test_study_switcher_is_remembered(app, client, csrf_of, admin, loaded):
+    seed(app)
+    with app.app_context():  # a later, empty study: the default without a choice
+        db.session.add(Study(slug="later", version=1, title="Later", config={}, content_hash="0"))
+        db.session.commit()
+    login(client, csrf_of)
+    for url in ("/admin/", "/admin/participants", "/admin/export"):
+        page = client.get(url).text
+        assert '<option value="later" selected>' in page and '<option value="fixture">' in page, url
+    assert "No answer to a main task yet" in client.get("/admin/").text
+    assert "Study fixture" in client.get("/admin/?study=fixture").text
+    for url in ("/admin/participants", "/admin/export", "/admin/"):
+        assert '<option value="fixture" selected>' in client.get(url).text, url
+    assert "Participants of fixture" in client.get("/admin/participants").text
+    assert client.get("/admin/?study=nothing").status_code == 404
+
+
+def test_participants_list_and_page(app, client, csrf_of, admin, loaded):
+    seed(app)
+    login(client, csrf_of)
+    with app.app_context():
+        export = build_export("fixture")
+    names = {v: k for k, v in linkage_map(export).items()}  # pseudonym -> public id
+    page = client.get("/admin/participants").text
+    means = response_kappas(export).groupby("participant_id")["kappa"].mean()
+    for pseudonym, mean in means.items():
+        row = re.search(rf'<tr><td><a href="/admin/participants/{names[pseudonym]}">.*?</tr>', page, re.DOTALL).group(0)
+        assert f">{mean:.3f}</td>" in row
+        assert "Student" in row and "class=\"sort\"" not in row  # questionnaire answers in the row
+    assert page.count('<button type="button" class="sort">') >= 10
+    one = client.get("/admin/participants/pub0001").text
+    assert '<a href="/admin/participants?study=fixture">' in one
+    # one row per task: phase-2 agreement beside the phase-1 selection, no row without a kappa cell
+    responses = export.tables["responses"]
+    pseudonym = linkage_map(export)["pub0001"]
+    mine = responses[responses["participant_id"] == pseudonym]
+    assert one.count("<tr><td class=\"num\">") == (mine["phase"] == 1).sum()
 
 
 def test_participant_summary_dropout_window(app, loaded):
@@ -152,7 +221,11 @@ def test_dashboard_leaves_excluded_participants_out(app, client, csrf_of, admin,
         finished = db.session.scalar(sa.select(Participant).where(Participant.public_id == "pub0000"))
         db.session.add(Exclusion(participant_id=finished.id, reason="test"))
         db.session.commit()
+        export = build_export("fixture")
     login(client, csrf_of)
     page = client.get("/admin/").text
-    # 3 left: pub0002 finished after 20 min 2 s, pub0001 and pub0003 idle
-    assert '<b>3</b>started' in page and '<b>1</b>finished' in page and '<b>20.0</b>median minutes' in page
+    # the funnel counts everyone; the excluded pub0000 leaves the figures: pub0002 finished after 20 min 2 s
+    assert [stat(page, s) for s in ("started", "finished", "excluded")] == ["4", "2", "1"]
+    assert stat(page, "median_finish") == "20 min 02 s"
+    kappas = response_kappas(export, drop={linkage_map(export)["pub0000"]})
+    assert stat(page, "kappa-mean") == f"{kappas['kappa'].mean():.3f}" and stat(page, "kappa-n") == str(len(kappas))
