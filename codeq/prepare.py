@@ -48,6 +48,12 @@ def model_card(study: Study, lm, tasks: list[Task], tutorial: list[Task]) -> dic
     }
 
 
+def short_of_targets(snippets: list[Snippet], tasks: list[Task], wanted: int) -> dict[str, int]:
+    """Snippet id -> tasks made, for the snippets with fewer than ``wanted`` tasks, in snippet order."""
+    counts = Counter(t.snippet_id for t in tasks)
+    return {s.snippet_id: counts[s.snippet_id] for s in snippets if counts[s.snippet_id] < wanted}
+
+
 def preparation_warnings(study: Study, lm, snippets: list[Snippet], tasks: list[Task], tutorial: list[Task]) -> list[str]:
     """Return one line for each thing that works but is probably a mistake."""
     rules = study.rules
@@ -56,10 +62,8 @@ def preparation_warnings(study: Study, lm, snippets: list[Snippet], tasks: list[
     for s in snippets:
         if parser.parse(s.prompt.encode()).root_node.has_error:
             out.append(f"snippet {s.snippet_id} does not parse as {rules.language} (a syntax error)")
-    counts = Counter(t.snippet_id for t in tasks)
-    for s in snippets:
-        if counts[s.snippet_id] < rules.targets_per_snippet:
-            out.append(f"snippet {s.snippet_id} has {counts[s.snippet_id]} of {rules.targets_per_snippet} targets")
+    for snippet_id, n in short_of_targets(snippets, tasks, rules.targets_per_snippet).items():
+        out.append(f"snippet {snippet_id} has {n} of {rules.targets_per_snippet} targets")
     if not tutorial:
         out.append(f"no tutorial task (no snippet in {study.tutorial_dir} gave a target): "
                    "the study app will use the first task as the tutorial")
@@ -83,8 +87,6 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
     if lm is None:
         lm = load_model(study.model_name, device=device, dtype=study.dtype)
     tasks = build_tasks(lm, snippets, study.rules, study.dtype)
-    counts = Counter(t.snippet_id for t in tasks)
-    short = [s.snippet_id for s in snippets if counts[s.snippet_id] < study.rules.targets_per_snippet]
     if not tasks:
         raise StudyError(f"{study.folder}: no snippet gave an eligible target; relax [prepare] settings")
     tutorial_tasks = build_tasks(lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype)
@@ -94,7 +96,7 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
     else:  # without a tutorial file the study app uses the first task as the tutorial
         (study.folder / "tutorial.jsonl").unlink(missing_ok=True)
     card = model_card(study, lm, tasks, tutorial_tasks)
-    card["snippets_short_of_targets"] = short
+    card["snippets_short_of_targets"] = list(short_of_targets(snippets, tasks, study.rules.targets_per_snippet))
     card["prepared_from"] = study.prepared_from
     card["warnings"] = preparation_warnings(study, lm, snippets, tasks, tutorial_tasks)
     log.info("prepared %s: %d tasks (%d converged) from %d snippets with %s in %.1f s", study.folder, len(tasks),
