@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -11,6 +13,8 @@ from analysis.correction import CORRECTIONS
 from analysis.io import ExportError
 from analysis.wilcoxon import ZERO_METHODS
 from codeq.logs import log_level_option
+
+log = logging.getLogger("analysis")
 
 
 @click.group()
@@ -35,12 +39,14 @@ def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, 
     """Analyse the EXPORT folder (or zip) and write alignment.csv, category_tests.csv, figures and report.html."""
     from analysis.report import write_report
 
+    started = time.perf_counter()
     try:
         files = write_report(export, out, keep_excluded=keep_excluded, correction=correction,
                              zero_method=zero_method, n_boot=n_boot, ci=ci, seed=seed, pdf=pdf)
     except ExportError as e:
         click.echo(f"Error: {e}", err=True)
         sys.exit(2)
+    log.info("report of %s: %d files in %s, %.1f s", export, len(files), out, time.perf_counter() - started)
     click.echo(f"Wrote {len(files)} files; open {files['report']}" + (f" or {files['pdf']}" if pdf else ""))
 
 

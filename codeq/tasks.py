@@ -10,6 +10,8 @@ further candidates are rationalized until each snippet has its targets or none a
 
 from __future__ import annotations
 
+import itertools
+import logging
 import random
 from dataclasses import dataclass, field
 
@@ -23,6 +25,8 @@ from codeq.rationale_search import Rationale, rationalize
 from codeq.study_definition import SELECTIONS
 from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.units import code_units
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
 
 def _select(lm, drafts: list[_Draft], rules: TargetRules) -> None:
     """Rationalize candidates in rounds, batched over snippets, until each draft has its targets."""
-    while True:
+    for round_number in itertools.count(1):
         pending = []
         for draft in drafts:
             need = rules.targets_per_snippet - len(draft.chosen)
@@ -103,6 +107,8 @@ def _select(lm, drafts: list[_Draft], rules: TargetRules) -> None:
             by_draft.setdefault(r.sequence_index, []).append(r)
         for k, (draft, _) in enumerate(pending):
             draft.chosen.extend(r for r in by_draft[k] if r.converged or rules.selection == "all")
+        log.info("target round %d: %d candidates of %d snippets rationalized, %d converged", round_number,
+                 len(rationales), len(pending), sum(r.converged for r in rationales))
 
 
 def _task(draft: _Draft, number: int, rationale: Rationale, model: ModelInfo, language: str) -> Task:
