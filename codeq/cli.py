@@ -62,30 +62,68 @@ def load(model_name: str, device: str, dtype: str):
     return load_model(model_name, device=device, dtype=dtype)
 
 
+@main.command("tiny-corpus")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Corpus file to write (xz-compressed JSON lines, e.g. runs/tiny-corpus.jsonl.xz).")
+@click.option("--stdlib", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Standard library folder (default: this interpreter's).")
+@click.option("--packages", type=click.Path(exists=True, file_okay=False, path_type=Path), multiple=True,
+              help="Folder of installed distributions, repeatable (default: this interpreter's site-packages).")
+def tiny_corpus_cmd(out, stdlib, packages):
+    """Write codeq-tiny's training corpus: the standard library and the permissively licensed Python
+    source of the installed packages, deduplicated, held-out modules (and copies of them) left out."""
+    from codeq.tiny_corpus import build_corpus, write_corpus
+
+    corpus = build_corpus(stdlib, list(packages) or None)
+    with user_errors():
+        write_corpus(corpus, out)
+    summary = corpus.summary()
+    summary["packages"] = {p["name"]: p["licence"] + ("" if p["permissive"] else " (left out)")
+                           for p in corpus.manifest["packages"]}
+    click.echo(json.dumps(summary, indent=2))
+
+
 @main.command("train-tiny")
 @click.option("--out", type=click.Path(path_type=Path), default=Path(__file__).parent / "models" / "codeq-tiny",
               show_default=True, help="Folder for the model, tokenizer and checkpoints.")
-@click.option("--steps", default=1500, show_default=True, help="Optimizer steps.")
-@click.option("--batch-size", default=8, show_default=True, help="Sequences of 512 tokens per step.")
-@click.option("--vocab-size", default=8192, show_default=True)
+@click.option("--corpus", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Corpus file from `codeq tiny-corpus` (default: build it from this machine now).")
+@click.option("--steps", default=20000, show_default=True, help="Optimizer steps (at most).")
+@click.option("--max-minutes", type=float, default=None,
+              help="Stop after this many minutes; the learning rate decays over them (see docs/engine.md).")
+@click.option("--batch-size", default=64, show_default=True, help="Sequences of --context tokens per step.")
+@click.option("--lr", default=2e-3, show_default=True, help="Peak learning rate.")
+@click.option("--warmup", default=200, show_default=True, help="Warm-up steps.")
+@click.option("--checkpoint-every", default=250, show_default=True, help="Steps between held-out evaluations and checkpoints.")
+@click.option("--layers", type=int, default=None, help="Transformer blocks (default: the bundled model's, see docs/engine.md).")
+@click.option("--width", type=int, default=None, help="Hidden size (default: the bundled model's).")
+@click.option("--heads", type=int, default=None, help="Attention heads (default: the bundled model's).")
+@click.option("--vocab-size", type=int, default=None, help="BPE vocabulary (default: the bundled model's).")
+@click.option("--context", type=int, default=None, help="Positions, also the training block size (default: the bundled model's).")
+@click.option("--tokenizer-mb", default=64.0, show_default=True, help="Megabytes of the corpus the tokenizer is trained on.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option("--stdlib", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Standard library folder to train on (default: this interpreter's).")
-def train_tiny_cmd(out, steps, batch_size, vocab_size, seed, device, stdlib):
-    """Train the bundled codeq-tiny model on this machine's Python standard library.
+def train_tiny_cmd(out, corpus, steps, max_minutes, batch_size, lr, warmup, checkpoint_every, layers, width,
+                   heads, vocab_size, context, tokenizer_mb, seed, device):
+    """Train the bundled codeq-tiny model on the standard library and installed packages' source.
 
     Resumable: rerunning with the same --out continues from the last checkpoint. The held-out loss
-    is measured at every checkpoint and the best checkpoint's weights are saved.
+    is measured at every checkpoint and the best checkpoint's weights are saved, in bf16.
     """
     from codeq.loading import resolve_device
-    from codeq.tiny import train_tiny
+    from codeq.tiny import TinySize, train_tiny
+    from codeq.tiny_corpus import read_corpus
+    from codeq.training import TrainConfig
 
+    shape = {"layers": layers, "width": width, "heads": heads, "vocab_size": vocab_size, "context": context}
+    size = TinySize(**{k: v for k, v in shape.items() if v is not None})
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, block_size=size.context, lr=lr, warmup=warmup,
+                      checkpoint_every=checkpoint_every, seed=seed, max_minutes=max_minutes, save_dtype="bf16")
     with user_errors():
         device = resolve_device(device)
-    result = train_tiny(out, steps=steps, vocab_size=vocab_size, seed=seed, batch_size=batch_size,
-                        device=device, stdlib=stdlib)
-    click.echo(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=2))
+        loaded = read_corpus(corpus) if corpus else None
+        result = train_tiny(out, loaded, size, cfg, tokenizer_mb=tokenizer_mb, device=device)
+    click.echo(json.dumps({k: v for k, v in result.items() if k not in ("config", "corpus", "heldout_curve")}, indent=2))
 
 
 @main.command("prepare")

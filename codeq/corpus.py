@@ -2,7 +2,8 @@
 
 Each function (or method) of ``min_lines`` to ``max_lines`` lines becomes one snippet: its first
 half of lines, but at least through the first line of its body, dedented, is the prompt the model
-completes.
+completes. ``head_snippets`` cuts Python functions after their first statement instead (the model
+quality benchmark's prompts).
 """
 
 from __future__ import annotations
@@ -53,6 +54,32 @@ def function_snippets(path: Path, language: str, min_lines: int = 6, max_lines: 
         prompt = textwrap.dedent("".join(lines[first:cut])).rstrip()  # as in instrument.read_snippets
         ident = node.child_by_field_name("name")
         label = ident.text.decode("utf-8") if ident is not None else "anonymous"
+        snippet_id = f"{name}-{label}-L{first + 1}"
+        snippets.append(Snippet(snippet_id=snippet_id, task_prefix=snippet_id, prompt=prompt))
+    return snippets
+
+
+def _is_docstring(node) -> bool:
+    return (node.type == "expression_statement" and node.named_child_count == 1
+            and node.named_children[0].type in ("string", "concatenated_string"))
+
+
+def head_snippets(code: str, name: str) -> list[Snippet]:
+    """One snippet per Python function (or method) of ``code`` with more to it than its first
+    statement: the prompt is the header and the first statement after any docstring, whole lines,
+    dedented, in file order."""
+    lines = code.splitlines(keepends=True)
+    snippets = []
+    for node in _functions(parser_for("python").parse(code.encode("utf-8")).root_node, FUNCTION_NODES["python"]):
+        body = node.child_by_field_name("body")
+        statements = [c for c in body.named_children if c.type != "comment"] if body is not None else []
+        if statements and _is_docstring(statements[0]):
+            statements = statements[1:]
+        if len(statements) < 2 or statements[0].start_point.row == node.start_point.row:
+            continue  # nothing left to write, or a one-line function
+        first = node.start_point.row
+        prompt = textwrap.dedent("".join(lines[first:statements[0].end_point.row + 1])).rstrip()
+        label = node.child_by_field_name("name").text.decode("utf-8")
         snippet_id = f"{name}-{label}-L{first + 1}"
         snippets.append(Snippet(snippet_id=snippet_id, task_prefix=snippet_id, prompt=prompt))
     return snippets

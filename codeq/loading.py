@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +33,23 @@ class LoadedModel:
     name: str
     device: torch.device
     dtype: torch.dtype
+    source: str | None = None  # the checkpoint (folder or hub id) the weights were read from
+    fp32_model: torch.nn.Module | None = field(default=None, repr=False, compare=False)
+
+    def fp32_twin(self) -> torch.nn.Module:
+        """The same checkpoint in fp32 on the same device, made on first use and kept.
+
+        ``model`` itself when it is fp32; otherwise ``fp32_model``, read from ``source`` in fp32 (the
+        checkpoint's own weights, not the rounded ones) or, without a source, an fp32 copy of ``model``.
+        Exact rationalization of a bf16/fp16 model re-scores near-ties with it.
+        """
+        if self.dtype == torch.float32:
+            return self.model
+        if self.fp32_model is None:
+            twin = (AutoModelForCausalLM.from_pretrained(self.source, dtype=torch.float32) if self.source
+                    else copy.deepcopy(self.model).float())
+            self.fp32_model = twin.to(self.device).eval()
+        return self.fp32_model
 
     @property
     def revision(self) -> str:
@@ -186,4 +204,4 @@ def load_model(name_or_path: str | os.PathLike, device: str = "auto", dtype: str
     except (OSError, ValueError) as err:
         raise ModelLoadError(f"cannot load the tokenizer of {name_or_path!r}: {str(err).splitlines()[0]}") from None
     model.to(dev).eval()
-    return LoadedModel(model=model, tokenizer=tokenizer, name=str(name_or_path), device=dev, dtype=dt)
+    return LoadedModel(model=model, tokenizer=tokenizer, name=str(name_or_path), device=dev, dtype=dt, source=source)

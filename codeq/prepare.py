@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import codeq
@@ -86,10 +86,12 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
                              required=False)
     if lm is None:
         lm = load_model(study.model_name, device=device, dtype=study.dtype)
-    tasks = build_tasks(lm, snippets, study.rules, study.dtype)
+    screened = []
+    tasks = build_tasks(lm, snippets, study.rules, study.dtype, screened=screened)
     if not tasks:
         raise StudyError(f"{study.folder}: no snippet gave an eligible target; relax [prepare] settings")
-    tutorial_tasks = build_tasks(lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype)
+    tutorial_tasks = build_tasks(lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype,
+                                 screened=screened)
     write_tasks(tasks, study.folder / "tasks.jsonl")
     if tutorial_tasks:
         write_tasks(tutorial_tasks, study.folder / "tutorial.jsonl")
@@ -97,6 +99,7 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
         (study.folder / "tutorial.jsonl").unlink(missing_ok=True)
     card = model_card(study, lm, tasks, tutorial_tasks)
     card["snippets_short_of_targets"] = list(short_of_targets(snippets, tasks, study.rules.targets_per_snippet))
+    card["screened_out"] = [asdict(line) for line in screened]
     card["prepared_from"] = study.prepared_from
     card["warnings"] = preparation_warnings(study, lm, snippets, tasks, tutorial_tasks)
     log.info("prepared %s: %d tasks (%d converged) from %d snippets with %s in %.1f s", study.folder, len(tasks),

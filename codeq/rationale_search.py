@@ -8,6 +8,13 @@ One step of the search scores, for every active target, all its candidates j. Th
 are stacked into left-padded batches (padding is masked out and gets position id 0), chunked by a
 row and token budget, and only the last position's logits are projected onto the vocabulary. The
 readable one-target-at-a-time version of the same algorithm is :mod:`codeq.reference`.
+
+Exactness in reduced precision: on a bf16 or fp16 model, a rounding error of the order of a
+decision's margin flips it. Each step's choice whose runner-up is close to the best candidate, and
+each stopping test whose chosen row has its two highest logits close, is decided again by scoring
+those few rows with the fp32 weights of the same checkpoint ("close": under ``rescore_bound`` times
+the step's largest |logit|). With the margin above twice the largest error of a log-probability,
+every decision is the fp32 computation's (docs/engine.md, "Precision", has the measured errors).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import inspect
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 from tqdm.auto import tqdm
@@ -34,6 +42,7 @@ class Rationale:
     converged: bool  # whether top_prediction == target_id was reached
     sequence_index: int = 0  # which input sequence the target belongs to
     top_predictions: list[int] = field(default_factory=list)  # argmax token after each addition
+    rescored: int = 0  # decisions (choices and stopping tests) decided again in fp32
 
 
 class _Search:
@@ -44,6 +53,7 @@ class _Search:
         self.target_id = int(ids[t])
         self.chosen = torch.tensor([t - 1], device=ids.device)  # S, sorted
         self.order, self.probabilities, self.tops = [], [], []
+        self.rescored = 0
 
     def rows(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (positions (m, k+1), candidate positions (m,)) for the next step."""
@@ -77,21 +87,38 @@ class _Search:
         return Rationale(target_position=self.t, target_id=self.target_id, positions=self.order,
                          probabilities=self.probabilities, top_prediction=self.tops[-1],
                          converged=self.tops[-1] == self.target_id, sequence_index=self.sequence_index,
-                         top_predictions=self.tops)
+                         top_predictions=self.tops, rescored=self.rescored)
+
+
+# A reduced-precision decision is re-scored in fp32 when its margin (in log-probability) is under this
+# fraction of the largest |logit| of its step's rows. bench/precision_error.py measures the error of a
+# log-probability at up to 1.6% (bf16) and 0.18% (fp16) of that scale on trained and random GPT-2 and
+# Llama models; a margin between two rows can be off by twice that (docs/engine.md, "Precision").
+RESCORE_BOUNDS = {torch.bfloat16: 0.04, torch.float16: 0.005}
 
 
 def _keeps_last_logits_only(model) -> bool:
     return "logits_to_keep" in inspect.signature(model.forward).parameters
 
 
+class LastScores(NamedTuple):
+    """Scores of the next token after each row, one entry per row."""
+    logp: torch.Tensor  # log p(target), log-softmax in fp32
+    top: torch.Tensor  # argmax token (first maximum)
+    gap: torch.Tensor  # highest minus second-highest logit in fp32: the margin of the stopping test
+    scale: torch.Tensor  # largest |logit|: rounding errors grow in proportion to it
+
+
 @torch.inference_mode()
-def score_last(model, input_ids, position_ids, attention_mask, target_ids):
-    """Return (log p(target) in fp32, argmax token) at the last position of each row."""
+def score_last(model, input_ids, position_ids, attention_mask, target_ids) -> LastScores:
+    """Return the :class:`LastScores` at the last position of each row."""
     kwargs = {"logits_to_keep": 1} if _keeps_last_logits_only(model) else {}
     logits = model(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask,
                    use_cache=False, **kwargs).logits[:, -1].float()  # (R, V)
     logp = logits.log_softmax(-1)
-    return logp.gather(1, target_ids[:, None]).squeeze(1), logits.argmax(-1)
+    two = logits.topk(2, -1).values
+    return LastScores(logp.gather(1, target_ids[:, None]).squeeze(1), logits.argmax(-1), two[:, 0] - two[:, 1],
+                      logits.abs().amax(-1))
 
 
 def _chunks(lengths: list[int], counts: list[int], batch_size: int, max_batch_tokens: int):
@@ -116,15 +143,18 @@ def _chunks(lengths: list[int], counts: list[int], batch_size: int, max_batch_to
         yield chunk
 
 
-def _step(model, searches: list[_Search], batch_size: int, max_batch_tokens: int, pad_id: int):
-    """Score every candidate of every search; return per-search (cands, logp, top)."""
-    blocks = [(s, *s.rows()) for s in searches]
-    blocks.sort(key=lambda b: -b[1].shape[1])
-    lengths = [b[1].shape[1] for b in blocks]
-    counts = [b[1].shape[0] for b in blocks]
-    logps = [[] for _ in blocks]
-    tops = [[] for _ in blocks]
-    device = searches[0].ids.device
+def score_blocks(model, blocks, batch_size: int, max_batch_tokens: int, pad_id: int) -> list[LastScores]:
+    """Score the rows of every block in chunked, left-padded forward passes of ``model``.
+
+    A block is (sequence ids, target id, positions (m, k)): m rows, each the subset of the sequence
+    at those positions. Returns one :class:`LastScores` of m entries per block, on the CPU (one
+    transfer per call, so decisions on them need no device synchronisation).
+    """
+    order = sorted(range(len(blocks)), key=lambda b: -blocks[b][2].shape[1])
+    lengths = [blocks[b][2].shape[1] for b in order]
+    counts = [blocks[b][2].shape[0] for b in order]
+    device = next(model.parameters()).device
+    outs, pieces = [], []
     for chunk in _chunks(lengths, counts, batch_size, max_batch_tokens):
         width = lengths[chunk[0][0]]
         n = sum(e - s for _, s, e in chunk)
@@ -134,21 +164,54 @@ def _step(model, searches: list[_Search], batch_size: int, max_batch_tokens: int
         targets = torch.empty(n, dtype=torch.long, device=device)
         r = 0
         for b, s, e in chunk:
-            search, positions, _ = blocks[b]
+            ids, target_id, positions = blocks[order[b]]
             rows = positions[s:e]
-            input_ids[r:r + e - s, width - rows.shape[1]:] = search.ids[rows]
+            input_ids[r:r + e - s, width - rows.shape[1]:] = ids[rows]
             position_ids[r:r + e - s, width - rows.shape[1]:] = rows
             mask[r:r + e - s, width - rows.shape[1]:] = 1
-            targets[r:r + e - s] = search.target_id
+            targets[r:r + e - s] = target_id
             r += e - s
-        logp, top = score_last(model, input_ids, position_ids, mask, targets)
-        r = 0
-        for b, s, e in chunk:
-            logps[b].append(logp[r:r + e - s])
-            tops[b].append(top[r:r + e - s])
-            r += e - s
-    return [(search, cands, torch.cat(lp), torch.cat(tp))
-            for (search, _, cands), lp, tp in zip(blocks, logps, tops)]
+        outs.append(score_last(model, input_ids, position_ids, mask, targets))
+        pieces += [(order[b], e - s) for b, s, e in chunk]
+    sizes = [n for _, n in pieces]
+    split = [torch.cat(field).cpu().split(sizes) for field in zip(*outs)]
+    per_block = [[] for _ in blocks]
+    for (b, _), *fields in zip(pieces, *split):
+        per_block[b].append(fields)
+    return [LastScores(*map(torch.cat, zip(*parts))) for parts in per_block]
+
+
+def rows_to_rescore(scores: LastScores, bound: float) -> torch.Tensor:
+    """Return the indices of one step's rows to score again in fp32 (none when no decision is close).
+
+    The margin is ``bound`` times the step's largest |logit|. Choice: the contenders are the
+    candidates within the margin of the best; with two or more, all of them are returned. If no
+    log-probability is off by more than half the margin, the fp32 best is a contender, so the fp32
+    best among them (lowest position on ties) is the fp32 computation's choice. Stopping test: the
+    chosen row's argmax (the top prediction) is certain when its two highest logits are at least the
+    margin apart; otherwise that row is returned.
+    """
+    margin = bound * float(scores.scale.max())
+    near = (scores.logp >= scores.logp.max() - margin).nonzero().squeeze(1)
+    return near[:0] if len(near) == 1 and scores.gap[near[0]] >= margin else near
+
+
+def _decide_again(fp32_model, blocks, scores: list[LastScores], bound: float, batch_size: int,
+                  max_batch_tokens: int, pad_id: int) -> None:
+    """Overwrite with fp32 scores the rows of every close decision (:func:`rows_to_rescore`).
+
+    A re-scored choice also decides its stopping test in fp32: two decisions.
+    """
+    todo = []
+    for (search, positions, _), sc in zip(blocks, scores):
+        rows = rows_to_rescore(sc, bound)
+        if len(rows):
+            todo.append((search, positions[rows.to(positions.device)], sc, rows))
+            search.rescored += 2 if len(rows) > 1 else 1
+    exact = score_blocks(fp32_model, [(s.ids, s.target_id, positions) for s, positions, _, _ in todo], batch_size,
+                         max_batch_tokens, pad_id)
+    for (_, _, sc, rows), ex in zip(todo, exact):
+        sc.logp[rows], sc.top[rows] = ex.logp, ex.top
 
 
 def _normalize(input_ids, target_positions):
@@ -181,7 +244,8 @@ def predicted_positions(lm, ids, start: int = 1) -> list[int]:
 
 
 def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, batch_size: int = 1024,
-                max_batch_tokens: int = 32768, progress: bool = False) -> list[Rationale]:
+                max_batch_tokens: int = 32768, progress: bool = False, exact: bool = True,
+                rescore_bound: float | None = None) -> list[Rationale]:
     """Compute the greedy rationale of each target token.
 
     Parameters
@@ -197,12 +261,23 @@ def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, b
         Most candidate rows, and most (padded) tokens, in one forward pass; they bound memory.
     progress : bool
         Show a progress bar over search steps.
+    exact : bool
+        On a bf16 or fp16 model, decide again in fp32 every choice and stopping test whose margin is
+        under ``rescore_bound``, so positions, top predictions and convergence equal the fp32
+        computation's. Needs the fp32 weights beside the model: a LoadedModel loads them once from
+        its checkpoint (:meth:`LoadedModel.fp32_twin`); a bare module is copied in fp32 on each call.
+        No effect on an fp32 or fp64 model.
+    rescore_bound : float, optional
+        A decision is re-scored when its margin, in log-probability, is under this fraction of the
+        largest |logit| of its step's rows; ``None`` takes ``RESCORE_BOUNDS`` for the model's dtype
+        (measured, see docs/engine.md). 0 re-scores exact ties only.
 
     Returns
     -------
     list[Rationale]
         One per target, in input order (sequence by sequence). Targets that hit ``max_steps`` or
         the whole prefix without the argmax test holding come back with ``converged=False``.
+        ``probabilities`` come from the model's own precision except on re-scored rows.
 
     Raises
     ------
@@ -211,6 +286,7 @@ def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, b
     """
     model = lm.model if isinstance(lm, LoadedModel) else lm
     device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
     sequences, targets = _normalize(input_ids, target_positions)
     searches = []
     for s, (ids, ts) in enumerate(zip(sequences, targets)):
@@ -220,11 +296,22 @@ def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, b
                 raise UserError(f"target position {t} is outside 1..{len(ids) - 1} of sequence {s}")
             searches.append(_Search(s, ids.to(device), t))
     pad_id = getattr(getattr(lm, "tokenizer", None), "pad_token_id", None) or 0
+    if exact and dtype in RESCORE_BOUNDS:
+        held = lm if isinstance(lm, LoadedModel) else LoadedModel(model, None, "module", device, dtype)
+        fp32_model = held.fp32_twin()
+    else:
+        fp32_model = None
+    bound = RESCORE_BOUNDS.get(dtype, 0.0) if rescore_bound is None else rescore_bound
     active = list(searches)
     bar = tqdm(desc="rationalizing", unit="step", disable=not progress, leave=False)
     while active:
-        scored = _step(model, active, batch_size, max_batch_tokens, pad_id)
-        active = [search for search, cands, logp, top in scored if search.advance(cands, logp, top, max_steps)]
+        blocks = [(search, *search.rows()) for search in active]
+        scores = score_blocks(model, [(s.ids, s.target_id, positions) for s, positions, _ in blocks], batch_size,
+                              max_batch_tokens, pad_id)
+        if fp32_model is not None:
+            _decide_again(fp32_model, blocks, scores, bound, batch_size, max_batch_tokens, pad_id)
+        active = [search for (search, _, cands), sc in zip(blocks, scores)
+                  if search.advance(cands, sc.logp, sc.top, max_steps)]
         bar.update()
         bar.set_postfix(active=len(active))
     bar.close()

@@ -6,6 +6,10 @@ full context) that starts a unit, whose unit has at least ``min_context_units`` 
 before it and, when ``categories`` is given, one of those categories. Candidates are tried in a
 seeded order; with ``selection="converged"`` only targets whose rationale converged are kept and
 further candidates are rationalized until each snippet has its targets or none are left.
+
+Degenerate completions are screened (``codeq.screen``): a candidate is eligible only if the text up
+to the end of its line parses without tree-sitter errors and no completion line up to there repeats
+an earlier one. What the screen leaves out is reported per line (``ScreenedLine``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
@@ -22,6 +27,7 @@ from codeq.contract import ModelInfo, Target, Task, Token, Unit
 from codeq.errors import UserError
 from codeq.loading import SequenceTooLong
 from codeq.rationale_search import Rationale, rationalize
+from codeq.screen import screen_reason
 from codeq.study_definition import SELECTIONS
 from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.units import code_units
@@ -49,6 +55,16 @@ class TargetRules:
     seed: int = 0
 
 
+@dataclass(frozen=True)
+class ScreenedLine:
+    """Candidate targets on one line of a completion that the screen left out, and why."""
+    snippet: str  # the snippet's task prefix, unique across a study's tasks and tutorial
+    line: int  # 1-based line number in prompt + completion
+    text: str
+    reason: str  # codeq.screen.PARSE_ERROR or REPEATED_LINE
+    candidates: int
+
+
 @dataclass
 class _Draft:
     snippet: Snippet
@@ -57,6 +73,7 @@ class _Draft:
     units: list[Unit]
     tokens: list[Token]
     candidates: list[int]  # target positions not yet tried, in trial order
+    screened: list[ScreenedLine]
     chosen: list[Rationale] = field(default_factory=list)
 
 
@@ -76,6 +93,23 @@ def target_candidates(tokens: list[Token], units: list[Unit], first_completion_t
     return found
 
 
+def screen_targets(text: str, completion_start: int, units: list[Unit], tokens: list[Token],
+                   candidates: list[int], language: str) -> tuple[list[int], Counter]:
+    """Split candidate positions into the eligible ones (in order) and a count of the others per
+    (line index, reason). A target's line is the line of the unit it starts."""
+    kept, screened, reasons = [], Counter(), {}
+    for position in candidates:
+        start = units[tokens[position].units[0]].start
+        line = text.count("\n", 0, start)
+        if line not in reasons:  # the verdict depends only on where the line ends
+            reasons[line] = screen_reason(text, completion_start, start, language)
+        if reasons[line] is None:
+            kept.append(position)
+        else:
+            screened[line, reasons[line]] += 1
+    return kept, screened
+
+
 def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     try:
         completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens)
@@ -85,8 +119,12 @@ def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     units = code_units(text, rules.language)
     tokens = align_tokens(completion.offsets, completion.ids, units)
     candidates = target_candidates(tokens, units, len(completion.prompt_ids), rules)
+    candidates, counts = screen_targets(text, len(snippet.prompt), units, tokens, candidates, rules.language)
+    lines = text.split("\n")
+    screened = [ScreenedLine(snippet.task_prefix, line + 1, lines[line], reason, n)
+                for (line, reason), n in sorted(counts.items())]
     random.Random(f"{rules.seed}:{snippet.snippet_id}").shuffle(candidates)
-    return _Draft(snippet, completion.text, completion.ids, units, tokens, candidates)
+    return _Draft(snippet, completion.text, completion.ids, units, tokens, candidates, screened)
 
 
 def _select(lm, drafts: list[_Draft], rules: TargetRules) -> None:
@@ -124,15 +162,19 @@ def _task(draft: _Draft, number: int, rationale: Rationale, model: ModelInfo, la
         context_start=0)
 
 
-def build_tasks(lm, snippets: list[Snippet], rules: TargetRules, dtype: str) -> list[Task]:
+def build_tasks(lm, snippets: list[Snippet], rules: TargetRules, dtype: str,
+                screened: list[ScreenedLine] | None = None) -> list[Task]:
     """Complete every snippet, choose and rationalize its targets, and return the tasks in order.
 
     Tasks of one snippet are numbered t1, t2, ... in text order of their targets. A snippet with
-    fewer eligible targets than asked gives fewer tasks (the caller reports it).
+    fewer eligible targets than asked gives fewer tasks (the caller reports it). When ``screened``
+    is a list, the lines whose candidates the screen left out are appended to it, in snippet order.
     """
     if rules.selection not in SELECTIONS:
         raise UserError(f"unknown selection {rules.selection!r}: use {' or '.join(SELECTIONS)}")
     drafts = [_draft(lm, s, rules) for s in tqdm(snippets, desc="completing", unit="snippet")]
+    if screened is not None:
+        screened.extend(line for draft in drafts for line in draft.screened)
     _select(lm, drafts, rules)
     model = ModelInfo(name=lm.name, revision=lm.revision, dtype=dtype)
     tasks = []

@@ -1,51 +1,51 @@
-"""codeq-tiny: a small GPT-2 code model trained with word dropout on the local Python stdlib.
+"""codeq-tiny: a small GPT-2 code model trained with word dropout on permissively licensed local Python.
 
-    codeq train-tiny --out codeq/models/codeq-tiny --steps 1500
+    codeq tiny-corpus --out runs/tiny-corpus.jsonl.xz         # this machine's stdlib + site-packages
+    codeq train-tiny --corpus runs/tiny-corpus.jsonl.xz --device cuda --max-minutes 6
 
-Everything comes from the machine it runs on (the standard library source), so the project runs
-offline. The modules in ``HELDOUT_MODULES`` are never trained on: studies draw snippets from them.
+Everything comes from the machine the corpus is built on (``codeq.tiny_corpus``), so the project
+runs offline. The modules in ``HELDOUT_MODULES`` are never trained on: studies draw snippets from
+them, and the held-out loss is measured on them. Weights are saved in bf16 (half the bytes; they
+load in fp32 on a CPU).
 """
 
 from __future__ import annotations
 
 import json
-import sysconfig
+import random
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tokenizers import ByteLevelBPETokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
-from codeq.training import TrainConfig, read_sources, token_blocks, train
-
-# Modules studies draw snippets from; kept out of training so completions are not memorised.
-HELDOUT_MODULES = (
-    "textwrap", "json", "csv", "statistics", "fractions", "heapq", "bisect", "shlex",
-    "glob", "fnmatch", "calendar", "colorsys", "string", "queue", "sched", "graphlib",
+# stdlib_files and stdlib_root stay importable from here: the benchmarks and tests pick held-out files with them
+from codeq.errors import UserError
+from codeq.tiny_corpus import (  # noqa: F401
+    HELDOUT_MODULES,
+    Corpus,
+    build_corpus,
+    stdlib_files,
+    stdlib_root,
 )
-EXCLUDED_DIRS = {"site-packages", "test", "tests", "idlelib", "lib2to3", "turtledemo", "__pycache__"}
+from codeq.training import TrainConfig, token_blocks, train
+
 EOS = "<|endoftext|>"
+MAX_SAVED_MB = 60
 
 
-def stdlib_root() -> Path:
-    return Path(sysconfig.get_paths()["stdlib"])
-
-
-def is_heldout(path: Path, root: Path) -> bool:
-    top = path.relative_to(root).parts[0]
-    return top.removesuffix(".py") in HELDOUT_MODULES
-
-
-def stdlib_files(root: Path | None = None) -> tuple[list[Path], list[Path]]:
-    """Return (training files, held-out files) of the standard library, sorted for determinism."""
-    root = root or stdlib_root()
-    train_files, heldout = [], []
-    for path in sorted(root.rglob("*.py")):
-        rel = path.relative_to(root).parts
-        if EXCLUDED_DIRS.intersection(rel[:-1]):
-            continue
-        (heldout if is_heldout(path, root) else train_files).append(path)
-    return train_files, heldout
+@dataclass(frozen=True)
+class TinySize:
+    """The shape of codeq-tiny. The default, 8 layers x 384 wide with a 16k vocabulary, has 20.7M
+    parameters (41 MB in bf16): sized for a corpus of about 80M tokens and a few GPU minutes.
+    ``--layers 6 --width 512 --heads 8`` (27.6M parameters, 55 MB) is the largest that stays under
+    60 MB; ``--layers 4 --width 192 --heads 6 --vocab-size 8192`` is the earlier 3.45M model."""
+    layers: int = 8
+    width: int = 384
+    heads: int = 6
+    vocab_size: int = 16384
+    context: int = 512
 
 
 def train_tokenizer(texts: list[str], vocab_size: int) -> GPT2TokenizerFast:
@@ -56,33 +56,61 @@ def train_tokenizer(texts: list[str], vocab_size: int) -> GPT2TokenizerFast:
                              unk_token=EOS, add_prefix_space=False)
 
 
-def tiny_config(vocab_size: int) -> GPT2Config:
-    # 4 layers x 192 wide: ~3.5M parameters, the size 2 CPU cores train in about an hour.
-    return GPT2Config(vocab_size=vocab_size, n_positions=512, n_embd=192, n_layer=4, n_head=6,
-                      bos_token_id=0, eos_token_id=0, tie_word_embeddings=True)
+def tiny_config(vocab_size: int, size: TinySize = TinySize()) -> GPT2Config:
+    if size.width % size.heads:
+        raise UserError(f"width {size.width} is not a multiple of heads {size.heads}")
+    return GPT2Config(vocab_size=vocab_size, n_positions=size.context, n_embd=size.width, n_layer=size.layers,
+                      n_head=size.heads, bos_token_id=0, eos_token_id=0, tie_word_embeddings=True)
 
 
-def train_tiny(out: Path, steps: int = 1500, vocab_size: int = 8192, seed: int = 0, batch_size: int = 8,
-               block_size: int = 512, device: str = "cpu", stdlib: Path | None = None) -> dict:
-    """Build tokenizer and model from the stdlib (this interpreter's, or the copy at ``stdlib``),
-    train with word dropout on ``device``, save to ``out``."""
-    torch.manual_seed(seed)
+def parameter_count(size: TinySize) -> int:
+    """Parameters of a model of ``size`` (built on the meta device: no memory, no time)."""
+    with torch.device("meta"):
+        model = GPT2LMHeadModel(tiny_config(size.vocab_size, size))
+    return sum(p.numel() for p in model.parameters())
+
+
+def tokenizer_sample(texts: list[str], megabytes: float, seed: int) -> list[str]:
+    """A seeded sample of whole files, about ``megabytes`` of UTF-8, for training the tokenizer
+    (its merges settle long before the whole corpus is read)."""
+    order = list(range(len(texts)))
+    random.Random(seed).shuffle(order)
+    sample, size = [], 0
+    for i in order:
+        if size >= megabytes * 1e6:
+            break
+        sample.append(texts[i])
+        size += len(texts[i].encode("utf-8"))
+    return sample
+
+
+def train_tiny(out: Path, corpus: Corpus | None = None, size: TinySize = TinySize(),
+               cfg: TrainConfig | None = None, tokenizer_mb: float = 64, device: str = "cpu") -> dict:
+    """Build tokenizer and model from ``corpus`` (default: built from this machine), train with word
+    dropout on ``device``, save to ``out`` in bf16 with ``training.json`` (settings, held-out curve,
+    corpus manifest with every package's licence)."""
+    cfg = cfg or TrainConfig(save_dtype="bf16")
+    megabytes = parameter_count(size) * {"fp32": 4, "bf16": 2, "fp16": 2}[cfg.save_dtype] / 1e6
+    if megabytes > MAX_SAVED_MB:
+        raise UserError(f"a model of {asdict(size)} takes {megabytes:.0f} MB in {cfg.save_dtype}, "
+                         f"over the {MAX_SAVED_MB} MB a bundled model may take: make it smaller")
+    torch.manual_seed(cfg.seed)
     torch.backends.cuda.matmul.allow_tf32 = True  # a CUDA run would otherwise be fp32-bound for no gain
     out = Path(out)
-    train_files, heldout_files = stdlib_files(stdlib)
-    texts = read_sources(train_files)
+    corpus = corpus or build_corpus()
+    texts = [f.text for f in corpus.train]
     if (out / "tokenizer.json").exists():  # resuming: the vocabulary must not change
         tokenizer = GPT2TokenizerFast.from_pretrained(out)
     else:
-        tokenizer = train_tokenizer(texts, vocab_size)
+        tokenizer = train_tokenizer(tokenizer_sample(texts, tokenizer_mb, cfg.seed), size.vocab_size)
         tokenizer.save_pretrained(out)
-    model = GPT2LMHeadModel(tiny_config(len(tokenizer))).to(device)
-    cfg = TrainConfig(steps=steps, batch_size=batch_size, block_size=block_size, seed=seed)
-    blocks = token_blocks(tokenizer, texts, block_size)
-    eval_blocks = token_blocks(tokenizer, read_sources(heldout_files), block_size)
+    model = GPT2LMHeadModel(tiny_config(len(tokenizer), size)).to(device)
+    blocks = token_blocks(tokenizer, texts, cfg.block_size)
+    eval_blocks = token_blocks(tokenizer, [f.text for f in corpus.heldout], cfg.block_size)
     result = train(model, tokenizer, blocks, out, cfg, eval_blocks=eval_blocks)
-    result.update(train_files=len(train_files), train_tokens=blocks.numel(),
+    result.update(size=asdict(size), train_files=len(texts), train_tokens=blocks.numel(),
                   heldout_modules=list(HELDOUT_MODULES), heldout_tokens=eval_blocks.numel(),
-                  parameters=sum(p.numel() for p in model.parameters()), device=str(device))
+                  parameters=sum(p.numel() for p in model.parameters()), device=str(device),
+                  tokenizer_mb=tokenizer_mb, corpus={**corpus.summary(), **corpus.manifest})
     (out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

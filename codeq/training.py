@@ -5,6 +5,12 @@ word dropout makes it so: with probability ``p`` per batch, each sequence keeps 
 its tokens visible (keep rate drawn uniformly per sequence) and hides the rest from attention.
 Every position still sees itself, as in a rationale search where S always holds t-1, and the loss
 covers all positions.
+
+On CUDA the forward and backward passes run under bf16 autocast (the weights and optimizer stay fp32);
+the held-out loss is always computed in fp32. With ``max_minutes`` the run stops when its time is up
+and the learning-rate schedule follows the elapsed share of that time (or of the steps, whichever is
+further), so a run of unknown speed still ends with a decayed learning rate; such a run is not
+reproducible step for step.
 """
 
 from __future__ import annotations
@@ -12,10 +18,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from codeq.errors import UserError
+
+SAVE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -30,14 +42,17 @@ class TrainConfig:
     word_dropout: float = 0.5  # Vafa et al. apply dropout on half the batches
     checkpoint_every: int = 100
     seed: int = 0
+    max_minutes: float | None = None  # wall-clock budget of this run (see the module docstring)
+    save_dtype: str = "fp32"  # fp32, bf16 or fp16: the dtype of the saved weights
 
 
-def word_dropout_mask(batch_size: int, length: int, generator: torch.Generator) -> torch.Tensor:
-    """Return a (B, 1, T, T) boolean attention mask that hides a random token subset per sequence."""
+def word_dropout_mask(batch_size: int, length: int, generator: torch.Generator, device=None) -> torch.Tensor:
+    """Return a (B, 1, T, T) boolean attention mask on ``device`` that hides a random token subset per
+    sequence. The draws come from the CPU ``generator`` (reproducible); the mask is built on ``device``."""
     rate = torch.rand(batch_size, 1, generator=generator)  # (B, 1) keep rate per sequence
-    keep = torch.rand(batch_size, length, generator=generator) < rate  # (B, T)
-    causal = torch.tril(torch.ones(length, length, dtype=torch.bool))  # (T, T)
-    eye = torch.eye(length, dtype=torch.bool)
+    keep = (torch.rand(batch_size, length, generator=generator) < rate).to(device)  # (B, T)
+    causal = torch.tril(torch.ones(length, length, dtype=torch.bool, device=device))  # (T, T)
+    eye = torch.eye(length, dtype=torch.bool, device=device)
     allowed = causal & (keep[:, None, :] | eye)  # (B, T, T): query i sees kept j <= i and itself
     return allowed[:, None]
 
@@ -53,30 +68,43 @@ def read_sources(paths) -> list[str]:
     return texts
 
 
-def token_blocks(tokenizer, texts, block_size: int) -> torch.Tensor:
-    """Tokenize texts, join them with EOS (where the tokenizer has one) and cut the stream into (N, block_size) blocks."""
+def token_blocks(tokenizer, texts, block_size: int, chunk: int = 256) -> torch.Tensor:
+    """Tokenize texts, join them with EOS (where the tokenizer has one) and cut the stream into (N, block_size) blocks.
+
+    Texts are encoded ``chunk`` at a time (a fast tokenizer encodes a batch on all cores)."""
     separator = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
-    ids: list[int] = []
-    for text in tqdm(texts, desc="tokenizing", unit="file", leave=False):
-        ids.extend(tokenizer(text)["input_ids"])
-        ids.extend(separator)
+    texts = list(texts)
+    parts = []
+    with tqdm(total=len(texts), desc="tokenizing", unit="file", leave=False) as bar:
+        for i in range(0, len(texts), chunk):
+            for ids in tokenizer(texts[i:i + chunk])["input_ids"]:
+                parts.append(np.asarray(ids + separator, dtype=np.int64))
+            bar.update(len(texts[i:i + chunk]))
+    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     n = len(ids) // block_size
-    return torch.tensor(ids[: n * block_size], dtype=torch.long).view(n, block_size)
+    return torch.from_numpy(ids[: n * block_size].copy()).view(n, block_size)
 
 
-def _lr(step: int, cfg: TrainConfig) -> float:
+def _lr(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    if cfg.max_minutes is not None:
+        progress = max(progress, elapsed / (60 * cfg.max_minutes))
     cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+@lru_cache(maxsize=1)
+def _epoch_order(n: int, seed: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
 
 
 def _batch(blocks: torch.Tensor, step: int, cfg: TrainConfig) -> torch.Tensor:
     """Deterministic batch for ``step``: epochs are seeded permutations, so resuming replays nothing."""
     per_epoch = max(1, len(blocks) // cfg.batch_size)
     epoch, index = divmod(step, per_epoch)
-    order = torch.randperm(len(blocks), generator=torch.Generator().manual_seed(cfg.seed + epoch))
+    order = _epoch_order(len(blocks), cfg.seed + epoch)
     return blocks[order[index * cfg.batch_size:(index + 1) * cfg.batch_size]]
 
 
@@ -84,8 +112,11 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
     """Train ``model`` on ``blocks`` with word dropout; checkpoint to ``out`` and resume from it.
 
     With ``eval_blocks``, the held-out loss is measured at every checkpoint and the weights of the
-    best checkpoint are the ones saved (early stopping: a small corpus is overfitted in a few epochs).
+    best checkpoint are the ones saved (early stopping: a small corpus is overfitted in a few epochs),
+    in ``cfg.save_dtype``.
     """
+    if cfg.save_dtype not in SAVE_DTYPES:
+        raise UserError(f"unknown save dtype {cfg.save_dtype!r}: use {', '.join(SAVE_DTYPES)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
@@ -110,22 +141,26 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
     model.train()
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="training", unit="step")
     t0 = time.time()
+    out_of_time = False
     for step in bar:
         gen.manual_seed(cfg.seed * 1_000_003 + step)  # dropout pattern depends only on the step
         x = _batch(blocks, step, cfg).to(device)
         mask = None
         if torch.rand(1, generator=gen).item() < cfg.word_dropout:
-            mask = word_dropout_mask(len(x), x.shape[1], gen).to(device)
+            mask = word_dropout_mask(len(x), x.shape[1], gen, device)
+        elapsed = time.time() - t0
         for group in opt.param_groups:
-            group["lr"] = _lr(step, cfg)
-        loss = model(input_ids=x, attention_mask=mask, labels=x, use_cache=False).loss
+            group["lr"] = _lr(step, cfg, elapsed)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss = model(input_ids=x, attention_mask=mask, labels=x, use_cache=False).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{(step + 1 - start) * x.numel() / (time.time() - t0):.0f}")
         log.append({"step": step, "loss": loss.item(), "dropout": mask is not None})
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+        out_of_time = cfg.max_minutes is not None and time.time() - t0 >= 60 * cfg.max_minutes
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps or out_of_time:
             if eval_blocks is not None and len(eval_blocks):
                 log[-1]["heldout_loss"] = evaluate_loss(model, eval_blocks, cfg.batch_size)
                 model.train()
@@ -135,14 +170,20 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
                 bar.write(f"step {step + 1}: held-out loss {log[-1]['heldout_loss']:.3f}")
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
                         "log": log, "best": best, "config": asdict(cfg)}, ckpt_path)
+        if out_of_time:
+            bar.write(f"stopping at step {step + 1}: the {cfg.max_minutes} minutes are up")
+            break
+    bar.close()
     model.eval()
-    result = {"config": asdict(cfg), "final_train_loss": log[-1]["loss"] if log else None}
+    result = {"config": asdict(cfg), "final_train_loss": log[-1]["loss"] if log else None,
+              "steps_done": len(log), "stopped_by_time": out_of_time,
+              "train_seconds": round(time.time() - t0, 1)}
     if best is not None:
         model.load_state_dict(best["model"])
         result.update(best_step=best["step"], heldout_loss=best["heldout_loss"],
                       heldout_perplexity=math.exp(best["heldout_loss"]),
                       heldout_curve=[(e["step"] + 1, round(e["heldout_loss"], 4)) for e in log if "heldout_loss" in e])
-    model.save_pretrained(out, safe_serialization=True)
+    model.to(SAVE_DTYPES[cfg.save_dtype]).save_pretrained(out, safe_serialization=True)  # the model is left in that dtype
     tokenizer.save_pretrained(out)
     return result
 

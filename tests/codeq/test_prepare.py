@@ -255,9 +255,9 @@ def test_prepare_warns_one_line_for_each_probable_mistake(tmp_path, bigram_lm, m
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
     card = json.loads((folder / "model_card.json").read_text())
-    short = [f"Warning: snippet {s} has {n} of 20 targets" for s, n in
-             sorted(Counter(t.snippet_id for t in read_tasks(folder / "tasks.jsonl")).items()) if n < 20]
-    assert len(short) == 3  # 12 new tokens cannot hold 20 targets
+    counts = Counter(t.snippet_id for t in read_tasks(folder / "tasks.jsonl"))
+    # 12 new tokens cannot hold 20 targets; gamma's completion may be screened out entirely
+    short = [f"Warning: snippet {s} has {counts[s]} of 20 targets" for s in ("alpha", "beta", "gamma")]
     assert warnings == ["Warning: snippet gamma does not parse as python (a syntax error)", *short,
                         f"Warning: no tutorial task (no snippet in {folder / 'tutorial'} gave a target): "
                         "the study app will use the first task as the tutorial",
@@ -274,3 +274,27 @@ def test_line_end_targets_are_a_warning(tmp_path, bigram_lm):
     tasks[1].units[tasks[1].target.unit_index].category = "newline"
     assert preparation_warnings(study, bigram_lm, [], tasks, tasks[:1]) == [
         "1 targets are line ends or indentation (first: s-alpha-t2); list the target categories in [prepare] categories"]
+
+
+def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    # the bigram model writes " + x + x ..." inside a parenthesis it never closes
+    (folder / "snippets" / "gamma.py").write_text("def k(a, b):\n    return (a")
+    card = prepare(folder, lm=bigram_lm)
+    tasks = read_tasks(folder / "tasks.jsonl")
+    assert [t.task_id for t in tasks] == ["s-alpha-t1", "s-alpha-t2", "s-beta-t1", "s-beta-t2"]
+    assert card["snippets_short_of_targets"] == ["gamma"]
+    # 12 new tokens, each starting a unit past the 13 prompt units, all on the prompt's last line
+    assert card["screened_out"] == [{"snippet": "s-gamma", "line": 2, "text": "    return (a" + " + x" * 6,
+                                     "reason": "parse_error", "candidates": 12}]
+
+
+def test_head_snippets_cut_after_the_first_statement_past_the_docstring():
+    from codeq.corpus import head_snippets
+
+    code = ('class A:\n    @property\n    def m(self, a):\n        """Doc."""\n        # why\n'
+            '        b = (a +\n             1)\n        return b\n\n'
+            'def one(x): return x\n\ndef two(x):\n    return x\n')
+    # one() is a single line and two() has nothing after its first statement: both skipped
+    assert [(s.snippet_id, s.prompt) for s in head_snippets(code, "mod")] == [
+        ("mod-m-L3", 'def m(self, a):\n    """Doc."""\n    # why\n    b = (a +\n         1)')]

@@ -55,13 +55,16 @@ def test_left_padding_keeps_logits(tiny_model):
         positions[r, width - len(row):] = torch.tensor(row)
         mask[r, width - len(row):] = 1
     target = torch.full((3,), 11)
-    batch_logp, batch_top = score_last(tiny_model, padded, positions, mask, target)
+    scores = score_last(tiny_model, padded, positions, mask, target)
     for r, row in enumerate(rows):
         pos = torch.tensor([row])
         logits = tiny_model(input_ids=ids[row][None], position_ids=pos, attention_mask=torch.ones_like(pos),
                             use_cache=False).logits[0, -1]
-        assert batch_logp[r].item() == pytest.approx(logits.log_softmax(-1)[11].item(), abs=1e-6)  # fp32 log-softmax
-        assert batch_top[r].item() == logits.argmax().item()
+        assert scores.logp[r].item() == pytest.approx(logits.log_softmax(-1)[11].item(), abs=1e-6)  # fp32 log-softmax
+        assert scores.top[r].item() == logits.argmax().item()
+        first, second = logits.sort(descending=True).values[:2]
+        assert scores.gap[r].item() == pytest.approx((first - second).item(), abs=1e-6)
+        assert scores.scale[r].item() == pytest.approx(logits.abs().max().item(), abs=1e-6)
 
 
 class AdditiveModel(torch.nn.Module):

@@ -128,3 +128,43 @@ def test_the_best_held_out_checkpoint_is_saved(tmp_path, byte_tokenizer):
     assert curve[result["best_step"]] == round(result["heldout_loss"], 4)
     saved = GPT2LMHeadModel.from_pretrained(tmp_path)
     assert abs(evaluate_loss(saved, held_out, 2) - result["heldout_loss"]) < 1e-5
+
+
+def test_learning_rate_follows_the_time_budget_when_it_runs_out_first():
+    from codeq.training import _lr
+
+    cfg = TrainConfig(steps=1000, lr=1e-3, warmup=10, min_lr_ratio=0.1, max_minutes=2.0)
+    assert _lr(5, cfg, elapsed=0.0) == pytest.approx(6e-4)  # warm-up goes by steps
+    assert _lr(10, cfg, elapsed=0.0) == pytest.approx(1e-3)
+    # half the time gone at 1% of the steps: the cosine is at its middle, 0.1 + 0.9 * 0.5 of the peak
+    assert _lr(20, cfg, elapsed=60.0) == pytest.approx(1e-3 * 0.55)
+    assert _lr(20, cfg, elapsed=120.0) == pytest.approx(1e-4)
+    assert _lr(20, TrainConfig(**{**cfg.__dict__, "max_minutes": None}), elapsed=120.0) > 9.9e-4
+
+
+def test_a_run_out_of_time_stops_evaluates_and_saves(tmp_path, byte_tokenizer):
+    blocks = torch.randint(0, len(byte_tokenizer), (6, 16), generator=torch.Generator().manual_seed(0))
+    cfg = TrainConfig(steps=50, batch_size=2, block_size=16, warmup=1, checkpoint_every=100, max_minutes=1e-9)
+    result = train(_model(len(byte_tokenizer)), byte_tokenizer, blocks, tmp_path, cfg, eval_blocks=blocks[:2])
+    assert result["steps_done"] == 1 and result["stopped_by_time"] is True
+    assert result["best_step"] == 1 and (tmp_path / "model.safetensors").exists()
+
+
+def test_weights_are_saved_in_the_asked_dtype_and_load_back_in_fp32(tmp_path, byte_tokenizer):
+    from safetensors import safe_open
+
+    from codeq.loading import load_model
+
+    blocks = torch.randint(0, len(byte_tokenizer), (6, 16), generator=torch.Generator().manual_seed(0))
+    model = _model(len(byte_tokenizer))
+    train(model, byte_tokenizer, blocks, tmp_path, TrainConfig(steps=1, batch_size=2, block_size=16, save_dtype="bf16"))
+    with safe_open(tmp_path / "model.safetensors", "pt") as f:
+        stored = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
+    assert {t.dtype for t in stored.values()} == {torch.bfloat16}
+    lm = load_model(str(tmp_path), device="cpu", dtype="fp32")
+    loaded = lm.model.state_dict()
+    assert {loaded[k].dtype for k in stored} == {torch.float32}
+    for k, t in stored.items():
+        assert torch.equal(loaded[k], t.float())  # exact: bf16 widens to fp32 without rounding
+    with pytest.raises(ValueError, match="unknown save dtype 'int8'"):
+        train(_model(len(byte_tokenizer)), byte_tokenizer, blocks, tmp_path / "x", TrainConfig(save_dtype="int8"))

@@ -1,0 +1,126 @@
+"""Rationales of bf16 and fp16 models equal the fp32 reference's: near-ties are decided again in fp32."""
+
+import copy
+
+import pytest
+import torch
+from conftest import tiny_gpt2, tiny_llama
+from test_rationalize import AdditiveModel
+
+from codeq.loading import LoadedModel, load_model
+from codeq.rationale_search import RESCORE_BOUNDS, rationalize
+from codeq.reference import rationalize_reference
+
+REDUCED = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def decisions(rationales):
+    """What the search decided, per target: the positions, top predictions and convergence."""
+    return [(r.target_position, r.positions, r.top_predictions, r.converged) for r in rationales]
+
+
+def reduced_twin(model, dtype) -> LoadedModel:
+    """``model`` cast to ``dtype``, holding the fp32 original as its fp32 weights."""
+    return LoadedModel(model=copy.deepcopy(model).to(dtype), tokenizer=None, name="tiny", device=torch.device("cpu"),
+                       dtype=dtype, fp32_model=model)
+
+
+def random_case(seed: int, n: int = 3, length: int = 16):
+    """Random sequences of the tiny vocabulary, three targets each (random models rarely converge)."""
+    gen = torch.Generator().manual_seed(seed)
+    sequences = [torch.randint(1, 48, (length,), generator=gen).tolist() for _ in range(n)]
+    return sequences, [[5, 10, length - 1]] * n
+
+
+@pytest.fixture(scope="module")
+def random_models():
+    return {"gpt2": tiny_gpt2(torch.float32), "llama": tiny_llama(torch.float32)}
+
+
+@pytest.fixture(scope="module")
+def random_cases(random_models):
+    """Per model: the inputs and the fp32 reference's rationales (max 5 additions keeps it fast)."""
+    cases = {}
+    for name, model in random_models.items():
+        sequences, targets = random_case(seed=len(name))
+        cases[name] = sequences, targets, rationalize_reference(model, sequences, targets, max_steps=5)
+    return cases
+
+
+@pytest.mark.parametrize("dtype", sorted(REDUCED))
+@pytest.mark.parametrize("arch", ["gpt2", "llama"])
+def test_random_models_equal_the_fp32_reference(random_models, random_cases, arch, dtype):
+    sequences, targets, expected = random_cases[arch]
+    lm = reduced_twin(random_models[arch], REDUCED[dtype])
+    got = rationalize(lm, sequences, targets, max_steps=5, batch_size=7)
+    assert decisions(got) == decisions(expected)
+    assert sum(r.rescored for r in got) > 0  # near-flat distributions: near-ties everywhere
+    assert all(r.rescored <= 2 * len(r.positions) - 1 for r in got)  # at most every decision
+    for r, e in zip(got, expected):  # unre-scored probabilities carry the rounding error only
+        assert r.probabilities == pytest.approx(e.probabilities, rel=0.05)
+
+
+def test_a_too_small_bound_differs_from_the_reference(random_models, random_cases):
+    """The sweep: exact ties only (0) or tiny bounds flip decisions, the default does not."""
+    flipped = {}
+    for bound in (0.0, 1e-4, 1e-3, RESCORE_BOUNDS[torch.bfloat16]):
+        flipped[bound] = 0
+        for arch, model in random_models.items():
+            sequences, targets, expected = random_cases[arch]
+            got = rationalize(reduced_twin(model, torch.bfloat16), sequences, targets, max_steps=5,
+                              rescore_bound=bound)
+            flipped[bound] += sum(a != b for a, b in zip(decisions(got), decisions(expected)))
+    assert flipped[0.0] > 0 and flipped[1e-4] > 0
+    assert flipped[RESCORE_BOUNDS[torch.bfloat16]] == 0
+    inexact = rationalize(reduced_twin(random_models["gpt2"], torch.bfloat16), *random_cases["gpt2"][:2],
+                          max_steps=5, exact=False)
+    assert decisions(inexact) != decisions(random_cases["gpt2"][2]) and not any(r.rescored for r in inexact)
+
+
+@pytest.mark.parametrize("dtype", sorted(REDUCED))
+def test_bundled_model_loaded_in_reduced_precision_equals_fp32(median_source, dtype):
+    fp32 = load_model("codeq-tiny", device="cpu", dtype="fp32")
+    reduced = load_model("codeq-tiny", device="cpu", dtype=dtype)
+    ids = fp32.tokenizer(median_source)["input_ids"][:40]
+    targets = [20, 30, 39]
+    expected = rationalize_reference(fp32.model, [ids], [targets], max_steps=8)
+    got = rationalize(reduced, ids, targets, max_steps=8)
+    assert decisions(got) == decisions(expected)
+    assert reduced.fp32_model is not None  # read from the checkpoint in fp32, kept for the next call
+    assert torch.equal(reduced.fp32_model.lm_head.weight, fp32.model.lm_head.weight)
+    assert next(reduced.model.parameters()).dtype == REDUCED[dtype]
+
+
+@pytest.fixture
+def median_source():
+    return '''def median(data):
+    """Return the median (middle value) of numeric data."""
+    data = sorted(data)
+    n = len(data)
+    if n == 0:
+        raise ValueError("no median for empty data")
+    if n % 2 == 1:
+        return data[n // 2]
+    i = n // 2
+    return (data[i - 1] + data[i]) / 2
+'''
+
+
+def test_ties_are_broken_as_in_fp32():
+    """An fp32 tie goes to the lowest position; a tie made by bf16 rounding goes to the fp32 best.
+
+    Token weights 0.30 and 0.3004 both round to 0.30078125 in bf16, so bf16 alone sees a three-way
+    tie and takes position 1 first.
+    """
+    ids = torch.tensor([2, 5, 3, 6, 5, 4, 0])  # token 5 at positions 1 and 4 ties exactly, token 6 at 3
+    weight = torch.tensor([0.0, 0.0, 0.1, 0.2, 0.3, 0.30, 0.3004])
+    assert weight.to(torch.bfloat16)[5] == weight.to(torch.bfloat16)[6]  # the rounding makes the tie
+    model = AdditiveModel(weight, torch.ones(16), target=0, rival=1, threshold=1.0)
+    (expected,) = rationalize_reference(model, [ids], [[6]])
+    assert expected.positions == [5, 3, 1, 4]  # fp32: 0.3004 first, then the 0.30 tie by lowest position
+    reduced = copy.deepcopy(model).to(torch.bfloat16)
+    (got,) = rationalize(LoadedModel(reduced, None, "additive", torch.device("cpu"), torch.bfloat16, fp32_model=model),
+                         ids, [6])
+    assert got.positions == expected.positions and got.rescored > 0
+    (inexact,) = rationalize(reduced, ids, [6], exact=False)
+    assert inexact.positions == [5, 1, 3, 4]  # bf16's own tie-break: the lowest position

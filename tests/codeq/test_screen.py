@@ -1,0 +1,70 @@
+"""The degenerate-completion screen, on hand-built completions whose verdicts are worked out by hand."""
+
+import pytest
+
+from codeq.contract import Token
+from codeq.screen import (
+    PARSE_ERROR,
+    REPEATED_LINE,
+    completion_lines,
+    first_repeated_line,
+    parses,
+    screen_reason,
+)
+from codeq.tasks import screen_targets
+from codeq.units import code_units
+
+PROMPT = "def move(block, pos):\n    newpos = pos + 1"
+
+
+@pytest.mark.parametrize("code, ok", [
+    ("def f(a):\n    return a", True),
+    ("def f(a):\n    if a:", True),  # an empty block at the end of the text is not an error
+    ("def f(a):\n    x = (1,", False),  # unclosed parenthesis
+    ("def f(a):\n    return a +", False),
+    ("x = 'abc", False),  # unterminated string
+])
+def test_parses(code, ok):
+    assert parses(code, "python") is ok
+
+
+def test_completion_lines_start_with_the_prompt_line_only_when_the_completion_writes_on_it():
+    assert completion_lines(PROMPT + "\n    return newpos", len(PROMPT)) == ["    return newpos"]
+    text = "def f(a):\n    x = a"
+    assert completion_lines(text, len("def f(a):\n    x =")) == ["    x = a"]
+    assert completion_lines(PROMPT, len(PROMPT)) == []
+
+
+def test_first_repeated_line_compares_whole_lines_with_their_indentation():
+    twice = PROMPT + "\n    newpos = newpos\n    newpos = newpos\n"
+    assert first_repeated_line(twice, len(PROMPT)) == "    newpos = newpos"
+    # the prompt's own line is not a completion line, so writing it once more is not a repeat
+    assert first_repeated_line(PROMPT + "\n    newpos = pos + 1", len(PROMPT)) is None
+    # the same statement at another indentation, and repeated blank lines, are no repeats
+    other = PROMPT + "\n    if newpos:\n        return newpos\n\n\n    return newpos"
+    assert first_repeated_line(other, len(PROMPT)) is None
+    assert first_repeated_line(PROMPT + "\n    x = 1   \n    x = 1", len(PROMPT)) == "    x = 1"
+
+
+def test_screen_reason_looks_up_to_the_end_of_the_target_line():
+    text = PROMPT + "\n    block = block.get_size()\n    block = block.get_size()\n    return (newpos"
+    start = len(PROMPT)
+    first = text.index("block", start)
+    second = text.index("block", text.index("\n", first))
+    last = text.index("return")
+    assert screen_reason(text, start, first, "python") is None
+    assert screen_reason(text, start, second, "python") == REPEATED_LINE
+    assert screen_reason(text, start, last, "python") == PARSE_ERROR  # parse errors are checked first
+    assert screen_reason(PROMPT + "\n    return (newpos", start, text.index("newpos"), "python") is None
+
+
+def test_screen_targets_counts_what_it_leaves_out_per_line_and_reason():
+    text = PROMPT + "\n    block = block.get_size()\n    block = block.get_size()\n    return (newpos"
+    units = code_units(text, "python")
+    tokens = [Token(index=u.index, start=u.start, end=u.end, id=0, units=[u.index]) for u in units]
+    start = len(PROMPT)
+    candidates = [u.index for u in units if u.start >= start and u.text.strip()]
+    kept, screened = screen_targets(text, start, units, tokens, candidates, "python")
+    # lines are 0-based here: line 2 is the first block line, and its 7 units are all eligible
+    assert [units[i].text for i in kept] == ["block", "=", "block", ".", "get_size", "(", ")"]
+    assert screened == {(3, REPEATED_LINE): 7, (4, PARSE_ERROR): 3}
