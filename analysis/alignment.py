@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.agreement import ac1_from_counts, kappa_from_counts, overlap_from_counts
 from analysis.bootstrap import task_bootstrap
-from codeq.agreement import ac1_from_counts, kappa_from_counts, overlap_from_counts
 
 METRICS = ["kappa", "ac1", "precision", "recall", "f1", "jaccard"]
 
@@ -37,7 +37,7 @@ def alignment(data: pd.DataFrame) -> pd.DataFrame:
 
     Notes
     -----
-    All metrics come from the 2 x 2 counts of each response (:mod:`codeq.agreement`), computed
+    All metrics come from the 2 x 2 counts of each response (:mod:`analysis.agreement`), computed
     with one groupby: the cost is linear in the rows of ``data``.
 
     Examples

@@ -7,7 +7,7 @@ import pandas as pd
 
 from analysis.bootstrap import task_bootstrap
 from analysis.correction import adjust_pvalues
-from analysis.wilcoxon import METHOD, paired_wilcoxon
+from analysis.wilcoxon import paired_wilcoxon
 
 
 def category_rates(data: pd.DataFrame, by: str = "category") -> pd.DataFrame:
@@ -56,8 +56,10 @@ def category_tests(rates: pd.DataFrame, by: str = "category", correction: str = 
         One row per level, sorted by it: ``<by>``, ``n`` (participants), ``n_nonzero`` (with
         unequal rates), ``human_median``, ``model_median``, ``human_mean``, ``model_mean``,
         ``statistic`` (W), ``p``, ``p_adj``, ``rank_biserial`` (> 0: humans select the level more
-        often than the model), ``zero_method``, ``method``, ``correction``, ``note`` (why the
-        test is undefined, else missing).
+        often than the model), ``cles`` (share of participant pairs where the human rate exceeds
+        the model rate), ``zero_method``, ``method`` (how ``p`` was computed: ``exact``,
+        ``permutation`` or ``asymptotic``, see :func:`analysis.wilcoxon.wilcoxon_method`),
+        ``correction``, ``note`` (why the test is undefined, else missing).
 
     Notes
     -----
@@ -87,10 +89,10 @@ def category_tests(rates: pd.DataFrame, by: str = "category", correction: str = 
                      "human_median": np.median(human), "model_median": np.median(model),
                      "human_mean": human.mean(), "model_mean": model.mean()})
     columns = [by, "n", "n_nonzero", "human_median", "model_median", "human_mean", "model_mean",
-               "statistic", "p", "p_adj", "rank_biserial", "zero_method", "method", "correction", "note"]
-    tests = pd.DataFrame(rows, columns=[c for c in columns if c not in ("p_adj", "zero_method", "method", "correction")])
+               "statistic", "p", "p_adj", "rank_biserial", "cles", "zero_method", "method", "correction", "note"]
+    tests = pd.DataFrame(rows, columns=[c for c in columns if c not in ("p_adj", "zero_method", "correction")])
     tests = tests.assign(p_adj=adjust_pvalues(tests["p"].to_numpy(), correction), zero_method=zero_method,
-                         method=METHOD, correction=correction)
+                         correction=correction)
     return tests[columns]
 
 

@@ -1,27 +1,63 @@
-"""Normalized Shannon entropy of rationale distributions at token level vs category level."""
+"""Shannon entropy of rationale distributions at token level vs category level: the one definition."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+from scipy.stats import entropy as scipy_entropy
 
 
-def normalized_entropy(counts, k: int) -> float:
-    """Shannon entropy of ``counts / counts.sum()`` divided by ``log(k)``, k the number of possible outcomes.
+def normalized_entropy(counts, k: int | None = None) -> float:
+    """Shannon entropy of ``counts / counts.sum()`` divided by ``log(k)``.
 
-    NaN when nothing was counted or ``k < 2`` (a single outcome carries no uncertainty to normalize).
+    Parameters
+    ----------
+    counts : array_like of float
+        How often each outcome occurred (zeros allowed).
+    k : int or None
+        The normalisation: the number of outcomes that *could* occur ("available" support, e.g. the
+        distinct unit texts among the selectable units), so 1 means spread evenly over everything
+        possible; or None for the number of outcomes *observed* (nonzero counts), so 1 means
+        uniform over what occurred. The available support compares humans and model on one scale;
+        the observed support needs no knowledge of what was possible (a corpus of rationales alone).
+
+    Returns
+    -------
+    float
+        ``scipy.stats.entropy(counts) / log(k)``; NaN when nothing was counted or ``k < 2`` (one
+        possible or observed outcome: 0 / 0, no uncertainty to normalise).
 
     Examples
     --------
-    >>> normalized_entropy([1, 1, 1, 1], 4), normalized_entropy([5, 0], 2)
-    (1.0, 0.0)
+    >>> normalized_entropy([1, 1, 1, 1], 4), normalized_entropy([5, 0], 2), normalized_entropy([2, 2, 0])
+    (1.0, 0.0, 1.0)
+    >>> round(normalized_entropy([2, 2, 0], 4), 3)
+    0.5
     """
     counts = np.asarray(counts, dtype=float)
-    total = counts.sum()
-    if total == 0 or k < 2:
+    k = int(np.count_nonzero(counts)) if k is None else k
+    if counts.sum() == 0 or k < 2:
         return float("nan")
-    p = counts[counts > 0] / total
-    return float(-(p * np.log(p)).sum() / np.log(k) + 0.0)
+    return float(scipy_entropy(counts) / math.log(k) + 0.0)
+
+
+def entropy_bits(counts) -> float:
+    """Plain Shannon entropy in bits (``scipy.stats.entropy(counts, base=2)``); NaN when nothing was counted.
+
+    Examples
+    --------
+    >>> entropy_bits([1, 1, 1, 1]), entropy_bits([3, 0])
+    (2.0, 0.0)
+    """
+    counts = np.asarray(counts, dtype=float)
+    return float(scipy_entropy(counts, base=2) + 0.0) if counts.sum() > 0 else float("nan")
+
+
+def reduction(token: float, category: float) -> float:
+    """Relative entropy reduction ``(token - category) / token`` from token to category level; NaN if token <= 0."""
+    return (token - category) / token if token > 0 else float("nan")
 
 
 def rationale_entropy(data: pd.DataFrame) -> pd.DataFrame:
@@ -45,12 +81,11 @@ def rationale_entropy(data: pd.DataFrame) -> pd.DataFrame:
     -----
     The token-level distribution is that of the selected units over token types, a type being
     the unit's text (so every ``self`` is one type); the category-level distribution is that of
-    the same units over their categories. Each entropy ``H = -sum p log p`` is divided by
-    ``log k``, k the number of distinct types (categories) *available* in the selectable units,
-    the same k for humans and model, so 1 means selections spread evenly over everything that
-    could be selected and 0 means one type only. The reduction says how much of the token-level
-    spread the category abstraction removes. Human selections are pooled over all responses;
-    the model's rationale is counted once per task.
+    the same units over their categories. Each entropy is :func:`normalized_entropy` with the
+    *available* support ``k``: the distinct types (categories) among the selectable units, the
+    same k for humans and model, so 1 means selections spread evenly over everything that could
+    be selected and 0 means one type only. Human selections are pooled over all responses; the
+    model's rationale is counted once per task.
     """
     units = data.dropna(subset=["unit_index"])
     k_token, k_category = units["text"].nunique(), units["category"].nunique()
@@ -61,6 +96,5 @@ def rationale_entropy(data: pd.DataFrame) -> pd.DataFrame:
         h_token = normalized_entropy(chosen["text"].value_counts().to_numpy(), k_token)
         h_category = normalized_entropy(chosen["category"].value_counts().to_numpy(), k_category)
         rows.append({"rater": rater, "n_selected": len(chosen), "k_token": k_token, "k_category": k_category,
-                     "h_token": h_token, "h_category": h_category,
-                     "reduction": (h_token - h_category) / h_token if h_token > 0 else np.nan})
+                     "h_token": h_token, "h_category": h_category, "reduction": reduction(h_token, h_category)})
     return pd.DataFrame(rows)

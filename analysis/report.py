@@ -23,9 +23,12 @@ from tqdm import tqdm
 
 from analysis.breakdown import agreement_tables, format_duration, response_times
 from analysis.categories import category_rates, category_tests, pooled_rates
+from analysis.ceiling import ceiling_summary, human_agreement
+from analysis.ceiling_plot import plot_ceiling
 from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
 from analysis.io import Export, ExportError, load_export
+from analysis.mixed import category_mixed_models
 from analysis.plots import plot_heatmap, plot_kappa, plot_rates
 from analysis.sections import (
     DAGGER,
@@ -47,9 +50,9 @@ from analysis.sections import (
     pvalue,
     save_figure,
 )
-from analysis.wilcoxon import METHOD, ZERO_METHODS
+from analysis.wilcoxon import METHODS, ZERO_METHODS
 
-PACKAGES = ("codeq-study", "numpy", "pandas", "scipy", "statsmodels", "matplotlib")
+PACKAGES = ("codeq-study", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "krippendorff", "matplotlib")
 ZERO_TEXT = {
     "wilcox": "participants with equal human and model rates are dropped before ranking",
     "pratt": "participants with equal rates are ranked, then their ranks ignored (Pratt 1959)",
@@ -64,6 +67,8 @@ REFERENCES = [
               "Measurement, 20(1), 37-46.", "10.1177/001316446002000104"),
     Reference("Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall/CRC.",
               "10.1201/9780429246593"),
+    Reference("Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychological Bulletin, "
+              "76(5), 378-382.", "10.1037/h0031619"),
     Reference("Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of high "
               "agreement. British Journal of Mathematical and Statistical Psychology, 61(1), 29-48.",
               "10.1348/000711006X126600"),
@@ -71,10 +76,13 @@ REFERENCES = [
               "Statistics, 6(2), 65-70. https://www.jstor.org/stable/4615733"),
     Reference("Kerby, D. S. (2014). The simple difference formula: an approach to teaching nonparametric "
               "correlation. Comprehensive Psychology, 3, 11.IT.3.1.", "10.2466/11.IT.3.1"),
+    Reference("Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology (2nd ed.). Sage."),
     Reference("Pratt, J. W. (1959). Remarks on zeros and ties in the Wilcoxon signed rank procedures. Journal of "
               "the American Statistical Association, 54(287), 655-667.", "10.1080/01621459.1959.10501526"),
     Reference("Shannon, C. E. (1948). A mathematical theory of communication. Bell System Technical Journal, "
               "27(3), 379-423.", "10.1002/j.1538-7305.1948.tb01338.x"),
+    Reference("Vallat, R. (2018). Pingouin: statistics in Python. Journal of Open Source Software, 3(31), 1026.",
+              "10.21105/joss.01026"),
     Reference("Vafa, K., Deng, Y., Blei, D. M., & Rush, A. M. (2021). Rationales for sequential predictions. "
               "Proceedings of EMNLP 2021, 10314-10332.", "10.18653/v1/2021.emnlp-main.807"),
     Reference("Wilcoxon, F. (1945). Individual comparisons by ranking methods. Biometrics Bulletin, 1(6), 80-83.",
@@ -116,6 +124,7 @@ class Options:
     n_boot: int = 2000
     ci: float = 0.95
     seed: int = 0
+    mixed: bool = True
 
 
 @dataclass
@@ -196,12 +205,16 @@ def methods_section(ctx: Context) -> Section:
             "For each category (and, separately, each group) we computed per participant the share of the "
             "selectable units of that category, over the participant's tasks, that the participant selected, and "
             "the share that the model's rationale selected on the same tasks. Human and model rates were compared "
-            "across participants with a two-sided Wilcoxon signed-rank test (Wilcoxon, 1945) using "
-            f"<code>scipy.stats.wilcoxon(d, zero_method=\"{escape(o.zero_method)}\", correction=False, "
-            f"method=\"{METHOD}\")</code>: {escape(ZERO_TEXT[o.zero_method])}; p-values from the normal "
-            "approximation with the variance corrected for ties, without continuity correction. The effect size is "
+            "across participants with a two-sided Wilcoxon signed-rank test (Wilcoxon, 1945) through "
+            f"<code>pingouin.wilcoxon(d, zero_method=\"{escape(o.zero_method)}\", correction=False)</code>: "
+            f"{escape(ZERO_TEXT[o.zero_method])}. P-values are those of <code>scipy.stats.wilcoxon</code>'s "
+            "defaults (and of R's <code>wilcox.test</code> for small samples): the exact null distribution for up "
+            "to 50 participants without ties or zero differences, the exact sign-flip permutation distribution with "
+            "ties or zeros up to 13 participants, otherwise the normal approximation with the variance corrected "
+            "for ties, without continuity correction; the method column says which. The effect size is "
             "the matched-pairs rank-biserial correlation (Kerby, 2014), positive when participants select the "
-            "category more often than the model. P-values were adjusted over the categories (and separately over "
+            "category more often than the model, with pingouin's common-language effect size (CLES) in the CSV. "
+            "P-values were adjusted over the categories (and separately over "
             f"the groups) with the {escape(CORRECTIONS[o.correction])} procedure (<code>statsmodels "
             f"multipletests(method=\"{escape(o.correction)}\")</code>); categories whose test is undefined (every "
             "participant's rates equal) are not counted.")),
@@ -274,9 +287,10 @@ def rates_section(by: str) -> Callable[[Context], Section]:
                    Col("human_median", "human median", "rate"), Col("model_median", "model median", "rate"),
                    Col("statistic", "W", fmt=lambda v: number(v, 1)), Col("p", "p", fmt=pvalue),
                    Col("p_adj", "p adjusted", fmt=pvalue), Col("rank_biserial", "r rank-biserial"),
-                   Col("note", "note", text=True)],
-                  [(f"Every row: two-sided Wilcoxon signed-rank test, method \"{METHOD}\", zero_method "
-                    f"\"{o.zero_method}\", p adjusted with {CORRECTIONS[o.correction]} over the {levels} tested. "
+                   Col("method", "p-value method", text=True), Col("note", "note", text=True)],
+                  [(f"Every row: two-sided Wilcoxon signed-rank test, zero_method "
+                    f"\"{o.zero_method}\"; p-value method: "
+                    + "; ".join(f"{name}, {text}" for name, text in METHODS.items()) + f". P adjusted with {CORRECTIONS[o.correction]} over the {levels} tested. "
                     f"n ≠: participants whose two rates differ. r > 0: participants select the {by} more often than "
                     "the model.")]),
         ]
@@ -348,6 +362,69 @@ def entropy_section(ctx: Context) -> Section:
     return Section("Entropy", blocks)
 
 
+def ceiling_section(ctx: Context) -> Section:
+    """Agreement among participants per task (the human ceiling) beside the model's agreement with them."""
+    o = ctx.options
+    agreement = ctx.tables["human_agreement"] = human_agreement(ctx.data)
+    summary = ctx.tables["ceiling_summary"] = ceiling_summary(agreement, ctx.data, n_boot=o.n_boot, ci=o.ci, seed=o.seed)
+    row = summary.iloc[0]
+    shown = summary.assign(ci=ci_text(summary["ci_low"], summary["ci_high"]),
+                           note=interval_notes(summary["n_tasks"], {"": (summary["ci_low"], summary["ci_high"])}))
+    return Section("Human ceiling", [
+        Paragraph(markup(
+            "How far participants agree with each other, per task, beside how far the model agrees with them. "
+            "Participants who selected nothing on a task are left out of it (<code>n_empty</code>). Fleiss' kappa "
+            "(Fleiss, 1971; statsmodels) and Krippendorff's alpha, nominal (Krippendorff, 2004; the "
+            "<code>krippendorff</code> package), take the participants as raters and the selectable units as items; "
+            "leave-one-out κ is the mean over participants of Cohen's κ against the units selected by at least half "
+            "of the other participants, model κ the mean of Cohen's κ between the model's rationale and each "
+            "participant. The fraction of the ceiling is mean model κ / mean leave-one-out κ over the tasks where both "
+            f"are defined, with a {escape(ctx.ci_label)} percentile bootstrap over tasks "
+            "(<code>pingouin.compute_bootci</code>); the p-value compares the mean model κ with that of random "
+            f"rationales of the same size on the same tasks (one-sided permutation test, {int(row['n_perm'])} draws). "
+            "A fraction near 1: the model agrees with people as well as they agree with each other; it means little "
+            "when the ceiling itself is near 0.")),
+        Table(shown, "One row: the human ceiling and the model's agreement, means over tasks (κ and α from −1 to 1).",
+              [Col("n_tasks", "tasks"), Col("fleiss_kappa", "Fleiss κ"), Col("krippendorff_alpha", "Krippendorff α"),
+               Col("human_loo_kappa", "leave-one-out κ"), Col("model_kappa", "model κ"),
+               Col("fraction_of_ceiling", "fraction of ceiling"), Col("ci", ctx.ci_label, text=True),
+               Col("random_kappa", "random κ"), Col("p_vs_random", "p vs random", fmt=pvalue),
+               Col("note", "note", text=True)],
+              [INTERVAL_NOTE] if shown["note"].astype(bool).any() else []),
+        ctx.figure("human_ceiling", plot_ceiling(agreement),
+                   "Per main task (rows, sorted by human agreement): mean leave-one-out Cohen's κ of each participant "
+                   "against the majority of the others (blue circles) and mean κ of the model's rationale against each "
+                   "participant (orange squares); the dotted line is chance agreement (κ = 0).",
+                   "Per task, human-human and model-human kappa"),
+        Table(agreement, "One row per main task: agreement among its participants and with the model.",
+              [Col("task_id", "task", text=True), Col("n_units", "units"), Col("n_model", "model", "units"),
+               Col("n_participants", "participants"), Col("n_empty", "empty", "participants"),
+               Col("fleiss_kappa", "Fleiss κ"), Col("krippendorff_alpha", "Krippendorff α"),
+               Col("human_loo_kappa", "leave-one-out κ"), Col("model_kappa", "model κ")]),
+    ])
+
+
+def mixed_section(ctx: Context) -> Section | None:
+    """Per-category logistic mixed models (skipped with ``mixed=False``: the slowest step)."""
+    if not ctx.options.mixed:
+        return None
+    table = ctx.tables["category_mixed"] = category_mixed_models(ctx.data, "category", ci=ctx.options.ci)
+    shown = table.assign(ci=ci_text(table["ci_low"], table["ci_high"]))
+    return Section("Mixed-effects model by category", [
+        Paragraph(markup(
+            "Per category, a logistic mixed model of selected ~ source (human / model) over every selectable unit, "
+            "with random intercepts for participants and tasks (statsmodels <code>BinomialBayesMixedGLM</code>, "
+            f"variational Bayes, {escape(ctx.ci_label)} posterior interval). Odds ratios above 1: participants select "
+            "the category's units more readily than the model. Prefer it to the Wilcoxon tests when participants saw "
+            "different tasks; its intervals are approximate and too narrow when participants differ a lot.")),
+        Table(shown, "One row per category: odds of a unit being selected by a participant vs by the model's rationale.",
+              [Col("category", "category", text=True), Col("n_rows", "rows", "unit × response"),
+               Col("n_participants", "participants"), Col("n_tasks", "tasks"), Col("human_rate", "human rate"),
+               Col("model_rate", "model rate"), Col("odds_ratio", "odds ratio"), Col("ci", ctx.ci_label, text=True),
+               Col("note", "note", text=True)]),
+    ])
+
+
 def references_section(ctx: Context) -> Section:
     return Section("References", [REFERENCES])
 
@@ -355,12 +432,13 @@ def references_section(ctx: Context) -> Section:
 # The report's sections, in order. Each takes the Context and returns a Section (or None to skip).
 SECTIONS: list[Callable[[Context], Section | None]] = [
     overview_section, methods_section, agreement_section, rates_section("category"), rates_section("group"),
-    time_section, entropy_section, references_section,
+    time_section, entropy_section, ceiling_section, mixed_section, references_section,
 ]
 
 
 def write_report(folder, out, keep_excluded: bool = False, correction: str = "holm", zero_method: str = "wilcox",
-                 n_boot: int = 2000, ci: float = 0.95, seed: int = 0, pdf: bool = False) -> dict[str, Path]:
+                 n_boot: int = 2000, ci: float = 0.95, seed: int = 0, mixed: bool = True,
+                 pdf: bool = False) -> dict[str, Path]:
     """Analyse the export in ``folder`` and write every table, figure and ``report.html`` to ``out``.
 
     Parameters
@@ -375,6 +453,8 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         Treatment of zero differences in the Wilcoxon tests.
     n_boot, ci, seed
         Bootstrap replicates, CI coverage, seed.
+    mixed : bool
+        Fit the per-category mixed models (the slowest step: minutes for thousands of responses).
     pdf : bool
         Also write ``report.pdf`` (needs WeasyPrint: ``pip install codeq-study[pdf]``).
 
@@ -395,7 +475,7 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         raise ExportError(f"{folder}: no answers to main tasks to analyse yet{left_out}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(export, Path(folder), out, Options(keep_excluded, correction, zero_method, n_boot, ci, seed))
+    ctx = Context(export, Path(folder), out, Options(keep_excluded, correction, zero_method, n_boot, ci, seed, mixed))
     ctx.tables.update(agreement_tables(export, n_boot=n_boot, ci=ci, seed=seed))
     sections = []
     for build in tqdm(SECTIONS, desc="analysis report", unit="section"):

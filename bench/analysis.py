@@ -4,7 +4,9 @@
     python bench/analysis.py --participants 100   # smaller
 
 Writes a synthetic export as Parquet to a temporary folder (vectorized numpy, a few seconds), runs
-the whole report on it and prints the wall time and the peak resident memory of the process.
+the report (without the mixed models) on it and prints the wall time and the peak resident memory of
+the process, then times the human ceiling (with its permutation test) on its own and, with --mixed,
+the per-category mixed models.
 """
 
 from __future__ import annotations
@@ -86,9 +88,14 @@ def peak_rss_mib() -> float:
 @click.option("--pool", default=200, show_default=True, help="Distinct tasks in the study.")
 @click.option("--n-boot", default=2000, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-def main(participants, tasks_each, units, pool, n_boot, seed):
+@click.option("--mixed", is_flag=True, help="Also time the per-category mixed models (slow: minutes).")
+def main(participants, tasks_each, units, pool, n_boot, seed, mixed):
     """Time the whole report on a synthetic export."""
+    from analysis.ceiling import ceiling_summary, human_agreement
+    from analysis.io import load_export
+    from analysis.mixed import category_mixed_models
     from analysis.report import write_report
+    from analysis.tidy import response_units
 
     with tempfile.TemporaryDirectory() as tmp:
         export, out = Path(tmp) / "export", Path(tmp) / "report"
@@ -97,12 +104,23 @@ def main(participants, tasks_each, units, pool, n_boot, seed):
         rows = make_export(export, participants, tasks_each, units, max(pool, tasks_each), seed)
         t1 = time.perf_counter()
         rss_before = peak_rss_mib()
-        write_report(export, out, n_boot=n_boot, seed=seed)
+        write_report(export, out, n_boot=n_boot, seed=seed, mixed=False)
         t2 = time.perf_counter()
         print(f"export: {participants} participants x {tasks_each} tasks x {units} units; rows {rows}")
         print(f"generate + write parquet: {t1 - t0:.1f} s (peak RSS {rss_before:.0f} MiB)")
-        print(f"report (load, validate, all statistics, {n_boot} bootstrap replicates, plots, html): {t2 - t1:.1f} s")
+        print(f"report (load, validate, all statistics but the mixed models, {n_boot} bootstrap replicates, plots, "
+              f"html): {t2 - t1:.1f} s")
         print(f"peak RSS of the process: {peak_rss_mib():.0f} MiB")
+        loaded = load_export(export)
+        data = response_units(loaded.selections, loaded.units, loaded.model_rationales)
+        t3 = time.perf_counter()
+        summary = ceiling_summary(human_agreement(data), data, n_boot=n_boot, seed=seed)
+        t4 = time.perf_counter()
+        print(f"of which human ceiling + 1000 random rationales per task: {t4 - t3:.1f} s "
+              f"(fraction of ceiling {summary['fraction_of_ceiling'].iloc[0]:.3f})")
+        if mixed:
+            category_mixed_models(data)
+            print(f"mixed models for {len(CATEGORIES)} categories: {time.perf_counter() - t4:.1f} s")
 
 
 if __name__ == "__main__":

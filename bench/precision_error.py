@@ -32,7 +32,7 @@ from codeq.loading import ModelLoadError, load_model
 from codeq.rationale_search import RESCORE_BOUNDS, rows_to_rescore, score_blocks
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-BOUNDS = (1e-4, 1e-3, 3e-3, 0.01, 0.02, 0.04, 0.08)
+BOUNDS = (1e-4, 1e-3, 2.5e-3, 0.01, 0.02, 0.04)
 
 
 def step_blocks(sequences: list[list[int]], per_snippet: int, max_subset: int, seed: int = 0):

@@ -181,29 +181,6 @@ def rationalize_corpus_cmd(paths, out, language, model, device, dtype, targets_p
                f"from {len(snippets)} snippets in {len(files)} files -> {out}")
 
 
-@main.command("aggregate")
-@click.argument("rationales", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--include-unconverged", is_flag=True, help="Also aggregate rationales that did not converge.")
-@click.option("--resample", type=click.Choice(["snippets", "tasks"]), default="snippets", show_default=True,
-              help="Bootstrap clusters.")
-@click.option("--n-boot", default=2000, show_default=True)
-@click.option("--seed", default=0, show_default=True)
-def aggregate_cmd(rationales, out, include_unconverged, resample, n_boot, seed):
-    """Global explanation of RATIONALES (contract tasks): category matrices, frequencies, entropy, heatmap."""
-    from codeq.contract import read_tasks
-    from codeq.explain import aggregate
-
-    cluster = {"snippets": "snippet_id", "tasks": "task_id"}[resample]
-    with user_errors():
-        tasks = read_tasks(rationales)
-        if not any(t.rationale.converged or include_unconverged for t in tasks):
-            raise UserError(f"{rationales}: no rationales to aggregate" + (" (none converged)" if tasks else ""))
-        summary = aggregate(tasks, out, converged_only=not include_unconverged,
-                            cluster=cluster, n_boot=n_boot, seed=seed)
-    click.echo(json.dumps(summary, indent=2))
-
-
 @main.command("unit-coverage")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--language", default="python", show_default=True)
@@ -286,7 +263,9 @@ def read_rationalize_input(lines, tokenizer) -> list[dict]:
 @click.option("--max-steps", type=int, default=None, help="Most positions added after t-1 (default: no limit).")
 @click.option("--batch-size", default=1024, show_default=True, help="Most candidate rows per forward pass.")
 @click.option("--max-batch-tokens", default=32768, show_default=True, help="Most padded tokens per forward pass.")
-def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, batch_size, max_batch_tokens):
+@click.option("--exact/--inexact", default=True, show_default=True,
+              help="bf16/fp16 models: decide near-ties again in fp32, so rationales equal the fp32 computation's.")
+def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, batch_size, max_batch_tokens, exact):
     """Compute greedy rationales for target tokens of the sequences in INPUT_FILE ('-' for stdin).
 
     INPUT_FILE holds JSON lines, each {"text": "..."} or {"ids": [...]}, optionally with
@@ -306,7 +285,7 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
             raise UserError("the input holds no sequences")
         targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
         results = rationalize(lm, [item["ids"] for item in items], targets, max_steps=max_steps,
-                              batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=True)
+                              batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=True, exact=exact)
     records = [{"ids": item["ids"], "tokens": lm.tokenizer.convert_ids_to_tokens(item["ids"]), "rationales": []}
                for item in items]
     for r in results:
@@ -346,6 +325,65 @@ def compat_finetune_cmd(model_name, device, dtype, data, out, suffixes, steps, b
         lm = load(model_name, device, dtype)
         result = compat_finetune(lm, data, out, cfg, suffixes=tuple(suffixes))
     click.echo(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=2))
+
+
+@main.group("corpus")
+def corpus_group():
+    """Rationalize whole corpora into resumable Parquet shards, in one process or on Ray."""
+
+
+@corpus_group.command("run")
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run folder: manifest.json, rationales/ and errors/ shards. Rerun to resume.")
+@model_options(default_dtype="fp32")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process; ray: Ray Data actors (RAY_ADDRESS joins a cluster).")
+@click.option("--workers", default=1, show_default=True, help="Ray actors, each loading the model once.")
+@click.option("--gpus-per-worker", default=0.0, show_default=True, help="GPUs per Ray actor (0: CPU actors).")
+@click.option("--threads", type=int, default=None,
+              help="CPU threads per worker (local default: torch's; Ray CPU actors default: 1).")
+@click.option("--items-per-shard", default=16, show_default=True, help="Items per batch and per shard file.")
+@click.option("--language", default="python", show_default=True,
+              help="Language of a source folder, and of records that name none.")
+@click.option("--targets-per-item", default=4, show_default=True)
+@click.option("--selection", type=click.Choice(["converged", "all"]), default="all", show_default=True)
+@click.option("--min-context-units", default=10, show_default=True)
+@click.option("--max-new-tokens", default=64, show_default=True)
+@click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--completion/--no-completion", default=True, show_default=True,
+              help="Complete each item and pick targets in the completion, or rationalize the item's own "
+                   "tokens that the model predicts itself.")
+def corpus_run_cmd(input_path, out, model_name, device, dtype, engine, workers, gpus_per_worker, threads,
+                   items_per_shard, language, targets_per_item, selection, min_context_units, max_new_tokens,
+                   max_steps, seed, completion):
+    """Complete every item of INPUT, choose targets as `codeq prepare` does, and rationalize them.
+
+    INPUT is a JSONL or Parquet file of items (id, code, optional language; the code is the prompt)
+    or a folder of source files (each function of 6-60 lines gives one item: its first half).
+    With --no-completion the items' own tokens that the model predicts are the targets.
+    Bad items go to OUT/errors with the reason; the run goes on. Killed runs resume where they
+    stopped when rerun with the same command. See docs/scale.md.
+
+    \b
+    Example:
+      codeq corpus run snippets.jsonl --out runs/corpus --model codeq-tiny
+      codeq corpus run src/ --out runs/corpus --model codeq-tiny --engine ray --workers 2
+    """
+    from codeq.corpus_run.manifest import RunSettings
+    from codeq.corpus_run.run import run_corpus
+    from codeq.tasks import TargetRules
+
+    rules = TargetRules(language=language, targets_per_snippet=targets_per_item, selection=selection,
+                        min_context_units=min_context_units, max_new_tokens=max_new_tokens, max_steps=max_steps,
+                        seed=seed)
+    with user_errors():
+        summary = run_corpus(input_path, out, RunSettings(model=model_name, dtype=dtype, rules=rules,
+                                                          completion=completion),
+                             engine=engine, workers=workers, gpus_per_worker=gpus_per_worker, device=device,
+                             threads=threads, items_per_shard=items_per_shard)
+    click.echo(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -177,6 +177,18 @@ def _looks_like_hub_id(name: str) -> bool:
     return len(parts) == 2 and all(parts) and not Path(name).exists()
 
 
+def model_config(name_or_path: str | os.PathLike):
+    """Return the model's Hugging Face config (cheap: no weights), or raise :class:`ModelLoadError`.
+
+    Lets a caller that loads the model elsewhere (e.g. in Ray workers) report a missing model at once.
+    """
+    try:
+        return AutoConfig.from_pretrained(resolve_source(name_or_path))
+    except OSError as err:
+        raise ModelLoadError(f"cannot load {name_or_path!r}: not found locally and not downloadable "
+                             f"({str(err).splitlines()[0]})") from None
+
+
 def load_model(name_or_path: str | os.PathLike, device: str = "auto", dtype: str | torch.dtype = "auto") -> LoadedModel:
     """Load a causal LM and its tokenizer, in eval mode, on ``device`` with ``dtype``.
 
@@ -187,11 +199,7 @@ def load_model(name_or_path: str | os.PathLike, device: str = "auto", dtype: str
     source = resolve_source(name_or_path)
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
-    try:
-        config = AutoConfig.from_pretrained(source)
-    except OSError as err:
-        raise ModelLoadError(f"cannot load {name_or_path!r}: not found locally and not downloadable "
-                             f"({str(err).splitlines()[0]})") from None
+    config = model_config(name_or_path)
     try:
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dt)
     except ValueError:

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
-from codeq.completion import complete
+from codeq.completion import complete, decode, token_offsets
 from codeq.contract import ModelInfo, Target, Task, Token, Unit
 from codeq.errors import UserError
 from codeq.loading import SequenceTooLong
-from codeq.rationale_search import Rationale, rationalize
+from codeq.rationale_search import Rationale, predicted_positions, rationalize
 from codeq.screen import screen_reason
 from codeq.study_definition import SELECTIONS
 from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
@@ -127,7 +127,20 @@ def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     return _Draft(snippet, completion.text, completion.ids, units, tokens, candidates, screened)
 
 
-def _select(lm, drafts: list[_Draft], rules: TargetRules) -> None:
+def _draft_as_is(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
+    """Draft the snippet's own code without completing it: targets are tokens the model predicts itself."""
+    ids = lm.tokenizer(snippet.prompt)["input_ids"]
+    if decode(lm.tokenizer, ids) != snippet.prompt:
+        raise UserError("the tokenizer does not reproduce this code when decoding it; offsets would be wrong")
+    units = code_units(snippet.prompt, rules.language)
+    tokens = align_tokens(token_offsets(lm.tokenizer, ids, snippet.prompt), ids, units)
+    predicted = set(predicted_positions(lm, ids))
+    candidates = [t for t in target_candidates(tokens, units, 1, rules) if t in predicted]
+    random.Random(f"{rules.seed}:{snippet.snippet_id}").shuffle(candidates)
+    return _Draft(snippet, "", ids, units, tokens, candidates, [])
+
+
+def _select(lm, drafts: list[_Draft], rules: TargetRules, progress: bool) -> None:
     """Rationalize candidates in rounds, batched over snippets, until each draft has its targets."""
     for round_number in itertools.count(1):
         pending = []
@@ -139,7 +152,7 @@ def _select(lm, drafts: list[_Draft], rules: TargetRules) -> None:
         if not pending:
             return
         rationales = rationalize(lm, [d.ids for d, _ in pending], [sorted(ts) for _, ts in pending],
-                                 max_steps=rules.max_steps, progress=True)
+                                 max_steps=rules.max_steps, progress=progress)
         by_draft = {}
         for r in rationales:
             by_draft.setdefault(r.sequence_index, []).append(r)
@@ -163,19 +176,25 @@ def _task(draft: _Draft, number: int, rationale: Rationale, model: ModelInfo, la
 
 
 def build_tasks(lm, snippets: list[Snippet], rules: TargetRules, dtype: str,
-                screened: list[ScreenedLine] | None = None) -> list[Task]:
+                screened: list[ScreenedLine] | None = None, progress: bool = True,
+                completion: bool = True) -> list[Task]:
     """Complete every snippet, choose and rationalize its targets, and return the tasks in order.
 
     Tasks of one snippet are numbered t1, t2, ... in text order of their targets. A snippet with
     fewer eligible targets than asked gives fewer tasks (the caller reports it). When ``screened``
     is a list, the lines whose candidates the screen left out are appended to it, in snippet order.
+    ``progress=False`` hides the progress bars (for callers that show their own). ``completion=False``
+    rationalizes each snippet's own code instead of a completion of it (the task's completion is
+    empty, and there is no completion to screen): any token after the first is a candidate if the
+    model predicts it itself under full context and it meets the same unit rules.
     """
     if rules.selection not in SELECTIONS:
         raise UserError(f"unknown selection {rules.selection!r}: use {' or '.join(SELECTIONS)}")
-    drafts = [_draft(lm, s, rules) for s in tqdm(snippets, desc="completing", unit="snippet")]
+    draft = _draft if completion else _draft_as_is
+    drafts = [draft(lm, s, rules) for s in tqdm(snippets, desc="completing", unit="snippet", disable=not progress)]
     if screened is not None:
         screened.extend(line for draft in drafts for line in draft.screened)
-    _select(lm, drafts, rules)
+    _select(lm, drafts, rules, progress)
     model = ModelInfo(name=lm.name, revision=lm.revision, dtype=dtype)
     tasks = []
     for draft in drafts:

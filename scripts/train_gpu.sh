@@ -32,6 +32,12 @@ prepare() {
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         -d "$STAGE/wheels" $versions
     du -sh "$STAGE"/*
+    # what travels to the GPU machine: tracked and untracked-not-ignored files plus the carried stage (64 MiB at most)
+    local tree stage
+    tree=$({ git ls-files -z; git ls-files -z -o --exclude-standard; } | xargs -0 du -cb 2>/dev/null | awk '$2 == "total" {s += $1} END {print s + 0}')
+    stage=$(du -sb "$STAGE" | cut -f1)
+    echo "travels: $(( (tree + stage) / 1048576 )) MiB (working tree $(( tree / 1048576 )), $STAGE $(( stage / 1048576 ))) of 64 MiB"
+    if (( tree + stage > 64 * 1048576 )); then echo "too large to travel: make the working tree smaller" >&2; exit 1; fi
 }
 
 train() {

@@ -1,4 +1,4 @@
-"""codeq.agreement against scikit-learn and hand-worked examples."""
+"""analysis.agreement against scikit-learn and hand-worked examples."""
 
 import math
 import warnings
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score, jaccard_score, precision_score, recall_score
 
-from codeq.agreement import (
+from analysis.agreement import (
     ac1_from_counts,
     cohen_kappa,
     f1,

@@ -7,7 +7,8 @@ import pytest
 
 # by name: the package exports functions named like some of its modules (analysis.alignment)
 MODULES = ["analysis.alignment", "analysis.bootstrap", "analysis.categories", "analysis.correction",
-           "analysis.entropy", "analysis.wilcoxon", "analysis.breakdown", "analysis.sections", "codeq.agreement"]
+           "analysis.entropy", "analysis.wilcoxon", "analysis.breakdown", "analysis.sections", "analysis.agreement",
+           "analysis.power"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -124,3 +124,25 @@ def test_ties_are_broken_as_in_fp32():
     assert got.positions == expected.positions and got.rescored > 0
     (inexact,) = rationalize(reduced, ids, [6], exact=False)
     assert inexact.positions == [5, 1, 3, 4]  # bf16's own tie-break: the lowest position
+
+
+def test_cli_rationalizes_a_bf16_model_exactly(saved_model, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from codeq.cli import main
+
+    path, model = saved_model
+    ids = torch.randint(1, 300, (14,), generator=torch.Generator().manual_seed(4)).tolist()
+    expected = rationalize_reference(model.eval(), [ids], [[6, 13]], max_steps=4)
+    for flag, exact in (("--exact", True), ("--inexact", False)):
+        out = tmp_path / f"{flag}.jsonl"
+        result = CliRunner().invoke(main, ["rationalize", "-m", str(path), "--dtype", "bf16", "--max-steps", "4", flag,
+                                           "-o", str(out), "-"], input=json.dumps({"ids": ids, "targets": [6, 13]}) + "\n")
+        assert result.exit_code == 0, result.output
+        got = json.loads(out.read_text())["rationales"]
+        assert (sum(r["rescored"] for r in got) > 0) == exact  # the flag reaches the engine
+        if exact:  # the checkpoint is re-read in fp32 for the near-ties
+            assert [(r["positions"], r["top_predictions"]) for r in got] == \
+                [(r.positions, r.top_predictions) for r in expected]

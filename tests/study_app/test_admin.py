@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from test_export import T0, linkage_map, seed
 
-from codeq.agreement import cohen_kappa
+from analysis.agreement import cohen_kappa
 from study_app.admin.commands import create_admin
 from study_app.admin.models import AdminUser, Exclusion
 from study_app.admin.stats import participant_summary
@@ -93,7 +93,7 @@ def stat(page: str, name: str) -> str:
 
 
 def response_kappas(export, drop: set[str] = frozenset()) -> pd.DataFrame:
-    """Cohen's kappa of every main-task response, recomputed from the exported vectors with codeq.agreement."""
+    """Cohen's kappa of every main-task response, recomputed from the exported vectors with analysis.agreement."""
     sel, rat, resp = (export.tables[t] for t in ("selections", "model_rationales", "responses"))
     main = set(resp.loc[resp["kind"] == "main", "task_id"])
     rows = []

@@ -1,28 +1,30 @@
-"""Global explanations: aggregate many rationales into category-level statistics.
+"""Global explanations: aggregate many model rationales into category-level statistics.
 
-From contract tasks (``codeq prepare`` or ``codeq rationalize-corpus`` output):
+From contract tasks (``codeq prepare`` output, a corpus run's tasks file or its Parquet shards):
 
 - target category x rationale category matrices: how many rationale units of each category the
   targets of each category drew, and the mean probability gain those units brought;
 - per-category frequencies with bootstrap CIs that resample snippets (or tasks), never units:
   ``share`` (fraction of all rationale units in the category) and ``rate`` (fraction of the
   category's context units that entered a rationale, which corrects for how common it is);
-- normalized Shannon entropy of the rationale units' distribution at token level (by unit text) and
-  at category level, and the relative reduction from the first to the second.
-
-Light: numpy and pandas; matplotlib only for the heatmap.
+- Shannon entropy of the rationale units' distribution at token level (by unit text) and at
+  category level, and the relative reduction from the first to the second
+  (:func:`analysis.entropy.normalized_entropy` with the observed support, and plain bits).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from analysis.bootstrap import task_bootstrap
+from analysis.entropy import entropy_bits, normalized_entropy, reduction
 from codeq.contract import Task
+
+CLUSTERS = {"snippets": "snippet_id", "tasks": "task_id"}
 
 
 def rationale_table(tasks: list[Task]) -> pd.DataFrame:
@@ -62,45 +64,27 @@ def category_matrices(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     np.add.at(gains, (r, c), table["gain"].to_numpy(dtype=float))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(counts > 0, gains / counts, np.nan)
-    frame = dict(index=pd.Index(rows, name="target_category"), columns=pd.Index(cols, name="category"))
+    frame = {"index": pd.Index(rows, name="target_category"), "columns": pd.Index(cols, name="category")}
     return pd.DataFrame(counts.astype(int), **frame), pd.DataFrame(mean, **frame)
-
-
-def normalized_entropy(counts) -> float:
-    """Shannon entropy of the distribution given by ``counts``, divided by log(number of nonzero counts).
-
-    1 means uniform over the observed values, 0 means a single value; a single value gives 0.
-    """
-    p = np.asarray(counts, dtype=float)
-    p = p[p > 0] / p.sum()
-    if len(p) < 2:
-        return 0.0
-    return float(-(p * np.log(p)).sum() / math.log(len(p)))
-
-
-def entropy_bits(counts) -> float:
-    """Shannon entropy, in bits, of the distribution given by ``counts``."""
-    p = np.asarray(counts, dtype=float)
-    p = p[p > 0] / p.sum()
-    return float(-(p * np.log2(p)).sum())
 
 
 def entropy_summary(table: pd.DataFrame) -> dict:
     """Entropy of rationale units by text (token level) and by category, and the relative reductions.
 
-    ``*_entropy`` are normalized (divided by the log of the number of distinct values observed, so
-    1 = uniform); ``*_bits`` are plain Shannon entropies. ``reduction`` and ``reduction_bits`` are
-    ``(token - category) / token`` for each.
+    ``*_entropy`` are :func:`analysis.entropy.normalized_entropy` with the observed support (divided
+    by the log of the number of distinct values observed, so 1 = uniform; NaN with one value);
+    ``*_bits`` are plain Shannon entropies. ``reduction`` and ``reduction_bits`` are
+    ``(token - category) / token`` for each: normalising by the observed support can make the
+    category level look *more* even than the token level although it carries fewer bits.
     """
     text_counts = table["text"].value_counts().to_numpy()
     category_counts = table["category"].value_counts().to_numpy()
     token, category = normalized_entropy(text_counts), normalized_entropy(category_counts)
     token_bits, category_bits = entropy_bits(text_counts), entropy_bits(category_counts)
-    return {"token_entropy": token, "category_entropy": category,
-            "reduction": (token - category) / token if token > 0 else float("nan"),
+    return {"token_entropy": token, "category_entropy": category, "reduction": reduction(token, category),
             "token_bits": token_bits, "category_bits": category_bits,
-            "reduction_bits": (token_bits - category_bits) / token_bits if token_bits > 0 else float("nan"),
-            "distinct_tokens": int(len(text_counts)), "distinct_categories": int(len(category_counts))}
+            "reduction_bits": reduction(token_bits, category_bits),
+            "distinct_tokens": len(text_counts), "distinct_categories": len(category_counts)}
 
 
 def category_frequencies(rationales: pd.DataFrame, context: pd.DataFrame, cluster: str = "snippet_id",
@@ -109,7 +93,8 @@ def category_frequencies(rationales: pd.DataFrame, context: pd.DataFrame, cluste
 
     Returns a frame indexed by category with columns ``units`` (rationale units), ``context_units``,
     ``share``, ``share_low``, ``share_high``, ``rate``, ``rate_low``, ``rate_high``, sorted by share.
-    Each replicate draws clusters (snippets or tasks) with replacement and recomputes the ratios.
+    Both ratios are ratios of per-cluster sums, so the CIs come from
+    :func:`analysis.bootstrap.task_bootstrap` with the clusters (snippets or tasks) as rows.
     """
     cats = sorted(set(rationales["category"]) | set(context["category"]))
     clusters = sorted(set(rationales[cluster]) | set(context[cluster]))
@@ -120,59 +105,36 @@ def category_frequencies(rationales: pd.DataFrame, context: pd.DataFrame, cluste
 
     chosen = per_cluster(rationales)
     available = per_cluster(context)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(clusters), size=(n_boot, len(clusters)))
-    weights = np.stack([np.bincount(d, minlength=len(clusters)) for d in draws])  # (B, clusters)
-    boot_chosen = weights @ chosen  # (B, categories)
-    boot_available = weights @ available
-    with np.errstate(invalid="ignore", divide="ignore"):
-        boot_share = boot_chosen / boot_chosen.sum(axis=1, keepdims=True)
-        boot_rate = boot_chosen / boot_available
-    tail = (1 - level) / 2 * 100
+    all_chosen = np.repeat(chosen.sum(axis=1, keepdims=True), len(cats), axis=1)
+    share_low, share_high = task_bootstrap(chosen, all_chosen, n_boot=n_boot, ci=level, seed=seed)
+    rate_low, rate_high = task_bootstrap(chosen, available, n_boot=n_boot, ci=level, seed=seed)
     out = pd.DataFrame(index=pd.Index(cats, name="category"))
     out["units"] = chosen.sum(axis=0).astype(int)
     out["context_units"] = available.sum(axis=0).astype(int)
     out["share"] = out["units"] / out["units"].sum()
-    out["share_low"], out["share_high"] = np.nanpercentile(boot_share, [tail, 100 - tail], axis=0)
+    out["share_low"], out["share_high"] = share_low, share_high
     with np.errstate(invalid="ignore", divide="ignore"):
         out["rate"] = out["units"] / out["context_units"]
-    out["rate_low"], out["rate_high"] = np.nanpercentile(boot_rate, [tail, 100 - tail], axis=0)
-    return out.sort_values("share", ascending=False)
+    out["rate_low"], out["rate_high"] = rate_low, rate_high
+    return out.sort_values("share", ascending=False, kind="stable")
 
 
-def plot_heatmap(counts: pd.DataFrame, path) -> None:
-    """Save a heatmap of each target category's rationale units split by category (rows sum to 1)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    shares = counts.div(counts.sum(axis=1), axis=0)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * shares.shape[1], 1.5 + 0.45 * shares.shape[0]))
-    sns.heatmap(shares, annot=True, fmt=".2f", cmap="viridis", vmin=0, vmax=max(shares.max().max(), 1e-9),
-                cbar_kws={"label": "share of the rationale units"}, annot_kws={"size": 7}, ax=ax)
-    ax.set_xlabel("rationale unit category")
-    ax.set_ylabel("target category")
-    ax.set_title("What the model's rationales consist of, by target category")
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-
-
-def aggregate(tasks: list[Task], out, converged_only: bool = True, cluster: str = "snippet_id",
-              n_boot: int = 2000, seed: int = 0) -> dict:
+def explain_tasks(tasks: list[Task], out, converged_only: bool = True, cluster: str = "snippet_id",
+                  n_boot: int = 2000, seed: int = 0) -> dict:
     """Write the global explanation of ``tasks`` to folder ``out``; return the summary.
 
     Files: ``rationale_units.csv`` (the long table), ``counts.csv`` and ``mean_gain.csv`` (the
     matrices), ``frequencies.csv``, ``heatmap.png`` and ``summary.json`` (entropy, convergence,
     top categories). Non-converged rationales are left out when ``converged_only``, and counted.
+    Tasks are taken in task-id order, so the outputs do not depend on the order of the input.
     """
+    from analysis.explanation_plot import plot_category_matrix  # matplotlib only when writing
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    used = [t for t in tasks if t.rationale.converged or not converged_only]
+    used = sorted((t for t in tasks if t.rationale.converged or not converged_only), key=lambda t: t.task_id)
     if not used:
         raise ValueError("no rationales to aggregate" + (" (none converged)" if tasks else ""))
+    out.mkdir(parents=True, exist_ok=True)
     rationales, context = rationale_table(used), context_table(used)
     counts, gains = category_matrices(rationales)
     freqs = category_frequencies(rationales, context, cluster=cluster, n_boot=n_boot, seed=seed)
@@ -180,12 +142,12 @@ def aggregate(tasks: list[Task], out, converged_only: bool = True, cluster: str 
     counts.to_csv(out / "counts.csv")
     gains.to_csv(out / "mean_gain.csv")
     freqs.to_csv(out / "frequencies.csv")
-    plot_heatmap(counts, out / "heatmap.png")
+    plot_category_matrix(counts, out / "heatmap.png")
     summary = {
         "tasks": len(tasks), "converged": sum(t.rationale.converged for t in tasks), "aggregated": len(used),
         "snippets": len({t.snippet_id for t in used}), "rationale_units": len(rationales),
-        "mean_rationale_units": len(rationales) / len(used), "bootstrap": {"cluster": cluster, "n": n_boot,
-                                                                          "seed": seed},
+        "mean_rationale_units": len(rationales) / len(used),
+        "bootstrap": {"cluster": cluster, "n": n_boot, "seed": seed},
         "entropy": entropy_summary(rationales),
         "top_categories_by_share": freqs["share"].head(5).round(4).to_dict(),
         "top_categories_by_rate": freqs["rate"].dropna().sort_values(ascending=False).head(5).round(4).to_dict(),

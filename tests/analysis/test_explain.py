@@ -1,4 +1,5 @@
-"""Global explanations against independent computations: scipy entropy, pandas crosstab, hand counts."""
+"""Global explanations against independent computations: scipy entropy, pandas crosstab, hand counts;
+the tasks-file and Parquet-shard inputs give identical outputs."""
 
 import json
 import math
@@ -10,17 +11,17 @@ import pytest
 from click.testing import CliRunner
 from scipy.stats import entropy
 
-from codeq.cli import main
-from codeq.contract import ModelInfo, ModelRationale, Target, Task, Token, Unit, write_tasks
-from codeq.explain import (
-    aggregate,
+from analysis.__main__ import main
+from analysis.entropy import normalized_entropy
+from analysis.global_explanation import (
     category_frequencies,
     category_matrices,
     context_table,
     entropy_summary,
-    normalized_entropy,
+    explain_tasks,
     rationale_table,
 )
+from codeq.contract import ModelInfo, ModelRationale, Target, Task, Token, Unit, write_tasks
 
 CATEGORIES = ["identifiers", "operators", "indentation", "punctuation", "strings"]
 
@@ -73,10 +74,12 @@ def test_rationale_table_by_hand():
 
 
 @pytest.mark.parametrize("counts", [[5, 3, 2], [1, 1, 1, 1], [10, 0, 1], [7], [1, 2, 3, 4, 5, 60]])
-def test_normalized_entropy_equals_scipy(counts):
+def test_normalized_entropy_observed_support_equals_scipy(counts):
     support = sum(c > 0 for c in counts)
-    expected = entropy(counts) / math.log(support) if support > 1 else 0.0
-    assert normalized_entropy(counts) == pytest.approx(expected)
+    if support > 1:
+        assert normalized_entropy(counts) == pytest.approx(entropy(counts) / math.log(support))
+    else:  # one observed value: 0 / log 1 is undefined
+        assert math.isnan(normalized_entropy(counts))
 
 
 def test_entropy_reduction_by_hand():
@@ -118,10 +121,10 @@ def test_bootstrap_resamples_snippets_not_tasks():
             & (by_snippet["share"] <= by_snippet["share_high"] + 1e-12)).all()
 
 
-def test_aggregate_cli_writes_outputs(tmp_path):
+def test_explain_cli_writes_outputs(tmp_path):
     tasks = random_tasks()
     write_tasks(tasks, tmp_path / "r.jsonl")
-    result = CliRunner().invoke(main, ["aggregate", str(tmp_path / "r.jsonl"), "--out", str(tmp_path / "out"),
+    result = CliRunner().invoke(main, ["explain", str(tmp_path / "r.jsonl"), "--out", str(tmp_path / "out"),
                                        "--n-boot", "100"])
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
@@ -134,7 +137,50 @@ def test_aggregate_cli_writes_outputs(tmp_path):
     assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_aggregate_with_nothing_converged_is_a_clear_error(tmp_path):
+def test_explain_with_nothing_converged_is_a_clear_error(tmp_path):
     tasks = [make_task("a", "s", ["identifiers"] * 3, 2, [0], [0.1], converged=False)]
     with pytest.raises(ValueError, match="no rationales to aggregate \\(none converged\\)"):
-        aggregate(tasks, tmp_path)
+        explain_tasks(tasks, tmp_path)
+    write_tasks(tasks, tmp_path / "r.jsonl")
+    result = CliRunner().invoke(main, ["explain", str(tmp_path / "r.jsonl"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and result.output.strip() == "Error: no rationales to aggregate (none converged)"
+
+
+def write_shards(folder, tasks, sizes):
+    """Write ``tasks`` as Parquet shards of the given sizes, each row's ``task`` the task's JSON, plus an item column."""
+    folder.mkdir(parents=True)
+    start = 0
+    for k, size in enumerate(sizes):
+        part = tasks[start:start + size]
+        start += size
+        frame = pd.DataFrame({"item": [t.snippet_id for t in part], "task": [t.to_json() for t in part]})
+        frame.to_parquet(folder / f"shard-{k:05d}.parquet", index=False)
+    return folder
+
+
+def test_parquet_shards_give_the_same_outputs_as_the_tasks_file(tmp_path):
+    tasks = random_tasks(30, seed=5)
+    write_tasks(tasks, tmp_path / "r.jsonl")
+    # the shards hold the tasks in another order: the outputs must not depend on it
+    shards = write_shards(tmp_path / "shards", tasks[::-1], [7, 0, 13, 10])
+    for source, out in ((tmp_path / "r.jsonl", "a"), (shards, "b")):
+        result = CliRunner().invoke(main, ["explain", str(source), "--out", str(tmp_path / out), "--n-boot", "200"])
+        assert result.exit_code == 0, result.output
+    for name in ("rationale_units.csv", "counts.csv", "mean_gain.csv", "frequencies.csv", "summary.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["tasks"] == 30 and summary["rationale_units"] == sum(
+        len(t.rationale.units) for t in tasks if t.rationale.converged)
+
+
+def test_bad_shards_are_one_line_errors(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    pd.DataFrame({"item": ["x"], "text": ["{}"]}).to_parquet(folder / "a.parquet")
+    result = CliRunner().invoke(main, ["explain", str(folder), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and result.output.strip() == "Error: a.parquet: no 'task' column (not a corpus shard?)"
+    pd.DataFrame({"task": [random_tasks(1)[0].to_json(), "{\"task_id\": 1}"]}).to_parquet(folder / "a.parquet")
+    result = CliRunner().invoke(main, ["explain", str(folder), "--out", str(tmp_path / "o")])
+    assert result.output.strip() == "Error: a.parquet: row 2: missing field 'model' (not a codeq task?)"
+    result = CliRunner().invoke(main, ["explain", str(tmp_path / "empty"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "no such file or folder" in result.output

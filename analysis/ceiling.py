@@ -1,0 +1,217 @@
+"""The human ceiling: how much participants agree with each other, per task, beside the model's agreement.
+
+"The model is misaligned with developers" means something only against how far developers align
+with one another. Per task, over its selectable units:
+
+- Fleiss' kappa (statsmodels) and Krippendorff's alpha, nominal (the ``krippendorff`` package),
+  raters = participants, items = units, categories = selected / not;
+- ``human_loo_kappa``: each participant against the majority of the others, Cohen's kappa, averaged;
+- ``model_kappa``: the model's rationale against each participant, Cohen's kappa, averaged.
+
+Cohen's kappa is :func:`analysis.agreement.kappa_from_counts` (the one definition, with its
+degenerate cases), vectorized over participants and over random rationales.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import krippendorff
+import numpy as np
+import pandas as pd
+from statsmodels.stats.inter_rater import fleiss_kappa
+
+from analysis.agreement import kappa_from_counts
+
+COLUMNS = ["task_id", "n_units", "n_model", "n_responses", "n_empty", "n_participants", "fleiss_kappa",
+           "krippendorff_alpha", "human_loo_kappa", "model_kappa"]
+
+
+def task_matrices(data: pd.DataFrame):
+    """Yield ``(task_id, selections, rationale, n_empty)`` per task, in task order.
+
+    ``selections`` is a participants x selectable units 0/1 matrix of the participants who selected
+    at least one unit on the task; ``rationale`` the model's 0/1 vector over the same units;
+    ``n_empty`` the participants left out because they selected nothing.
+    """
+    units = data.dropna(subset=["unit_index"])
+    for task_id, part in units.groupby("task_id", sort=True, observed=True):
+        people, person = np.unique(part["participant_id"].astype(str).to_numpy(), return_inverse=True)
+        indices, unit = np.unique(part["unit_index"].to_numpy(dtype=np.int64), return_inverse=True)
+        selections = np.zeros((len(people), len(indices)), dtype=np.int64)
+        selections[person, unit] = part["selected"].to_numpy()
+        rationale = np.zeros(len(indices), dtype=np.int64)
+        rationale[unit] = part["in_rationale"].to_numpy()
+        chosen = selections.sum(axis=1) > 0
+        yield task_id, selections[chosen], rationale, int((~chosen).sum())
+
+
+def _mean(values) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: NaN, as documented
+        return float(np.nanmean(values)) if np.size(values) else float("nan")
+
+
+def _fleiss(selections: np.ndarray) -> float:
+    n = selections.shape[0]
+    picked = selections.sum(axis=0)
+    if n < 2 or picked.min() == picked.max() in (0, n):  # one rater, or every rating the same: 0 / 0
+        return float("nan")
+    return float(fleiss_kappa(np.column_stack([n - picked, picked]), method="fleiss"))
+
+
+def _krippendorff(selections: np.ndarray) -> float:
+    if selections.shape[0] < 2 or np.unique(selections).size < 2:  # no pairs, or one value: undefined
+        return float("nan")
+    return float(krippendorff.alpha(reliability_data=selections, level_of_measurement="nominal"))
+
+
+def loo_kappas(selections: np.ndarray) -> np.ndarray:
+    """Cohen's kappa of each participant (row) against the majority of the others.
+
+    A unit belongs to the majority when at least half of the other participants selected it.
+    Degenerate cases follow :func:`analysis.agreement.kappa_from_counts` (one constant side: 0;
+    both constant: NaN). Fewer than two participants: an empty array.
+    """
+    n, n_units = selections.shape
+    if n < 2:
+        return np.empty(0)
+    others = selections.sum(axis=0) - selections
+    majority = (2 * others >= n - 1).astype(np.int64)
+    kappa, _ = kappa_from_counts(n_units, selections.sum(axis=1), majority.sum(axis=1),
+                                 (selections * majority).sum(axis=1))
+    return kappa
+
+
+def model_kappas(selections: np.ndarray, rationale: np.ndarray) -> np.ndarray:
+    """Cohen's kappa of the model's rationale against each participant (row); rationale may be 2-D (one per row)."""
+    rationale = np.atleast_2d(rationale)
+    n_both = rationale @ selections.T  # (rationales, participants)
+    kappa, _ = kappa_from_counts(selections.shape[1], selections.sum(axis=1)[None, :],
+                                 rationale.sum(axis=1)[:, None], n_both)
+    return kappa
+
+
+def human_agreement(data: pd.DataFrame) -> pd.DataFrame:
+    """Per task, agreement among participants (the human ceiling) and between the model and them.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format from :func:`analysis.response_units`: ``participant_id, task_id, unit_index,
+        selected, in_rationale``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per task with selectable units, sorted by task: ``task_id``, ``n_units``
+        (selectable), ``n_model`` (rationale units among them), ``n_responses``, ``n_empty``
+        (participants who selected nothing on the task: left out of every column below, counted
+        here), ``n_participants`` (the rest), ``fleiss_kappa``, ``krippendorff_alpha`` (nominal),
+        ``human_loo_kappa`` (mean over participants of Cohen's kappa against the majority, at
+        least half, of the other participants), ``model_kappa`` (mean over the same participants of
+        Cohen's kappa between the model's rationale and the participant).
+
+    Notes
+    -----
+    Fleiss' kappa and Krippendorff's alpha are NaN with fewer than two participants or when every
+    rating on the task is the same (everyone selected every unit): chance agreement is then 1 and
+    both are 0 / 0. When every participant selected the same units both are 1. Means over
+    participants leave undefined kappas (both raters constant) out.
+
+    References
+    ----------
+    Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychological
+    Bulletin, 76(5), 378-382. https://doi.org/10.1037/h0031619
+    Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology (2nd ed.), ch. 11.
+    """
+    rows = []
+    for task_id, selections, rationale, n_empty in task_matrices(data):
+        rows.append({"task_id": task_id, "n_units": len(rationale),
+                     "n_model": int(rationale.sum()), "n_responses": selections.shape[0] + n_empty,
+                     "n_empty": n_empty, "n_participants": selections.shape[0],
+                     "fleiss_kappa": _fleiss(selections), "krippendorff_alpha": _krippendorff(selections),
+                     "human_loo_kappa": _mean(loo_kappas(selections)),
+                     "model_kappa": _mean(model_kappas(selections, rationale)) if len(selections) else np.nan})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _ratio_of_means(model, human, axis=-1):
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero ceiling: an infinite or NaN fraction
+        return np.mean(model, axis=axis) / np.mean(human, axis=axis)
+
+
+def random_rationale_kappas(data: pd.DataFrame, n_perm: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Per task and replicate, the mean model kappa of a random rationale of the model's size.
+
+    Each replicate draws, for every task, as many selectable units as the model's rationale has,
+    uniformly without replacement, and scores them like the model (:func:`model_kappas`).
+    Returns a replicates x tasks frame (NaN where the task's model kappa is undefined).
+    """
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for task_id, selections, rationale, _ in task_matrices(data):
+        if not len(selections):
+            continue
+        size, n_units = int(rationale.sum()), len(rationale)
+        random = (rng.random((n_perm, n_units)).argsort(axis=1) < size).astype(np.int64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            columns[task_id] = np.nanmean(model_kappas(selections, random), axis=1)
+    return pd.DataFrame(columns)
+
+
+def ceiling_summary(agreement: pd.DataFrame, data: pd.DataFrame, n_boot: int = 2000, n_perm: int = 1000,
+                    ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Model alignment as a fraction of the human ceiling, and the model against random rationales.
+
+    Parameters
+    ----------
+    agreement : pandas.DataFrame
+        Output of :func:`human_agreement`.
+    data : pandas.DataFrame
+        The long table it came from (for the random rationales).
+    n_boot, ci, seed
+        Bootstrap over tasks of the fraction (``pingouin.compute_bootci``, percentile method,
+        tasks resampled in pairs); the seed also drives the permutation test.
+    n_perm : int
+        Random rationales per task.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``n_tasks`` (tasks where both kappas are defined), ``fleiss_kappa``,
+        ``krippendorff_alpha``, ``human_loo_kappa``, ``model_kappa`` (means over tasks),
+        ``fraction_of_ceiling = model_kappa / human_loo_kappa`` over those tasks, ``ci_low``,
+        ``ci_high``, ``random_kappa`` (mean model kappa of random rationales of the same size on the
+        same tasks: those with both kappas defined), ``p_vs_random`` (one-sided permutation p-value, ``(1 + #{random >= model}) /
+        (1 + n_perm)``, of the mean model kappa over tasks), ``n_boot``, ``n_perm``, ``seed``.
+
+    Notes
+    -----
+    The fraction is a ratio of means over tasks: near 1 the model agrees with people as well as
+    they agree with each other. It is not meaningful when the ceiling is near 0 or negative.
+    """
+    import pingouin as pg  # it imports matplotlib.pyplot and seaborn (seconds): load it on first use
+
+    both = agreement.dropna(subset=["human_loo_kappa", "model_kappa"])
+    model, human = both["model_kappa"].to_numpy(), both["human_loo_kappa"].to_numpy()
+    low = high = np.nan
+    if len(both) > 1 and np.ptp(human) + np.ptp(model) > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # replicates with a zero ceiling are infinite
+            low, high = pg.compute_bootci(model, human, paired=True, func=_ratio_of_means, method="per",
+                                          confidence=ci, n_boot=n_boot, decimals=12, seed=seed)
+    elif len(both) > 1:  # every task alike: each replicate is the estimate
+        low = high = _ratio_of_means(model, human)
+    observed = float(model.mean()) if len(both) else np.nan
+    random = random_rationale_kappas(data, n_perm=n_perm, seed=seed).reindex(columns=both["task_id"])
+    null = random.mean(axis=1).to_numpy()
+    p = (1 + np.sum(null >= observed - 1e-12)) / (1 + n_perm) if len(both) else np.nan
+    return pd.DataFrame([{
+        "n_tasks": len(both), "fleiss_kappa": agreement["fleiss_kappa"].mean(),
+        "krippendorff_alpha": agreement["krippendorff_alpha"].mean(), "human_loo_kappa": human.mean() if len(both) else np.nan,
+        "model_kappa": observed, "fraction_of_ceiling": _ratio_of_means(model, human) if len(both) else np.nan,
+        "ci_low": low, "ci_high": high, "random_kappa": float(np.mean(null)) if len(both) else np.nan,
+        "p_vs_random": p, "n_boot": n_boot, "n_perm": n_perm, "seed": seed,
+    }])

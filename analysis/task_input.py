@@ -1,0 +1,80 @@
+"""Read contract tasks for global explanations: a ``tasks.jsonl`` file or a folder of corpus Parquet shards.
+
+A corpus run writes Parquet shards whose rows carry one contract task each, as JSON in a string
+column ``task`` (the same text as a ``tasks.jsonl`` line). Both inputs give the same list of
+:class:`codeq.contract.Task`, so every table and number built from them is the same.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from codeq.contract import ContractError, Task, read_tasks
+
+TASK_COLUMN = "task"
+
+
+def read_task_input(path) -> list[Task]:
+    """Return the validated tasks of a ``.jsonl`` file or of every ``*.parquet`` shard under a folder.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A tasks JSON Lines file (:func:`codeq.contract.read_tasks`), or a folder searched
+        recursively for ``*.parquet`` shards with a string column ``task``; shards are read in
+        sorted path order, rows in file order.
+
+    Raises
+    ------
+    codeq.contract.ContractError
+        No such file or folder, a folder without shards, a shard without a ``task`` column, a row
+        that is not a valid task (the message names shard and row, counted from 1), or a task id
+        that repeats.
+    """
+    path = Path(path)
+    if path.is_file():
+        return read_tasks(path)
+    if not path.is_dir():
+        raise ContractError(f"{path}: no such file or folder")
+    shards = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+    if not shards:
+        raise ContractError(f"{path}: no tasks file and no *.parquet shards in this folder")
+    tasks = []
+    for shard in tqdm(shards, desc="reading shards", unit="shard", disable=len(shards) < 2):
+        tasks.extend(_shard_tasks(shard, path))
+    ids = [t.task_id for t in tasks]
+    if len(set(ids)) != len(ids):
+        raise ContractError(f"{path}: duplicate task_id across shards")
+    return tasks
+
+
+def _shard_tasks(shard: Path, root: Path) -> list[Task]:
+    name = shard.relative_to(root)
+    try:
+        table = pq.read_table(shard, columns=[TASK_COLUMN])
+    except (KeyError, ValueError, OSError) as err:
+        if TASK_COLUMN not in _columns(shard):
+            raise ContractError(f"{name}: no '{TASK_COLUMN}' column (not a corpus shard?)") from None
+        raise ContractError(f"{name}: cannot be read ({str(err).splitlines()[0]})") from None
+    tasks = []
+    for row, text in enumerate(table.column(TASK_COLUMN).to_pylist(), 1):
+        try:
+            task = Task.from_dict(json.loads(text))
+            task.validate()
+        except KeyError as err:
+            raise ContractError(f"{name}: row {row}: missing field {err} (not a codeq task?)") from None
+        except (json.JSONDecodeError, TypeError, ContractError) as err:
+            raise ContractError(f"{name}: row {row}: {err}") from None
+        tasks.append(task)
+    return tasks
+
+
+def _columns(shard: Path) -> list[str]:
+    try:
+        return pq.read_schema(shard).names
+    except (ValueError, OSError):
+        return []
