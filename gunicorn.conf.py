@@ -1,6 +1,6 @@
 """Gunicorn settings for the study app in production.
 
-    DATABASE_URL=postgresql+psycopg://user:pass@host/db SECRET_KEY=... \
+    DATABASE_URL=postgresql+psycopg://user:pass@host/db SECRET_KEY=... EXPORT_KEY=... STUDY_HTTPS=1 \
         flask --app study_app db upgrade && gunicorn -c gunicorn.conf.py "study_app:create_app()"
 
 Every setting can be overridden by the environment variable named beside it.
@@ -23,6 +23,9 @@ max_requests_jitter = 200
 # No preload: each worker must open its own database connections (a forked pool shares sockets).
 preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# Path without the query string (%(U)s, not the request line %(r)s) and no Referer: a study link's
+# PROLIFIC_PID must not end up in log files. %(M)s is the time taken in milliseconds.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Behind a reverse proxy (nginx, Caddy) that sets X-Forwarded-*; restrict to its address in production.

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from codeq.contract import ContractError, Task, read_tasks
 
 TASK_COLUMN = "task"
+RUN_MANIFEST, RUN_ROWS = "manifest.json", "rationales"  # a corpus run's folder: its rows beside its errors/
 
 
 def read_task_input(path) -> list[Task]:
@@ -26,7 +27,8 @@ def read_task_input(path) -> list[Task]:
     path : str or pathlib.Path
         A tasks JSON Lines file (:func:`codeq.contract.read_tasks`), or a folder searched
         recursively for ``*.parquet`` shards with a string column ``task``; shards are read in
-        sorted path order, rows in file order.
+        sorted path order, rows in file order. A corpus run's folder (``codeq corpus run --out``)
+        may be given itself: its ``rationales/`` shards are read and its ``errors/`` table left out.
 
     Raises
     ------
@@ -40,6 +42,8 @@ def read_task_input(path) -> list[Task]:
         return read_tasks(path)
     if not path.is_dir():
         raise ContractError(f"{path}: no such file or folder")
+    if (path / RUN_MANIFEST).is_file() and (path / RUN_ROWS).is_dir():
+        path = path / RUN_ROWS
     shards = sorted(p for p in path.rglob("*.parquet") if p.is_file())
     if not shards:
         raise ContractError(f"{path}: no tasks file and no *.parquet shards in this folder")

@@ -12,6 +12,16 @@ the app's migrations, loads the study, starts gunicorn with gunicorn.conf.py (gt
 2. fault: ``--fault-bots`` more bots start; after ``--kill-after`` seconds one gunicorn worker is
    SIGKILLed. Bots retry failed requests; every acknowledged (2xx) answer must be stored.
 
+With ``--open-loop N`` it runs one realistic phase instead: N participants arrive over the first
+``--ramp`` seconds (Poisson arrivals: exponential gaps with mean ramp/N), and each thinks before
+every answer for a time drawn uniformly from ``--think`` (default 20-60 s, a task's reading and
+clicking time in the pilot). After ``--duration`` seconds everyone still in the study stops. As a
+whole study lasts longer than the run, about N participants are in the study at once after the ramp.
+Prints p50/p95/p99 of the answer latency seen by the participants and of the server's own time
+(its ``Server-Timing`` header), and acknowledged vs stored answers.
+
+    python bench/load_study.py --open-loop 300 --duration 300
+
 With ``--study synthetic`` (the default while instruments/pilot has no tasks) the study is
 pilot-shaped: 24 tasks from the test fixture's generator, 12 per participant, a second phase and an
 attention check.
@@ -129,10 +139,16 @@ def report(name: str, results, seconds: float, engine: sa.Engine, prefix: str) -
     print(f"wall time                {seconds:.1f} s")
     print(f"throughput               {n_requests / seconds:.1f} requests/s ({n_requests} requests), "
           f"{len(sent_ans) / seconds:.1f} answers/s")
-    print(f"participants stored      {people} for {len(results)} bots")
+    print(f"participants stored      {people} for {len(results)} bots "
+          f"({sum(b.stopped for b in results)} stopped by the end of the run)")
     if lat.size:
         p50, p95, p99 = np.percentile(lat, [50, 95, 99])
         print(f"answer latency ms        p50 {p50:.0f}  p95 {p95:.0f}  p99 {p99:.0f}  max {lat.max():.0f}")
+    server = np.array([x for b in results for x in b.answer_server_ms])
+    if server.size:
+        p50, p95, p99 = np.percentile(server, [50, 95, 99])
+        print(f"server time ms           p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {server.max():.1f}  "
+              f"(Server-Timing of the answers)")
     print(f"answers ack'd/stored     {len(sent_ans)} / {len(got_ans)}  (acknowledged but missing: {len(sent_ans - got_ans)}, "
           f"stored but never acknowledged: {len(got_ans - sent_ans)})")
     print(f"selections sent/stored   {len(sent_sel)} / {len(got_sel)}  (duplicate rows: {n_rows - len(got_sel)}, "
@@ -141,6 +157,19 @@ def report(name: str, results, seconds: float, engine: sa.Engine, prefix: str) -
         if b.error:
             print(f"  {b.prolific_pid}: {b.error}")
     return not (sent_ans - got_ans) and not (sent_sel - got_sel) and n_rows == len(got_sel)
+
+
+def open_loop_phase(base: str, slug: str, catalog: Catalog, policy: str, n: int, ramp: float, duration: float,
+                    think_s: tuple[float, float], engine: sa.Engine) -> bool:
+    """Run ``n`` participants arriving over ``ramp`` s and thinking ``think_s`` s per answer, for ``duration`` s."""
+    rng = np.random.default_rng(3)
+    arrivals = np.cumsum(rng.exponential(ramp / n, n)).tolist()
+    settings = Settings(policy=policy, timeout=120, think_s=think_s, deadline=time.monotonic() + duration)
+    print(f"open loop: {n} participants arriving over {arrivals[-1]:.0f} s, thinking {think_s[0]:.0f}-{think_s[1]:.0f} s "
+          f"(uniform) before each answer, for {duration:.0f} s")
+    start = time.perf_counter()
+    results = run_bots(base, slug, catalog, settings, n, threads=n, seed=3, prefix="0be7", arrivals=arrivals)
+    return report(f"open loop: {n} participants", results, time.perf_counter() - start, engine, "0be7")
 
 
 @click.command()
@@ -153,9 +182,19 @@ def report(name: str, results, seconds: float, engine: sa.Engine, prefix: str) -
 @click.option("--policy", default="noisy-model", show_default=True)
 @click.option("--server", default=os.environ.get("CODEQ_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
               show_default=True, help="Any database URL on the PostgreSQL server to use.")
+@click.option("--open-loop", "open_loop", type=int, default=None,
+              help="Instead of load + fault: N participants arriving over --ramp, thinking between answers.")
+@click.option("--ramp", default=60.0, show_default=True, help="Open loop: seconds over which participants arrive.")
+@click.option("--duration", default=300.0, show_default=True, help="Open loop: seconds the run lasts.")
+@click.option("--think", default="20-60", show_default=True, help="Open loop: seconds before each answer, low-high.")
 def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int, threads: int, policy: str,
-         server: str) -> None:
-    """Run the load test, then the fault test, and print the figures."""
+         server: str, open_loop: int | None, ramp: float, duration: float, think: str) -> None:
+    """Run the load test, then the fault test (or the open-loop test), and print the figures."""
+    try:
+        think_s = tuple(float(x) for x in think.split("-"))
+        assert len(think_s) == 2 and 0 <= think_s[0] <= think_s[1]
+    except (ValueError, AssertionError):
+        raise click.BadParameter(f"--think {think!r}: give low-high seconds, e.g. 20-60") from None
     tmp = Path(tempfile.mkdtemp(prefix="codeq-load-"))
     folder = synthetic_study(tmp / "study") if study == "synthetic" else Path(study)
     try:
@@ -191,16 +230,20 @@ def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int
         from study_app import create_app
         from study_app.extensions import db
         from study_app.models import Study
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": env["SECRET_KEY"]})
         with app.app_context():
             catalog = Catalog.from_study(db.session.get(Study, study_id))
             db.engine.dispose()
+        if open_loop is not None:
+            ok = open_loop_phase(base, inst.slug, catalog, policy, open_loop, ramp, duration, think_s, engine)
+            print(f"\nnothing acknowledged lost, no duplicates: {ok}")
+            return
         # 200 clients queue for 16 server threads: a request may wait long, which is not a failure
         settings = Settings(policy=policy, timeout=120)
 
         start = time.perf_counter()
-        results = run_bots(base, inst.slug, catalog, settings, bots, threads=bots, seed=1, prefix="LOAD")
-        ok_load = report(f"load: {bots} bots at once", results, time.perf_counter() - start, engine, "LOAD")
+        results = run_bots(base, inst.slug, catalog, settings, bots, threads=bots, seed=1, prefix="10ad")
+        ok_load = report(f"load: {bots} bots at once", results, time.perf_counter() - start, engine, "10ad")
 
         victims: list[int] = []
 
@@ -212,12 +255,12 @@ def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int
         killer = threading.Thread(target=kill_one)
         start = time.perf_counter()
         killer.start()
-        results = run_bots(base, inst.slug, catalog, settings, fault_bots, threads=fault_bots, seed=2, prefix="FAULT")
+        results = run_bots(base, inst.slug, catalog, settings, fault_bots, threads=fault_bots, seed=2, prefix="fa17")
         killer.join()
         print(f"\nSIGKILLed gunicorn worker {victims[0]} {kill_after:.0f} s into the fault phase; "
               f"workers now {worker_pids(proc.pid)}")
         ok_fault = report(f"fault: {fault_bots} bots, one worker killed", results, time.perf_counter() - start,
-                          engine, "FAULT")
+                          engine, "fa17")
         print(f"\nnothing acknowledged lost, no duplicates: load {ok_load}, fault {ok_fault}")
     finally:
         if proc is not None:

@@ -256,8 +256,8 @@ def main(model_name, random_arch, size, device, dtype, inexact, rescore_bound, s
         gpu = torch.cuda.get_device_name(lm.device)
         peak_tflops = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in gpu), None)
     share = f", {rate / peak_tflops:.1%} of the {peak_tflops:g} TFLOP/s bf16 peak" if peak_tflops else ""
-    click.echo(f"candidate passes ({engine_dtype}): {fast['flops'] / 1e12:.2f} TFLOP in {fast['pass_seconds']:.2f} s "
-               f"of {fast['seconds']:.2f} s wall: {rate:.2f} TFLOP/s{share}")
+    click.echo(f"candidate passes ({engine_dtype}): {fast['flops'] / 1e12:.3g} TFLOP in {fast['pass_seconds']:.2f} s "
+               f"of {fast['seconds']:.2f} s wall: {rate:.3g} TFLOP/s{share}")
 
 
 if __name__ == "__main__":

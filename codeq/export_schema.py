@@ -20,6 +20,7 @@ class Column:
     levels: str = ""  # "a|b|c" for categorical columns
     observed: bool = False  # levels are the values found in the export (the taxonomy is data)
     required: bool = False  # the analysis needs it (an export made by other means must have it)
+    free_text: bool = False  # typed by a person: CSV cells starting with = + - @ get a leading '
 
 
 PID = Column("participant_id", "string", "Pseudonymous participant id (keyed hash, stable across exports).",
@@ -36,7 +37,8 @@ COLUMNS: dict[str, list[Column]] = {
         Column("study_version", "integer", "Version of the study definition the participant saw."),
         Column("status", "string", "Furthest step reached.", levels="consented|questionnaire|tutorial|tasks|finished|declined"),
         Column("excluded", "integer", "1 if a researcher excluded the participant, else 0.", levels="0|1"),
-        Column("exclusion_reason", "string", "Reason the researcher gave for the exclusion; empty if not excluded."),
+        Column("exclusion_reason", "string", "Reason the researcher gave for the exclusion; empty if not excluded.",
+               free_text=True),
         Column("started_at", "datetime", "When the participant opened the study (consent page).", unit=UTC),
         Column("finished_at", "datetime", "When the participant finished; empty if not finished.", unit=UTC),
         Column("duration_s", "float", "finished_at - started_at; empty if not finished.", unit="seconds"),
@@ -87,7 +89,7 @@ COLUMNS: dict[str, list[Column]] = {
     "questionnaire": [
         PID,
         Column("question_id", "string", "Question id from the study's questionnaire.toml."),
-        Column("value", "string", "The answer as submitted."),
+        Column("value", "string", "The answer as submitted.", free_text=True),
     ],
     "events": [
         PID,

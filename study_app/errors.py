@@ -6,7 +6,11 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
+
+from study_app.extensions import db
+from study_app.schema import UPGRADE, schema_problem
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,22 @@ def http_error(err: HTTPException):
     return render_template("participant/message.html", title=err.name, text=err.description), err.code
 
 
+def database_error(err):
+    """A database that was never upgraded: one line in the log and a 503 page, not a traceback."""
+    db.session.rollback()
+    problem = schema_problem()
+    if problem is None:
+        raise err
+    log.error("%s: %s", problem, UPGRADE)
+    message = "The study is not available right now. Please try again later."
+    if wants_json():
+        return jsonify(ok=False, error=message), 503
+    return render_template("participant/message.html", title="Not available", text=message), 503
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers for every blueprint."""
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(OperationalError, database_error)
+    app.register_error_handler(ProgrammingError, database_error)

@@ -45,7 +45,8 @@ class StudyTask(db.Model):
 
 
 class Participant(db.Model):
-    """A person taking one version of a study."""
+    """A person taking one version of a study; a recruiter id enrols at most once per version."""
+    __table_args__ = (UniqueConstraint("study_id", "prolific_pid", name="uq_participant_study_prolific_pid"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
     public_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -38,6 +38,13 @@ class SimulationError(RuntimeError):
     """A bot met a page or answer it cannot handle; the message says where."""
 
 
+class Stopped(Exception):
+    """The run's deadline passed while the bot was still in the study."""
+
+
+SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
+
+
 @dataclass
 class Settings:
     policy: str = "model"
@@ -46,6 +53,8 @@ class Settings:
     attention_fail: float = 0.0  # chance to answer an attention check wrongly
     retries: int = 8
     timeout: float = 30.0
+    think_s: tuple[float, float] = (0.0, 0.0)  # a bot waits uniform(low, high) seconds before each answer
+    deadline: float | None = None  # time.monotonic() after which bots stop where they are (open-loop runs)
 
 
 @dataclass
@@ -69,6 +78,8 @@ class BotResult:
     answers: list[Answered] = field(default_factory=list)
     completion_code: str | None = None
     answer_latencies_ms: list[float] = field(default_factory=list)  # one per acknowledged answer POST
+    answer_server_ms: list[float] = field(default_factory=list)  # the same answers' Server-Timing
+    stopped: bool = False  # reached Settings.deadline before the end of the study
     requests: int = 0  # HTTP requests sent, retries included
     retries: int = 0
     error: str | None = None
@@ -215,6 +226,7 @@ class Bot:
         self.catalog = catalog
         self.settings = settings
         self.rng = random.Random(seed)
+        self.thinking = random.Random(-seed - 1)  # its own generator: think times never change the answers
         self.http = requests.Session()
         self.result = BotResult(prolific_pid=name)
 
@@ -244,9 +256,21 @@ class Bot:
         """Take the study from the link to the end page; errors are recorded, not raised."""
         try:
             self._run()
+        except Stopped:
+            self.result.stopped = True
         except (SimulationError, requests.RequestException) as err:
             self.result.error = f"{type(err).__name__}: {err}"
         return self.result
+
+    def think(self) -> None:
+        """Wait as a person reading the task would; stop if the run's deadline comes first."""
+        low, high = self.settings.think_s
+        pause = self.thinking.uniform(low, high) if high > 0 else 0.0
+        deadline = self.settings.deadline
+        if deadline is not None and time.monotonic() + pause >= deadline:
+            time.sleep(max(0.0, deadline - time.monotonic()))
+            raise Stopped
+        time.sleep(pause)
 
     def _run(self) -> None:
         params = {"PROLIFIC_PID": self.result.prolific_pid, "STUDY_ID": "SIMULATION", "SESSION_ID": self.result.prolific_pid}
@@ -283,11 +307,15 @@ class Bot:
             parsed.instruction and parsed.instruction.strip(),
             tutorial=state["position"] == 0)
         body = self.answer(state, payload, check)
+        self.think()
         started = time.perf_counter()
         resp = self.request("POST", state["answerUrl"], json=body, headers={"X-CSRFToken": token})
         if resp.status_code != 200 or not resp.json().get("ok"):
             raise SimulationError(f"answer to task {state['position']} refused: HTTP {resp.status_code} {resp.text[:200]}")
         self.result.answer_latencies_ms.append((time.perf_counter() - started) * 1000)
+        timing = SERVER_TIMING.search(resp.headers.get("Server-Timing", ""))
+        if timing:
+            self.result.answer_server_ms.append(float(timing.group(1)))
         self.result.answers.append(Answered(
             position=state["position"], phase=body["phase"], task_id=payload["task_id"], selected=sorted(body["selected"]),
             confidence=body["confidence"], would_predict=body["would_predict"], agreement=body["agreement"],
@@ -318,11 +346,28 @@ class Bot:
 
 
 def run_bots(base_url: str, slug: str, catalog: Catalog, settings: Settings, n: int, threads: int = 8,
-             seed: int = 0, prefix: str = "BOT", progress: bool = True) -> list[BotResult]:
-    """Run ``n`` bots, ``threads`` at a time; return their results in bot order."""
-    bots = [Bot(base_url, slug, catalog, settings, seed=seed * 100_003 + i, name=f"{prefix}{i:05d}") for i in range(n)]
+             seed: int = 0, prefix: str = "b07", progress: bool = True,
+             arrivals: list[float] | None = None) -> list[BotResult]:
+    """Run ``n`` bots, ``threads`` at a time; return their results in bot order.
+
+    Bot ``i`` is recruited as PROLIFIC_PID ``prefix`` + ``i`` in hex, 24 hex digits in all (the
+    format the app accepts), so a bot's rows can be found by its ``prefix``. With ``arrivals``
+    (seconds from now, one per bot) bot ``i`` opens the study link at ``arrivals[i]``: an open loop,
+    where newcomers arrive whatever the server's pace (give enough ``threads`` for all at once).
+    """
+    if not re.fullmatch(r"[0-9a-f]{1,8}", prefix):
+        raise ValueError(f"bot prefix {prefix!r} must be 1 to 8 hex digits (PROLIFIC_PIDs are 24 hex digits)")
+    width = 24 - len(prefix)
+    bots = [Bot(base_url, slug, catalog, settings, seed=seed * 100_003 + i, name=f"{prefix}{i:0{width}x}")
+            for i in range(n)]
+    start = time.monotonic()
+
+    def arrive(bot: Bot, at: float) -> BotResult:
+        time.sleep(max(0.0, start + at - time.monotonic()))
+        return bot.run()
+
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        futures = [pool.submit(b.run) for b in bots]
+        futures = [pool.submit(arrive, b, arrivals[i] if arrivals else 0.0) for i, b in enumerate(bots)]
         for _ in tqdm(as_completed(futures), total=n, desc="bots", unit="bot", disable=not progress):
             pass
     return [b.result for b in bots]

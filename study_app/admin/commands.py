@@ -13,8 +13,9 @@ from sqlalchemy import select
 from study_app.admin.models import AdminUser
 from study_app.export.bundle import build_export
 from study_app.export.tables import ExportError, find_slug
-from study_app.export.writers import FORMATS, render, write_dir, zip_bytes
+from study_app.export.writers import FORMATS, linkage_bytes, render, write_dir, zip_bytes
 from study_app.extensions import db
+from study_app.schema import require_schema
 from study_app.simulate import POLICIES, Catalog, Settings, run_bots
 from study_app.studies import latest_study
 
@@ -38,6 +39,7 @@ def create_admin_command(username: str, password: str) -> None:
     """Create an admin account (or reset its password)."""
     if len(password) < 8:
         raise click.ClickException("the password must have at least 8 characters")
+    require_schema()
     create_admin(username, password)
     click.echo(f"Admin '{username}' can log in at /admin/login.")
 
@@ -47,11 +49,18 @@ def create_admin_command(username: str, password: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--study", "slug", help="Study slug; may be left out when the database holds one study.")
 @click.option("--drop-excluded", is_flag=True, help="Leave excluded participants out entirely.")
+@click.option("--linkage", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the linkage table (pseudonym -> Prolific ids, completion codes) to this CSV file. "
+                   "It identifies people: keep it private, apart from OUT.")
 @with_appcontext
-def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool) -> None:
-    """Export a study to the folder OUT (or to a zip if OUT ends in .zip)."""
+def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool, linkage: Path | None) -> None:
+    """Export a study to the folder OUT (or to a zip if OUT ends in .zip), without recruiter ids."""
+    if linkage is not None and (linkage.resolve() == out.resolve() or out.resolve() in linkage.resolve().parents):
+        raise click.ClickException(f"--linkage {linkage} lies inside {out}: keep recruiter ids apart from the shared data")
+    require_schema()
     try:
-        files = render(build_export(slug, drop_excluded=drop_excluded), fmt)
+        export = build_export(slug, drop_excluded=drop_excluded)
+        files = render(export, fmt)
     except (ExportError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     if out.suffix == ".zip":
@@ -59,7 +68,12 @@ def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool) -
         out.write_bytes(zip_bytes(files))
     else:
         write_dir(files, out)
-    click.echo(f"Wrote {len(files)} files to {out} (linkage.csv holds recruitment ids: keep it private).")
+    click.echo(f"Wrote {len(files)} files to {out} (pseudonymous: no recruiter ids).")
+    if linkage is not None:
+        linkage.parent.mkdir(parents=True, exist_ok=True)
+        linkage.write_bytes(linkage_bytes(export))
+        linkage.chmod(0o600)
+        click.echo(f"Wrote the linkage table to {linkage} (Prolific ids and completion codes: keep it private).")
 
 
 @click.command("simulate")
@@ -79,6 +93,7 @@ def simulate_command(n: int, url: str, policy: str, slug: str | None, rate: floa
 
     The bots recognise tasks from this app's database, which must hold the same study as the server.
     """
+    require_schema()
     try:
         study = latest_study(find_slug(slug))
     except ExportError as err:

@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from study_app.export.writers import FORMATS
 
@@ -27,3 +27,13 @@ class ExportForm(FlaskForm):
     format = SelectField("Format", choices=list(FORMATS))
     drop_excluded = BooleanField("Leave excluded participants out")
     submit = SubmitField("Download zip")
+
+
+class LinkageForm(FlaskForm):
+    submit = SubmitField("Download linkage.csv")
+
+
+class EraseForm(FlaskForm):
+    confirm = BooleanField("Erase every row of this participant; this cannot be undone",
+                           validators=[InputRequired("Tick the box to confirm.")])
+    submit = SubmitField("Erase participant")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -19,6 +20,15 @@ class AdminUser(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Part of every login session's id: logging out draws a new one, which revokes every cookie
+    # signed before, including copies an attacker may hold.
+    session_token: Mapped[str | None] = mapped_column(String(64))
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def revoke_sessions(self) -> None:
+        self.session_token = secrets.token_urlsafe(32)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

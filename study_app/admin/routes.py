@@ -15,10 +15,11 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from analysis.breakdown import format_duration
 from study_app.admin import bp
-from study_app.admin.forms import ConfirmForm, ExclusionForm, ExportForm
+from study_app.admin.forms import ConfirmForm, EraseForm, ExclusionForm, ExportForm, LinkageForm
 from study_app.admin.models import Exclusion
 from study_app.admin.stats import (
     agreement,
@@ -29,11 +30,12 @@ from study_app.admin.stats import (
     response_rows,
     task_rows,
 )
+from study_app.erase import erase
 from study_app.export.bundle import build_export
 from study_app.export.codebook import question_column
 from study_app.export.pseudonym import export_key, pseudonym
 from study_app.export.tables import ExportError, build_tables, load_rows
-from study_app.export.writers import render, zip_bytes
+from study_app.export.writers import LINKAGE_FILE, linkage_bytes, render, zip_bytes
 from study_app.extensions import db
 from study_app.models import Participant, Study, utcnow
 
@@ -141,7 +143,8 @@ def participant(public_id: str):
                            name=pseudonym(p.public_id, export_key(current_app.config)),
                            exclusion=rows.exclusions.get(p.id),
                            responses=records(responses),
-                           answers=records(tables["questionnaire"]), exclude_form=ExclusionForm(), include_form=ConfirmForm())
+                           answers=records(tables["questionnaire"]), exclude_form=ExclusionForm(), include_form=ConfirmForm(),
+                           erase_form=EraseForm())
 
 
 @bp.post("/participants/<public_id>/exclude")
@@ -152,7 +155,10 @@ def exclude(public_id: str):
         flash("Give a reason for the exclusion.")
     elif db.session.scalar(select(Exclusion).where(Exclusion.participant_id == p.id)) is None:
         db.session.add(Exclusion(participant_id=p.id, reason=form.reason.data, admin_id=current_user.id))
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # excluded twice at once: the first reason stays
+            db.session.rollback()
     return redirect(url_for("admin.participant", public_id=public_id))
 
 
@@ -165,6 +171,19 @@ def include(public_id: str):
             db.session.delete(excl)
             db.session.commit()
     return redirect(url_for("admin.participant", public_id=public_id))
+
+
+@bp.post("/participants/<public_id>/erase")
+def erase_participant(public_id: str):
+    """Erase a participant who withdrew (the same as ``flask delete-participant``)."""
+    p = get_participant(public_id)
+    slug = p.study.slug
+    if not EraseForm().validate_on_submit():
+        flash("Tick the box to confirm the erasure.")
+        return redirect(url_for("admin.participant", public_id=public_id))
+    deleted = erase(p)
+    flash(f"Erased participant {public_id}: {sum(deleted.values())} rows deleted.")
+    return redirect(url_for("admin.participants", study=slug))
 
 
 @bp.route("/export", methods=["GET", "POST"])
@@ -180,4 +199,20 @@ def export():
         name = f"{slug}-export-{form.format.data}.zip"
         return Response(zip_bytes(files), mimetype="application/zip",
                         headers={"Content-Disposition": f"attachment; filename={name}"})
-    return render_template("admin/export.html", slug=slug, form=form)
+    return render_template("admin/export.html", slug=slug, form=form, linkage_form=LinkageForm())
+
+
+@bp.post("/export/linkage")
+def export_linkage():
+    """The linkage table alone (recruiter ids, completion codes): a separate, explicit download."""
+    slug = chosen_slug()
+    if not LinkageForm().validate_on_submit():
+        return redirect(url_for("admin.export", study=slug))
+    try:
+        data = linkage_bytes(build_export(slug))
+    except ExportError as err:
+        flash(str(err))
+        return redirect(url_for("admin.export"))
+    return Response(data, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={slug}-{LINKAGE_FILE}",
+                             "Cache-Control": "no-store"})

@@ -18,8 +18,16 @@ def question_columns(questions: list[dict]) -> list[Column]:
         options = q.get("options") or []
         levels = "|".join(str(o.get("value", o)) if isinstance(o, dict) else str(o) for o in options)
         text = q.get("text") or q.get("label") or q["id"]
-        cols.append(Column(question_column(q["id"]), "string", f"Questionnaire: {text}", levels=levels))
+        cols.append(Column(question_column(q["id"]), "string", f"Questionnaire: {text}", levels=levels, free_text=True))
     return cols
+
+
+def free_text_columns(table: str, df: pd.DataFrame) -> list[str]:
+    """Return the columns of ``table`` that people typed into (questionnaire answers, reasons)."""
+    named = [c.name for c in COLUMNS.get(table, []) if c.free_text]
+    if table == "participants":
+        named += [name for name in df.columns if name.startswith(question_column(""))]
+    return named
 
 
 def codebook(questions: list[dict], tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -39,7 +47,9 @@ def codebook(questions: list[dict], tables: dict[str, pd.DataFrame]) -> pd.DataF
 
 def codebook_markdown(book: pd.DataFrame) -> str:
     """Render the codebook as Markdown, one section per table."""
-    lines = ["# Codebook", "", "Empty cells are missing values. Times are UTC.", ""]
+    lines = ["# Codebook", "", ("Empty cells are missing values. Times are UTC. In CSV files, free-text cells "
+                                "(questionnaire answers, exclusion reasons) that start with = + - @ have a leading ' "
+                                "so that spreadsheets show them as text instead of running them as formulas."), ""]
     for table, rows in book.groupby("table", sort=False):
         lines += [f"## {table}", "", "| column | type | unit | levels | description |", "|---|---|---|---|---|"]
         for r in rows.itertuples():

@@ -30,9 +30,12 @@ def eraser_annotations(tables: dict[str, pd.DataFrame], targets: dict[str, str])
     """
     texts = {(r.task_id, r.unit_index): r.text for r in tables["units"].itertuples()}
     chosen = tables["selections"]
+    keys = ["participant_id", "task_id"]
+    # one vectorised pass: per-group boolean indexing is minutes for a thousand participants
+    picks = chosen[chosen["selected"] == 1].groupby(keys, sort=False)["unit_index"].agg(list).to_dict()
     out = []
-    for (pid, task_id), rows in chosen.groupby(["participant_id", "task_id"], sort=True):
-        picked = rows.loc[rows["selected"] == 1, "unit_index"].tolist()
+    for pid, task_id in chosen[keys].drop_duplicates().sort_values(keys).itertuples(index=False):
+        picked = [int(k) for k in picks.get((pid, task_id), [])]
         group = [{"docid": task_id, "start_token": s, "end_token": e, "start_sentence": -1,
                   "end_sentence": -1, "text": "".join(texts[(task_id, k)] for k in range(s, e))}
                  for s, e in runs(picked)]

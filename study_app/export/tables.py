@@ -29,7 +29,10 @@ class ExportError(ValueError):
 
 @dataclass
 class Rows:
-    """The database rows of one study, read once."""
+    """The database rows of one study, read once.
+
+    Assignments, responses, answers and events are plain rows carrying their model's column names.
+    """
     studies: list[Study]
     tasks: dict[int, StudyTask]  # by StudyTask.id, every version
     participants: list[Participant]
@@ -83,7 +86,10 @@ def load_rows(slug: str, drop_excluded: bool = False, events: bool = True, only:
     pids = [p.id for p in participants]
 
     def of_participants(model):
-        return db.session.scalars(select(model).where(model.participant_id.in_(pids)).order_by(model.id)).all()
+        # plain rows with the model's column names, not ORM objects: ten times faster for the
+        # hundreds of thousands of events a large study has
+        return db.session.execute(select(*model.__table__.columns).where(model.participant_id.in_(pids))
+                                  .order_by(model.id)).all()
 
     selections: dict[int, set[int]] = defaultdict(set)
     query = select(Selection.response_id, Selection.unit_index).join(Response).where(Response.participant_id.in_(pids))

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from study_app.export.codebook import codebook_markdown
+from study_app.export.codebook import codebook_markdown, free_text_columns
 
 FORMATS = ("csv", "jsonl", "parquet")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+LINKAGE_FILE = "linkage.csv"
 
 
 @dataclass
@@ -38,10 +40,23 @@ def _jsonl(records: list[dict]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
 
 
-def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
-    """Serialise one table in ``fmt``."""
+def defuse_formulas(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Return ``df`` with a ``'`` before free-text cells a spreadsheet would run as a formula.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is a formula in Excel,
+    LibreOffice and Google Sheets (CSV injection); the quote makes it plain text there.
+    """
+    df = df.copy()
+    for col in columns:
+        if col in df.columns:
+            df[col] = df[col].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in FORMULA_START else v)
+    return df
+
+
+def table_bytes(df: pd.DataFrame, fmt: str, free_text: list[str] = ()) -> bytes:
+    """Serialise one table in ``fmt``; ``free_text`` columns are defused against CSV formulas."""
     if fmt == "csv":
-        return _iso_dates(df).to_csv(index=False).encode()
+        return defuse_formulas(_iso_dates(df), list(free_text)).to_csv(index=False).encode()
     if fmt == "jsonl":
         return _iso_dates(df).to_json(orient="records", lines=True, force_ascii=False).encode()
     if fmt == "parquet":
@@ -52,14 +67,21 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
 
 
 def render(export: Export, fmt: str) -> dict[str, bytes]:
-    """Return every file of the export as ``{file name: bytes}``."""
-    files = {f"{name}.{fmt}": table_bytes(df, fmt) for name, df in export.tables.items()}
+    """Return every file of the shareable export as ``{file name: bytes}``: no recruiter ids.
+
+    The linkage table is not among them; ``linkage_bytes`` serialises it for an explicit request.
+    """
+    files = {f"{name}.{fmt}": table_bytes(df, fmt, free_text_columns(name, df)) for name, df in export.tables.items()}
     files["codebook.csv"] = export.codebook.to_csv(index=False).encode()
     files["codebook.md"] = codebook_markdown(export.codebook).encode()
-    files["linkage.csv"] = export.linkage.to_csv(index=False).encode()
     files["eraser/annotations.jsonl"] = _jsonl(export.eraser)
     files["eraser/docs.jsonl"] = _jsonl(export.documents)
     return files
+
+
+def linkage_bytes(export: Export) -> bytes:
+    """Return the linkage table (pseudonym -> recruiter ids, completion codes) as CSV."""
+    return table_bytes(export.linkage, "csv", list(export.linkage.columns))
 
 
 def write_dir(files: dict[str, bytes], out: Path) -> None:

@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 
 from study_app.extensions import db
 from study_app.models import Assignment, Participant, Response, Study, StudyTask
-from study_app.participant.randomization import draw_tasks, participant_rng, short_code, with_attention_checks
+from study_app.participant.randomization import (
+    RESUME_CODE_CHARS,
+    draw_tasks,
+    participant_rng,
+    short_code,
+    with_attention_checks,
+)
 
 TUTORIAL_POSITION = 0  # the tutorial task sits before the numbered tasks 1..N
 
@@ -57,6 +63,8 @@ def next_url(participant: Participant) -> str:
     """Return the page the participant should be on now."""
     if participant.status == "declined":
         return url_for("participant.declined")
+    if participant.status == "finished":
+        return url_for("participant.end")
     if participant.status == "consented":
         return url_for("participant.questionnaire")
     if participant.status == "questionnaire":
@@ -68,7 +76,7 @@ def next_url(participant: Participant) -> str:
 def unique_resume_code() -> str:
     """Return a resume code no other participant has."""
     while True:
-        code = short_code()
+        code = short_code(RESUME_CODE_CHARS)
         if db.session.scalar(select(Participant.id).where(Participant.resume_code == code)) is None:
             return code
 

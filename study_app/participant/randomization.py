@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 
 RESUME_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed from a screen
+RESUME_CODE_CHARS = 12  # 32 symbols, 5 bits each: 60 bits, hopeless to guess at the resume page's rate limit
 
 
 def participant_rng(seed: int | str, number: int) -> random.Random:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from flask import abort, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from codeq.contract import Task
 from study_app.extensions import db
 from study_app.models import Assignment, Event, PageView, Participant, Response, Selection, utcnow
 from study_app.participant import bp
-from study_app.participant.answers import SELECTION_EVENTS, Answer, AnswerError, parse_answer, parse_events
+from study_app.participant.answers import (
+    MAX_TASK_EVENTS,
+    SELECTION_EVENTS,
+    Answer,
+    AnswerError,
+    parse_answer,
+    parse_events,
+    read_json,
+)
 from study_app.participant.progress import TUTORIAL_POSITION, current_participant, next_step, next_url, phases
 from study_app.participant.view import line_count, pieces
 
@@ -40,11 +48,15 @@ def attention_check(participant: Participant, assignment: Assignment) -> dict | 
 
 def shown_at(assignment: Assignment, phase: int):
     """Return when this phase was first served, recording it on the first view."""
-    view = db.session.scalar(select(PageView).where(PageView.assignment_id == assignment.id, PageView.phase == phase))
+    query = select(PageView).where(PageView.assignment_id == assignment.id, PageView.phase == phase)
+    view = db.session.scalar(query)
     if view is None:
-        view = PageView(assignment_id=assignment.id, phase=phase)
-        db.session.add(view)
-        db.session.commit()
+        db.session.add(PageView(assignment_id=assignment.id, phase=phase))
+        try:
+            db.session.commit()
+        except IntegrityError:  # the page was opened twice at once: the other request recorded it first
+            db.session.rollback()
+        view = db.session.scalar(query)
     return view.shown_at
 
 
@@ -90,6 +102,13 @@ def error(status: int, message: str):
     return jsonify(ok=False, error=message), status
 
 
+def event_room(participant: Participant, assignment: Assignment) -> int:
+    """Return how many more events this participant may store for this task."""
+    stored = db.session.scalar(select(func.count(Event.id)).where(
+        Event.participant_id == participant.id, Event.study_task_id == assignment.study_task_id))
+    return max(0, MAX_TASK_EVENTS - stored)
+
+
 def store_events(participant: Participant, assignment: Assignment, items: list[dict]) -> None:
     for e in items:
         payload = {k: v for k, v in e.items() if k not in ("kind", "ts")}
@@ -128,8 +147,8 @@ def answer(position: int):
     participant, assignment = lookup(position)
     task = Task.from_dict(assignment.study_task.payload)
     try:
-        ans = parse_answer(request.get_json(silent=True), task.selectable, participant.study.config["annotation"],
-                           needs_selection=assignment.kind != "attention")
+        ans = parse_answer(read_json(request.get_data()), task.selectable, participant.study.config["annotation"],
+                           needs_selection=assignment.kind != "attention", needs_ratings=assignment.kind == "main")
     except AnswerError as err:
         return error(400, str(err))
     if ans.phase not in phases(participant.study, assignment.kind):
@@ -141,6 +160,8 @@ def answer(position: int):
         return error(409, f"task {position} phase {ans.phase} is already answered")
     if not expected(participant, position, ans.phase):
         return error(409, f"task {position} phase {ans.phase} is not the current step")
+    if ans.phase == 2 and ans.selected != saved_selection(assignment, 1):
+        return error(400, "phase 2 must repeat the selection of phase 1")
     check = attention_check(participant, assignment)
     response = Response(participant_id=participant.id, assignment_id=assignment.id, phase=ans.phase,
                         shown_at=shown_at(assignment, ans.phase), submitted_at=utcnow(), active_ms=ans.active_ms,
@@ -148,7 +169,8 @@ def answer(position: int):
                         attention_passed=None if check is None else ans.selected == check["expected"])
     response.selections = [Selection(unit_index=k) for k in ans.selected]
     db.session.add(response)
-    store_events(participant, assignment, ans.events)
+    # the answer is stored whatever happens to its telemetry: events beyond the cap are dropped
+    store_events(participant, assignment, ans.events[:event_room(participant, assignment)])
     if position != TUTORIAL_POSITION:
         participant.status = "tasks"
     try:
@@ -164,14 +186,16 @@ def answer(position: int):
 def events(position: int):
     """Store telemetry sent while a task is open (this also saves the selection in progress)."""
     participant, assignment = lookup(position)
-    body = request.get_json(silent=True)
-    phase = body.get("phase", 1) if isinstance(body, dict) else None
     try:
+        body = read_json(request.get_data())
         items = parse_events(body)
     except AnswerError as err:
         return error(400, str(err))
+    phase = body.get("phase", 1)
     if not expected(participant, position, phase):
         return error(409, f"task {position} phase {phase} is not open")
+    if len(items) > event_room(participant, assignment):
+        return error(429, f"this task has reached its limit of {MAX_TASK_EVENTS} events; nothing more is recorded")
     store_events(participant, assignment, items)
     db.session.commit()
     return jsonify(ok=True)

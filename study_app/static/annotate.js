@@ -229,6 +229,10 @@
   }
   if (form) form.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
 
+  // the progress bar's width is set here: the page's CSP allows no inline style attributes
+  const bar = document.querySelector(".progress[aria-valuenow]");
+  if (bar) bar.firstElementChild.style.width = (100 * bar.getAttribute("aria-valuenow") / bar.getAttribute("aria-valuemax")) + "%";
+
   draw();
   if (state.mode === "select") code.focus({ preventScroll: true });
 })();

@@ -184,3 +184,17 @@ def test_bad_shards_are_one_line_errors(tmp_path):
     assert result.output.strip() == "Error: a.parquet: row 2: missing field 'model' (not a codeq task?)"
     result = CliRunner().invoke(main, ["explain", str(tmp_path / "empty"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "no such file or folder" in result.output
+
+
+def test_a_corpus_run_folder_is_read_through_its_rationales(tmp_path):
+    tasks = random_tasks(12, seed=2)
+    run = tmp_path / "run"
+    write_shards(run / "rationales", tasks, [5, 7])
+    (run / "errors").mkdir()
+    pd.DataFrame({"item_id": ["bad"], "reason": ["empty"]}).to_parquet(run / "errors" / "e.parquet")
+    (run / "manifest.json").write_text("{}")
+    write_tasks(tasks, tmp_path / "r.jsonl")
+    for source, out in ((tmp_path / "r.jsonl", "a"), (run, "b")):
+        result = CliRunner().invoke(main, ["explain", str(source), "--out", str(tmp_path / out), "--n-boot", "100"])
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "counts.csv").read_bytes() == (tmp_path / "b" / "counts.csv").read_bytes()

@@ -77,15 +77,17 @@ def test_a_too_small_bound_differs_from_the_reference(random_models, random_case
     assert decisions(inexact) != decisions(random_cases["gpt2"][2]) and not any(r.rescored for r in inexact)
 
 
-@pytest.mark.parametrize("dtype", sorted(REDUCED))
+@pytest.mark.parametrize("dtype", ["bf16", pytest.param("fp16", marks=pytest.mark.slow)])  # fp16 is slow on CPUs
 def test_bundled_model_loaded_in_reduced_precision_equals_fp32(median_source, dtype):
+    """Targets 52 and 59 flip in bf16 and in fp16 without re-scoring (of 62 targets 2-63, 11 flip in bf16)."""
     fp32 = load_model("codeq-tiny", device="cpu", dtype="fp32")
     reduced = load_model("codeq-tiny", device="cpu", dtype=dtype)
-    ids = fp32.tokenizer(median_source)["input_ids"][:40]
-    targets = [20, 30, 39]
+    ids = fp32.tokenizer(median_source)["input_ids"][:60]
+    targets = [52, 59]
     expected = rationalize_reference(fp32.model, [ids], [targets], max_steps=8)
     got = rationalize(reduced, ids, targets, max_steps=8)
     assert decisions(got) == decisions(expected)
+    assert decisions(rationalize(reduced, ids, targets, max_steps=8, exact=False)) != decisions(expected)
     assert reduced.fp32_model is not None  # read from the checkpoint in fp32, kept for the next call
     assert torch.equal(reduced.fp32_model.lm_head.weight, fp32.model.lm_head.weight)
     assert next(reduced.model.parameters()).dtype == REDUCED[dtype]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from werkzeug.serving import make_server
 from study_app import create_app
 from study_app.extensions import db
 from study_app.instrument import load_instrument
+from study_app.limits import limiter
 from study_app.studies import import_study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +31,10 @@ def study_folder() -> Path:
 def live(tmp_path_factory):
     """Serve a fresh database with the study loaded; yield (app, base url, slug)."""
     db_path = tmp_path_factory.mktemp("e2e") / "study.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": "e2e"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": secrets.token_hex(16)})
+    # the login limits count in Redis, shared by every app of this process: each module's researcher
+    # logs in afresh, so the earlier modules' attempts must not count against it
+    limiter.reset()
     with app.app_context():
         db.create_all()
         study, _ = import_study(load_instrument(study_folder()))

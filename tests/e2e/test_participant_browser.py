@@ -55,7 +55,7 @@ def mouse_select(page, order: list[int]) -> list[int]:
 
 def test_mouse_participant_completes_the_study(live, page, screenshots):
     app, base, slug = live
-    page.goto(f"{base}/s/{slug}?PROLIFIC_PID=mouse-1&STUDY_ID=s1&SESSION_ID=x1")
+    page.goto(f"{base}/s/{slug}?PROLIFIC_PID=00000000000000000000a001&STUDY_ID=s1&SESSION_ID=x1")
     page.screenshot(path=screenshots / "consent.png", full_page=True)
     page.get_by_role("button", name="I agree").click()
     for fieldset in page.locator("fieldset.question").all():
@@ -95,7 +95,7 @@ def test_mouse_participant_completes_the_study(live, page, screenshots):
             page.click("#next")
     assert page.locator("[data-testid=completion-code]").text_content().strip()
     page.screenshot(path=screenshots / "end.png", full_page=True)
-    stored = stored_selections(app, "mouse-1")
+    stored = stored_selections(app, "00000000000000000000a001")
     assert {k: v for k, v in stored.items() if k[1] == 1} == expected
 
 
@@ -134,7 +134,7 @@ def keyboard_goto(page, order: list[int], targets: list[int]) -> None:
 
 def test_keyboard_participant_completes_the_study(live, page, screenshots):
     app, base, slug = live
-    page.goto(f"{base}/s/{slug}?PROLIFIC_PID=keys-1")
+    page.goto(f"{base}/s/{slug}?PROLIFIC_PID=00000000000000000000b001")
     tab_to(page, "button[value=agree]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -178,5 +178,5 @@ def test_keyboard_participant_completes_the_study(live, page, screenshots):
         with page.expect_navigation():
             page.keyboard.press("Enter")
     assert page.locator("[data-testid=completion-code]").text_content().strip()
-    stored = stored_selections(app, "keys-1")
+    stored = stored_selections(app, "00000000000000000000b001")
     assert {k: v for k, v in stored.items() if k[1] == 1} == expected

@@ -70,14 +70,18 @@ def test_researcher_excludes_exports_and_analyses(live, finished, page, tmp_path
     page.goto(f"{base}/admin/export")
     page.select_option("select[name=format]", "csv")
     with page.expect_download() as download:
-        page.click("input[type=submit]")
+        page.click("input[value='Download zip']")
     archive = tmp_path / download.value.suggested_filename
     download.value.save_as(archive)
     assert archive.name == f"{slug}-export-csv.zip"
     with zipfile.ZipFile(archive) as zf:
         people = pd.read_csv(zf.open("participants.csv"))
-        assert "linkage.csv" in zf.namelist() and excluded_id not in zf.read("participants.csv").decode()
+        assert "linkage.csv" not in zf.namelist() and excluded_id not in zf.read("participants.csv").decode()
     assert len(people) == BOTS and people["excluded"].tolist().count(1) == 1
+    with page.expect_download() as download:  # recruiter ids only from their own button
+        page.click("input[value='Download linkage.csv']")
+    linkage = pd.read_csv(download.value.path())
+    assert len(linkage) == BOTS and linkage["prolific_pid"].str.fullmatch("[0-9a-f]{24}").all()
 
     files = write_report(archive, tmp_path / "report", n_boot=50)
     scores = pd.read_csv(files["alignment"])

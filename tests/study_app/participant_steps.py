@@ -22,10 +22,15 @@ def page_state(html: str) -> dict:
     return json.loads(re.search(r'<script type="application/json" id="state">(.*?)</script>', html, re.S).group(1))
 
 
-def consent(client, slug="fixture", query="") -> str:
-    """Open the study link and agree; return the CSRF token."""
-    csrf = token(client.get(f"/s/{slug}{query}").text)
-    client.post(f"/s/{slug}/consent", data={"choice": "agree", "csrf_token": csrf})
+def enrol_token(html: str) -> str:
+    return re.search(r'name="enrol_token" value="([^"]+)"', html).group(1)
+
+
+def consent(client, slug="fixture", query="", choice="agree") -> str:
+    """Open the study link and agree (or decline); return the CSRF token."""
+    page = client.get(f"/s/{slug}{query}", follow_redirects=True).text
+    csrf = token(page)
+    client.post(f"/s/{slug}/consent", data={"choice": choice, "csrf_token": csrf, "enrol_token": enrol_token(page)})
     return csrf
 
 

@@ -229,3 +229,19 @@ def test_dashboard_leaves_excluded_participants_out(app, client, csrf_of, admin,
     assert stat(page, "median_finish") == "20 min 02 s"
     kappas = response_kappas(export, drop={linkage_map(export)["pub0000"]})
     assert stat(page, "kappa-mean") == f"{kappas['kappa'].mean():.3f}" and stat(page, "kappa-n") == str(len(kappas))
+
+
+def test_linkage_is_a_separate_explicit_download(app, client, csrf_of, admin, loaded):
+    seed(app)
+    login(client, csrf_of)
+    page = client.get("/admin/export")
+    assert "Download linkage.csv" in page.text
+    zipped = client.post("/admin/export", data={"format": "csv", "csrf_token": csrf_of(page.text)})
+    names = zipfile.ZipFile(io.BytesIO(zipped.data)).namelist()
+    assert "participants.csv" in names and "linkage.csv" not in names
+    assert not any(b"PROLIFIC000" in zipfile.ZipFile(io.BytesIO(zipped.data)).read(n) for n in names)
+    linkage = client.post("/admin/export/linkage", data={"csrf_token": csrf_of(page.text)})
+    assert linkage.mimetype == "text/csv" and linkage.headers["Cache-Control"] == "no-store"
+    table = pd.read_csv(io.BytesIO(linkage.data))
+    assert sorted(table["prolific_pid"]) == [f"PROLIFIC{i:04d}" for i in range(4)]
+    assert client.post("/admin/export/linkage", data={}).status_code == 400  # no CSRF token, no download

@@ -20,7 +20,7 @@ from codeq.contract import read_tasks
 from study_app.admin.models import Exclusion
 from study_app.export.bundle import build_export
 from study_app.export.eraser import runs
-from study_app.export.writers import render
+from study_app.export.writers import linkage_bytes, render
 from study_app.extensions import db
 from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study
 
@@ -190,13 +190,14 @@ def test_pseudonyms_stable_and_raw_ids_only_in_linkage(seeded):
     first, second = export_of(seeded), export_of(seeded)
     assert first.tables["participants"]["participant_id"].tolist() == second.tables["participants"]["participant_id"].tolist()
     files = render(first, "csv")
+    assert "linkage.csv" not in files  # the shareable export never holds recruiter ids
     for name, data in files.items():
         text = data.decode()
-        has_raw = any(raw in text for raw in ("pub0000", "PROLIFIC0000", "RC0000"))
-        assert has_raw == (name == "linkage.csv"), name
-    linkage = pd.read_csv(io.BytesIO(files["linkage.csv"]))
+        assert not any(raw in text for raw in ("pub0000", "PROLIFIC0000", "RC0000", "CC0")), name
+    linkage = pd.read_csv(io.BytesIO(linkage_bytes(first)))
     assert set(linkage["participant_id"]) == set(first.tables["participants"]["participant_id"])
     assert linkage.set_index("public_id").loc["pub0002", "prolific_pid"] == "PROLIFIC0002"
+    assert linkage.set_index("public_id").loc["pub0002", "completion_code"] == "CC2"
 
 
 def test_pseudonyms_depend_on_export_key(seeded):
@@ -270,10 +271,47 @@ def test_export_command_writes_every_file(seeded, runner, tmp_path):
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert names == {f"{t}.parquet" for t in ("participants", "responses", "selections", "units",
                                               "model_rationales", "questionnaire", "events")} | {
-        "codebook.csv", "codebook.md", "linkage.csv", "eraser/annotations.jsonl", "eraser/docs.jsonl"}
+        "codebook.csv", "codebook.md", "eraser/annotations.jsonl", "eraser/docs.jsonl"}
     zipped = tmp_path / "x.zip"
     assert runner.invoke(args=["export", "--format", "csv", str(zipped)]).exit_code == 0
     assert "responses.csv" in zipfile.ZipFile(zipped).namelist()
+    assert "linkage.csv" not in zipfile.ZipFile(zipped).namelist()
+
+
+def test_linkage_only_with_the_flag_and_outside_the_export(seeded, runner, tmp_path):
+    private = tmp_path / "private" / "linkage.csv"
+    result = runner.invoke(args=["export", str(tmp_path / "out"), "--linkage", str(private)])
+    assert result.exit_code == 0, result.output
+    assert "linkage.csv" not in {p.name for p in (tmp_path / "out").rglob("*")}
+    linkage = pd.read_csv(private)
+    assert sorted(linkage["prolific_pid"]) == [f"PROLIFIC{i:04d}" for i in range(4)]
+    assert oct(private.stat().st_mode & 0o777) == "0o600"
+    inside = runner.invoke(args=["export", str(tmp_path / "out"), "--linkage", str(tmp_path / "out" / "l.csv")])
+    assert inside.exit_code != 0 and "keep recruiter ids apart" in inside.output and "Traceback" not in inside.output
+
+
+def test_free_text_cannot_become_a_spreadsheet_formula(seeded):
+    with seeded.app_context():
+        db.session.execute(sa.text("UPDATE questionnaire_answer SET value = '=HYPERLINK(\"http://x\")' "
+                                   "WHERE question_id = 'role'"))
+        db.session.commit()
+        first = db.session.scalar(sa.text("SELECT id FROM participant ORDER BY id"))
+        db.session.add(Exclusion(participant_id=first, reason="@SUM(A1)"))
+        db.session.commit()
+    export = export_of(seeded)
+    files = render(export, "csv")
+    answers = pd.read_csv(io.BytesIO(files["questionnaire.csv"]), dtype=str)
+    roles = set(answers.loc[answers["question_id"] == "role", "value"])
+    assert roles == {"'=HYPERLINK(\"http://x\")"}
+    assert set(answers.loc[answers["question_id"] == "years_programming", "value"]) == {"3", "4", "5", "6"}
+    people = pd.read_csv(io.BytesIO(files["participants.csv"]), dtype=str)
+    assert set(people["q_role"]) == {"'=HYPERLINK(\"http://x\")"}
+    assert set(people["exclusion_reason"].dropna()) == {"'@SUM(A1)"}
+    # code is data: unit texts such as '=' or '-' stay exact, and other formats keep every value as typed
+    units = pd.read_csv(io.BytesIO(files["units.csv"]), dtype=str, keep_default_na=False)
+    assert set(units["text"]) == set(export.tables["units"]["text"])
+    raw = pd.read_json(io.BytesIO(render(export, "jsonl")["questionnaire.jsonl"]), lines=True, dtype=False)
+    assert set(raw.loc[raw["question_id"] == "role", "value"]) == {'=HYPERLINK("http://x")'}
 
 
 def test_export_command_one_line_errors(app, runner, tmp_path):

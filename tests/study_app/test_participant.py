@@ -7,6 +7,7 @@ import re
 from participant_steps import (
     ANSWERS,
     consent,
+    enrol_token,
     page_state,
     post_answer,
     stored_counts,
@@ -17,7 +18,16 @@ from participant_steps import (
 from sqlalchemy import func, select
 
 from study_app.extensions import db
-from study_app.models import Assignment, Event, PageView, Participant, QuestionnaireAnswer, Response
+from study_app.models import (
+    Assignment,
+    Event,
+    PageView,
+    Participant,
+    QuestionnaireAnswer,
+    Response,
+)
+
+PID = "5f0c1a2b3c4d5e6f7a8b9c0d"
 
 
 def test_study_link_shows_consent(client, loaded):
@@ -29,8 +39,9 @@ def test_study_link_shows_consent(client, loaded):
 
 
 def test_decline_stores_nothing_but_the_decline(app, client, loaded):
-    csrf = token(client.get("/s/fixture?PROLIFIC_PID=abc").text)
-    done = client.post("/s/fixture/consent", data={"choice": "decline", "csrf_token": csrf})
+    page = client.get(f"/s/fixture?PROLIFIC_PID={PID}", follow_redirects=True).text
+    done = client.post("/s/fixture/consent", data={"choice": "decline", "csrf_token": token(page),
+                                                    "enrol_token": enrol_token(page)})
     assert done.location == "/declined"
     assert "Nothing else was recorded" in client.get("/declined").text
     with app.app_context():
@@ -44,9 +55,11 @@ def test_a_replayed_consent_enrols_no_one_twice(app, client, loaded):
     page = client.get("/s/fixture").text
     form = {"choice": "agree", "csrf_token": token(page),
             "enrol_token": re.search(r'name="enrol_token" value="([^"]+)"', page).group(1)}
+    served = client.get_cookie("session").value  # the cookie of the browser that was served the form
     first = client.post("/s/fixture/consent", data=form)
     retry = app.test_client()  # the reply was lost: the browser never got the participant's cookie
-    again = retry.post("/s/fixture/consent", data={**form, "csrf_token": token(retry.get("/s/fixture").text)})
+    retry.set_cookie("session", served)
+    again = retry.post("/s/fixture/consent", data=form)
     assert again.location == first.location == "/questionnaire"
     assert retry.get("/questionnaire").status_code == 200  # the retry tied the browser to the participant
     other = app.test_client().get("/s/fixture").text  # a new visit to the link gets a new token
@@ -56,12 +69,25 @@ def test_a_replayed_consent_enrols_no_one_twice(app, client, loaded):
         assert db.session.scalar(select(func.count(Assignment.id))) == 4
 
 
+def test_consent_token_is_bound_to_the_session_that_was_served_it(app, client, loaded):
+    page = client.get("/s/fixture").text
+    served = enrol_token(page)
+    client.post("/s/fixture/consent", data={"choice": "agree", "csrf_token": token(page), "enrol_token": served})
+    thief = app.test_client()  # another browser that learnt the token cannot take the participant over
+    resp = thief.post("/s/fixture/consent", data={"choice": "agree", "enrol_token": served,
+                                                   "csrf_token": token(thief.get("/s/fixture").text)})
+    assert resp.status_code == 400 and "expired" in resp.text
+    assert thief.get("/questionnaire").status_code == 403
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Participant.id))) == 1
+
+
 def test_agree_enrols_with_prolific_ids_and_a_sequence(app, client, loaded):
-    consent(client, query="?PROLIFIC_PID=pp1&STUDY_ID=st1&SESSION_ID=se1")
+    consent(client, query=f"?PROLIFIC_PID={PID}&STUDY_ID=st1&SESSION_ID=se1")
     with app.app_context():
         p = db.session.scalar(select(Participant))
-        assert (p.prolific_pid, p.prolific_study_id, p.prolific_session_id) == ("pp1", "st1", "se1")
-        assert p.status == "consented" and len(p.resume_code) == 8
+        assert (p.prolific_pid, p.prolific_study_id, p.prolific_session_id) == (PID, "st1", "se1")
+        assert p.status == "consented" and len(p.resume_code) == 12
         seq = [(a.position, a.kind) for a in p.assignments]
         # fixture: a tutorial, 2 main tasks per participant, the attention check after the first
         assert seq == [(0, "tutorial"), (1, "main"), (2, "attention"), (3, "main")]
@@ -183,7 +209,7 @@ def test_resume_code_on_another_device(app, client, loaded):
     assert wrong.status_code == 400 and "No study in progress has this code" in wrong.text
     typed = f"{code[:4].lower()}-{code[4:].lower()}"
     assert other.post("/resume", data={"code": typed, "csrf_token": csrf}).location == "/task/1"
-    assert f"{code[:4]}-{code[4:]}" in other.get("/task/1").text  # the code is shown on every page
+    assert f"{code[:4]}-{code[4:8]}-{code[8:]}" in other.get("/task/1").text  # the code is shown on every page
 
 
 def test_events_are_stored_with_their_task(app, client, loaded):

@@ -1,7 +1,7 @@
 """participant.condition: dropped, the study app assigns no conditions (every participant got "default")
 
 Revision ID: b7d2e5c81f04
-Revises: 9c1e2f4a7b30
+Revises: b7d3a91c5e20
 Create Date: 2026-11-28 21:10:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7d2e5c81f04'
-down_revision = '9c1e2f4a7b30'
+down_revision = 'b7d3a91c5e20'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,160 @@
+"""Export time for a large study: 1,000 finished participants, the pilot's shape.
+
+    python bench/export_study.py                          # SQLite in a temporary folder
+    python bench/export_study.py --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Seeds a fresh database with ``--participants`` finished participants (12 main tasks with two phases,
+the attention check and the tutorial; ``--events`` telemetry events per task), then times what the
+admin's "Download zip" does in one request (read rows, build tables, write CSV, zip) and the same
+through the HTTP route, and prints seconds, rows and zip size next to gunicorn's worker timeout.
+On PostgreSQL the tables are created in a private schema, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from load_study import synthetic_study  # noqa: E402
+
+from study_app import create_app  # noqa: E402
+from study_app.admin.commands import create_admin  # noqa: E402
+from study_app.extensions import db  # noqa: E402
+from study_app.instrument import load_instrument  # noqa: E402
+from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, utcnow  # noqa: E402
+from study_app.studies import import_study  # noqa: E402
+
+GUNICORN_TIMEOUT_S = 30  # gunicorn.conf.py's default worker timeout
+
+
+def seed(n: int, events_per_task: int, rng: random.Random) -> dict[str, int]:
+    """Insert ``n`` finished participants with answers, selections and telemetry; return row counts."""
+    study = db.session.scalar(sa.select(Study))
+    tasks = sorted(study.tasks, key=lambda t: t.position)
+    main = [t for t in tasks if t.kind == "main"]
+    tutorial = next(t for t in tasks if t.kind == "tutorial")
+    attention = [t for t in tasks if t.kind == "attention"]
+    counts = dict.fromkeys(("participants", "responses", "selections", "events"), 0)
+    t0 = utcnow() - timedelta(days=2)
+    for start in range(0, n, 100):  # in chunks, so memory stays flat
+        chunk = range(start, min(n, start + 100))
+        people = [{"study_id": study.id, "public_id": secrets.token_urlsafe(16), "resume_code": secrets.token_hex(6),
+                   "prolific_pid": secrets.token_hex(12), "status": "finished",
+                   "created_at": t0, "finished_at": t0 + timedelta(minutes=25), "completion_code": "C0DE1234"}
+                  for _ in chunk]
+        ids = db.session.scalars(sa.insert(Participant).returning(Participant.id), people).all()
+        counts["participants"] += len(ids)
+        db.session.execute(sa.insert(QuestionnaireAnswer), [
+            {"participant_id": pid, "question_id": q, "value": v} for pid in ids
+            for q, v in (("role", "Student"), ("years_programming", "5"), ("python_expertise", "3 - Intermediate"),
+                         ("ml_background", "Not at all"))])
+        assignments = []
+        for pid in ids:
+            drawn = rng.sample(main, 12) + attention
+            assignments += [{"participant_id": pid, "study_task_id": t.id, "position": pos, "kind": t.kind}
+                            for pos, t in enumerate([tutorial, *drawn])]
+        rows = db.session.execute(sa.insert(Assignment).returning(
+            Assignment.id, Assignment.participant_id, Assignment.study_task_id, Assignment.kind), assignments).all()
+        payload = {t.id: t.payload for t in tasks}
+        responses, evs = [], []
+        for a in rows:
+            phases = (1, 2) if a.kind == "main" else (1,)
+            for phase in phases:
+                responses.append({"participant_id": a.participant_id, "assignment_id": a.id, "phase": phase,
+                                  "shown_at": t0, "submitted_at": t0 + timedelta(seconds=30), "active_ms": 25000,
+                                  "confidence": 3 if phase == 1 else None, "would_predict": "yes" if phase == 1 else None,
+                                  "agreement": 4 if phase == 2 else None})
+            evs += [{"participant_id": a.participant_id, "study_task_id": a.study_task_id, "kind": "toggle",
+                     "client_ts": 1_700_000_000_000 + k, "payload": {"phase": 1, "unit": k, "on": True, "selected": [k]},
+                     "server_ts": t0} for k in range(events_per_task)]
+        resp_rows = db.session.execute(sa.insert(Response).returning(Response.id, Response.assignment_id),
+                                       responses).all()
+        task_of = {a.id: a.study_task_id for a in rows}
+        sels = []
+        for r in resp_rows:
+            p = payload[task_of[r.assignment_id]]
+            can = range(p["context_start"], p["target"]["unit_index"])
+            sels += [{"response_id": r.id, "unit_index": k} for k in rng.sample(list(can), min(3, len(can)))]
+        db.session.execute(sa.insert(Selection), sels)
+        db.session.execute(sa.insert(Event), evs)
+        db.session.commit()
+        counts["responses"] += len(resp_rows)
+        counts["selections"] += len(sels)
+        counts["events"] += len(evs)
+    return counts
+
+
+@click.command()
+@click.option("--participants", default=1000, show_default=True)
+@click.option("--events", "events_per_task", default=20, show_default=True, help="Telemetry events per task.")
+@click.option("--database", default=None, help="SQLAlchemy URL (default: SQLite in a temporary folder).")
+def main(participants: int, events_per_task: int, database: str | None) -> None:
+    """Seed a large study and time its export."""
+    tmp = Path(tempfile.mkdtemp(prefix="codeq-export-"))
+    config = {"TESTING": True, "SECRET_KEY": secrets.token_hex(16)}
+    schema = None
+    if database is None:
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp / 'study.db'}"
+    else:
+        schema = f"bench_{secrets.token_hex(4)}"
+        engine = sa.create_engine(database)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        config |= {"SQLALCHEMY_DATABASE_URI": database,
+                   "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}}
+    app = create_app(config)
+    try:
+        with app.app_context():
+            db.create_all()
+            import_study(load_instrument(synthetic_study(tmp / "study")))
+            create_admin("bench", "bench-password")
+            start = time.perf_counter()
+            counts = seed(participants, events_per_task, random.Random(0))
+            print(f"seeded {counts} in {time.perf_counter() - start:.1f} s on {db.engine.dialect.name}")
+
+            from study_app.export.bundle import build_export
+            from study_app.export.writers import render, zip_bytes
+            start, cpu = time.perf_counter(), time.process_time()
+            export = build_export()
+            built = time.perf_counter() - start
+            files = render(export, "csv")
+            rendered = time.perf_counter() - start
+            data = zip_bytes(files)
+            total, cpu = time.perf_counter() - start, time.process_time() - cpu
+            print(f"export in process: build {built:.1f} s, +CSV {rendered - built:.1f} s, +zip {total - rendered:.1f} s "
+                  f"= {total:.1f} s wall, {cpu:.1f} s CPU; zip {len(data) / 1e6:.1f} MB; "
+                  f"rows {', '.join(f'{k} {len(v)}' for k, v in export.tables.items())}")
+        client = app.test_client()
+        page = client.get("/admin/login").text
+        token = page.split('name="csrf-token" content="')[1].split('"')[0]
+        client.post("/admin/login", data={"username": "bench", "password": "bench-password", "csrf_token": token})
+        start = time.perf_counter()
+        resp = client.post("/admin/export", data={"format": "csv", "csrf_token": token})
+        http = time.perf_counter() - start
+        print(f"admin download (HTTP route): {http:.1f} s, {len(resp.data) / 1e6:.1f} MB, status {resp.status_code}; "
+              f"gunicorn worker timeout {GUNICORN_TIMEOUT_S} s: "
+              f"{'within' if http < GUNICORN_TIMEOUT_S else 'OVER: use flask export'}")
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if schema is not None:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+            engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
