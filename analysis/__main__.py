@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -11,9 +13,13 @@ import click
 from analysis.correction import CORRECTIONS
 from analysis.io import ExportError
 from analysis.wilcoxon import ZERO_METHODS
+from codeq.logs import log_level_option
+
+log = logging.getLogger("analysis")
 
 
 @click.group()
+@log_level_option
 def main():
     """Alignment statistics between human and model rationales."""
 
@@ -36,12 +42,14 @@ def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, 
     """Analyse the EXPORT folder (or zip) and write alignment.csv, category_tests.csv, figures and report.html."""
     from analysis.report import write_report
 
+    started = time.perf_counter()
     try:
         files = write_report(export, out, keep_excluded=keep_excluded, correction=correction,
                              zero_method=zero_method, n_boot=n_boot, ci=ci, seed=seed, mixed=mixed, pdf=pdf)
     except ExportError as e:
         click.echo(f"Error: {e}", err=True)
         sys.exit(2)
+    log.info("report of %s: %d files in %s, %.1f s", export, len(files), out, time.perf_counter() - started)
     click.echo(f"Wrote {len(files)} files; open {files['report']}" + (f" or {files['pdf']}" if pdf else ""))
 
 

@@ -7,6 +7,7 @@ the first bad row. Rows are counted from 1 after the header (row N of a CSV is l
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -15,22 +16,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from codeq.export_schema import ANALYSIS_OPTIONAL_TABLES, ANALYSIS_TABLES, required_columns, text_columns
+
 FORMATS = (".parquet", ".csv", ".jsonl")
-REQUIRED = {
-    "units": ("task_id", "unit_index", "text", "category", "group", "selectable"),
-    "selections": ("participant_id", "task_id", "unit_index", "selected"),
-    "model_rationales": ("task_id", "unit_index", "in_rationale"),
-}
-OPTIONAL = {
-    "participants": ("participant_id",),
-    "responses": ("participant_id", "task_id"),
-    "explainers": ("task_id", "explainer", "comprehensiveness", "sufficiency"),
-}
-GREEDY = "greedy"  # the explainer whose set is "the model's rationale" in the alignment statistics
+# The tables and columns read, from the export schema the study app writes by.
+REQUIRED = {name: required_columns(name) for name in ANALYSIS_TABLES}
+OPTIONAL = {name: required_columns(name) for name in ANALYSIS_OPTIONAL_TABLES}
 # Read as text whatever they look like: ids such as "007" and code units such as "None" or "NA"
 # must survive a CSV round trip (pandas would turn the latter into missing values).
-TEXT_COLUMNS = ("participant_id", "task_id", "text", "category", "group", "explainer")
+TEXT_COLUMNS = text_columns()
+GREEDY = "greedy"  # the explainer whose set is "the model's rationale" in the alignment statistics
 ID_COLUMNS = ("participant_id", "task_id")  # categorical: millions of rows, few distinct values
+
+log = logging.getLogger(__name__)
+NO_KINDS = ("the export has no responses table with a kind column: tutorial and attention-check answers "
+            "cannot be told from main tasks and are analysed as main tasks")
 
 
 class ExportError(ValueError):
@@ -54,6 +54,7 @@ class Export:
     # is all greedy, its score the 0/1 of in_rationale.
     explainer_scores: pd.DataFrame | None = None
     faithfulness: pd.DataFrame | None = None  # the explainers table: task x explainer faithfulness
+    warnings: list[str] = field(default_factory=list)  # what the analysis could not tell from this export
 
 
 def find_table(folder: Path, name: str) -> Path | None:
@@ -261,6 +262,9 @@ def _checked(tables: dict[str, pd.DataFrame], files: dict[str, Path], keep_exclu
         _drop_excluded(export, keep_excluded)
     if export.responses is not None and "kind" in export.responses.columns:
         _keep_main_tasks(export)
+    else:
+        export.warnings.append(NO_KINDS)
+        log.warning(NO_KINDS)
     return export
 
 

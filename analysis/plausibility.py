@@ -29,17 +29,16 @@ left out and counted. Light: pandas, numpy, scikit-learn, matplotlib; no torch.
 from __future__ import annotations
 
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import average_precision_score
 
+from analysis.agreement import overlap_from_counts
 from analysis.bootstrap import task_bootstrap
 from analysis.correction import adjust_pvalues
 from analysis.wilcoxon import paired_wilcoxon
-from analysis.agreement import overlap_from_counts
 from codeq.contract import SET_EXPLAINERS
 from codeq.token_alignment import top_units
 

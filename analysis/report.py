@@ -109,6 +109,7 @@ def exclusion_note(export: Export, keep_excluded: bool) -> str:
     """Sentences on how excluded participants and non-main tasks were handled."""
     kinds = "".join(f" {n} {kind} responses were left out (only main tasks are analysed)."
                     for kind, n in sorted(export.other_kinds.items()))
+    kinds += "".join(f" Note: {w[0].upper()}{w[1:]}." for w in export.warnings)
     if export.participants is None or "excluded" not in export.participants.columns:
         return "The export has no participants table with an excluded column: no exclusions were applied." + kinds
     if not export.excluded:

@@ -31,11 +31,10 @@ from load_study import synthetic_study  # noqa: E402
 
 from study_app import create_app  # noqa: E402
 from study_app.admin.commands import create_admin  # noqa: E402
-from study_app.commands import import_study  # noqa: E402
 from study_app.extensions import db  # noqa: E402
 from study_app.instrument import load_instrument  # noqa: E402
-from study_app.models import (Assignment, Event, Participant, QuestionnaireAnswer, Response,  # noqa: E402
-                              Selection, Study, utcnow)
+from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, utcnow  # noqa: E402
+from study_app.studies import import_study  # noqa: E402
 
 GUNICORN_TIMEOUT_S = 30  # gunicorn.conf.py's default worker timeout
 
@@ -52,7 +51,7 @@ def seed(n: int, events_per_task: int, rng: random.Random) -> dict[str, int]:
     for start in range(0, n, 100):  # in chunks, so memory stays flat
         chunk = range(start, min(n, start + 100))
         people = [{"study_id": study.id, "public_id": secrets.token_urlsafe(16), "resume_code": secrets.token_hex(6),
-                   "prolific_pid": secrets.token_hex(12), "status": "finished", "condition": "default",
+                   "prolific_pid": secrets.token_hex(12), "status": "finished",
                    "created_at": t0, "finished_at": t0 + timedelta(minutes=25), "completion_code": "C0DE1234"}
                   for _ in chunk]
         ids = db.session.scalars(sa.insert(Participant).returning(Participant.id), people).all()

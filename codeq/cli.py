@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -9,23 +10,39 @@ from pathlib import Path
 
 import click
 
+from codeq.errors import UserError
+from codeq.logs import log_level_option
+
+# What every engine command imports; the base install (study app and analysis) has none of them.
+ENGINE_MODULES = ("torch", "transformers", "tree_sitter")
+
 
 @click.group()
 @click.version_option(package_name="codeq-study")
-def main():
+@log_level_option
+@click.pass_context
+def main(ctx):
     """codeq: greedy rationales for code language models."""
+    missing = [name for name in ENGINE_MODULES if importlib.util.find_spec(name) is None]
+    if ctx.invoked_subcommand and missing:
+        raise click.ClickException(f"`codeq {ctx.invoked_subcommand}` needs the model engine ({missing[0]} is not "
+                                   "installed): pip install 'codeq-study[engine]'")
+
+
+# Path mistakes (a missing file, a folder where a file belongs, no permission); other OSErrors are bugs or
+# broken machines and keep their traceback.
+PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 @contextmanager
 def user_errors():
-    """Turn the engine's one-line user errors into ``Error: ...`` and a non-zero exit, no traceback."""
-    from codeq.contract import ContractError
-    from codeq.loading import ModelLoadError
-
+    """Turn the user's mistakes into ``Error: ...`` and a non-zero exit, no traceback; let bugs through."""
     try:
         yield
-    except (ModelLoadError, ContractError, ValueError, OSError) as err:
+    except UserError as err:
         raise click.ClickException(str(err)) from None
+    except PATH_ERRORS as err:
+        raise click.ClickException(f"{err.filename}: {err.strerror}" if err.filename else str(err)) from None
 
 
 def model_options(default_dtype: str = "auto"):
@@ -122,6 +139,8 @@ def prepare_cmd(study, model, device):
         lm = load(model, device, read_study(study).dtype) if model else None
         card = prepare(study, lm=lm, device=device)
     click.echo(json.dumps(card, indent=2, sort_keys=True))
+    for warning in card["warnings"]:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @main.command("rationalize-corpus")
@@ -150,7 +169,7 @@ def rationalize_corpus_cmd(paths, out, language, model, device, dtype, targets_p
         snippets = [s for f in files
                     for s in function_snippets(f, language, name=".".join(f.with_suffix("").parts[-2:]))]
         if len({s.snippet_id for s in snippets}) != len(snippets):
-            raise ValueError("two functions got the same snippet id; pass fewer or differently named files")
+            raise UserError("two functions got the same snippet id; pass fewer or differently named files")
         snippets = snippets[:limit]
         rules = TargetRules(language=language, targets_per_snippet=targets_per_snippet, selection=selection,
                             min_context_units=min_context_units, max_new_tokens=max_new_tokens,
@@ -223,13 +242,13 @@ def read_rationalize_input(lines, tokenizer) -> list[dict]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as err:
-            raise ValueError(f"input line {lineno}: not JSON ({err.msg})") from None
+            raise UserError(f"input line {lineno}: not JSON ({err.msg})") from None
         if not isinstance(item, dict) or ("text" in item) == ("ids" in item):
-            raise ValueError(f'input line {lineno}: give exactly one of "text" or "ids"')
+            raise UserError(f'input line {lineno}: give exactly one of "text" or "ids"')
         if "text" in item:
             item["ids"] = tokenizer(item["text"])["input_ids"]
         if not item["ids"]:
-            raise ValueError(f"input line {lineno}: the sequence is empty")
+            raise UserError(f"input line {lineno}: the sequence is empty")
         items.append(item)
     return items
 
@@ -263,7 +282,7 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
         lm = load(model_name, device, dtype)
         items = read_rationalize_input(input_file, lm.tokenizer)
         if not items:
-            raise ValueError("the input holds no sequences")
+            raise UserError("the input holds no sequences")
         targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
         results = rationalize(lm, [item["ids"] for item in items], targets, max_steps=max_steps,
                               batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=True, exact=exact)

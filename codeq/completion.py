@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
-from codeq.loading import LoadedModel
+from codeq.errors import UserError
+from codeq.loading import LoadedModel, check_length
 
 STOP_RULES = ("eos", "blank_line", "end_of_function")
 _DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]")
@@ -98,16 +99,20 @@ def complete(lm: LoadedModel, prompt: str, max_new_tokens: int = 64, stop=STOP_R
     """Complete ``prompt`` greedily until a stop rule fires or ``max_new_tokens`` are generated.
 
     The completion is cut at a token boundary: tokens that reach past the stop point are dropped.
+    Raises :class:`codeq.loading.SequenceTooLong` when the prompt plus ``max_new_tokens`` exceed the
+    model's context.
     """
     unknown = set(stop) - set(STOP_RULES)
     if unknown:
-        raise ValueError(f"unknown stop rule {sorted(unknown)[0]!r}: use {', '.join(STOP_RULES)}")
+        raise UserError(f"unknown stop rule {sorted(unknown)[0]!r}: use {', '.join(STOP_RULES)}")
     tokenizer, model = lm.tokenizer, lm.model
     prompt_ids = tokenizer(prompt)["input_ids"]
     if not prompt_ids:
-        raise ValueError("the prompt is empty")
+        raise UserError("the prompt is empty")
+    check_length(lm, len(prompt_ids) + max_new_tokens,
+                 f"the prompt ({len(prompt_ids)} tokens) plus max_new_tokens ({max_new_tokens})")
     if decode(tokenizer, prompt_ids) != prompt:
-        raise ValueError("the tokenizer does not reproduce this prompt when decoding it; offsets would be wrong")
+        raise UserError("the tokenizer does not reproduce this prompt when decoding it; offsets would be wrong")
     def_indent = enclosing_def_indent(prompt)
     eos = tokenizer.eos_token_id
     generated, reason, cut, cache = [], "max_new_tokens", None, None

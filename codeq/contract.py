@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from codeq.errors import UserError
+
 SCHEMA_VERSION = 2  # 2 adds Task.explanations; version 1 files are still read (greedy only)
 
 # Explainer names (implemented in codeq.explainers); set-valued ones give a set, the others only scores.
@@ -19,7 +21,17 @@ EXPLAINERS = ("greedy", "attention", "attention_rollout", "saliency", "grad_x_in
 SET_EXPLAINERS = ("greedy",)
 
 
-class ContractError(ValueError):
+def selectable_range(context_start: int, target_unit_index: int) -> range:
+    """The units a participant may select: from ``context_start`` up to, not including, the target's unit."""
+    return range(context_start, target_unit_index)
+
+
+def selectable_of(task: dict) -> range:
+    """``Task.selectable`` of a task kept as a plain dict (as the study app stores it)."""
+    return selectable_range(task["context_start"], task["target"]["unit_index"])
+
+
+class ContractError(UserError):
     """A tasks file does not follow the contract; the message names the file, line and field."""
 
 
@@ -101,7 +113,7 @@ class Task:
 
     @property
     def selectable(self) -> range:
-        return range(self.context_start, self.target.unit_index)
+        return selectable_range(self.context_start, self.target.unit_index)
 
     def explainer_names(self) -> list[str]:
         """Return the explainers this task carries, in :data:`EXPLAINERS` order; greedy always."""
@@ -128,7 +140,14 @@ class Task:
         return json.dumps(d, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Task":
+    def from_dict(cls, d: dict) -> Task:
+        """Build a task from its JSON object; a newer ``schema_version`` than this codeq reads is an error."""
+        version = d.get("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ContractError(f"schema_version must be a positive integer, got {version!r}")
+        if version > SCHEMA_VERSION:
+            raise ContractError(f"schema_version {version} is newer than this codeq reads ({SCHEMA_VERSION}): "
+                                "upgrade codeq-study")
         d = dict(d)
         d["model"] = ModelInfo(**d["model"])
         d["units"] = [Unit(**u) for u in d["units"]]

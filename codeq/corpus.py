@@ -14,7 +14,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from codeq.instrument import SUFFIXES
+from codeq.errors import UserError
+from codeq.study_definition import SUFFIXES
 from codeq.tasks import Snippet
 from codeq.units import code_units, parser_for
 
@@ -84,14 +85,27 @@ def head_snippets(code: str, name: str) -> list[Snippet]:
     return snippets
 
 
-def source_files(paths: list[Path], language: str) -> list[Path]:
-    """Expand folders to their source files (sorted); keep files as given."""
-    if language not in SUFFIXES:
-        raise ValueError(f"unsupported language {language!r}: use {', '.join(SUFFIXES)}")
-    suffix = SUFFIXES[language]
+def source_files(paths: list[Path], language: str | None = None, suffixes: tuple[str, ...] = ()) -> list[Path]:
+    """Expand folders to their source files, recursively and sorted so runs are reproducible; keep files as given.
+
+    Source files are those ending in ``language``'s suffix or one of ``suffixes``. A path that does
+    not exist, or a folder without any source file, is a ValueError naming it.
+    """
+    if language is not None:
+        if language not in SUFFIXES:
+            raise UserError(f"unsupported language {language!r}: use {', '.join(SUFFIXES)}")
+        suffixes = (*suffixes, SUFFIXES[language])
     found = []
-    for path in paths:
-        found.extend(sorted(path.rglob(f"*{suffix}")) if path.is_dir() else [path])
+    for path in map(Path, paths):
+        if not path.exists():
+            raise UserError(f"{path} does not exist")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in suffixes)
+            if not files:
+                raise UserError(f"{path} holds no {' or '.join(suffixes)} files")
+            found.extend(files)
+        else:
+            found.append(path)
     return found
 
 

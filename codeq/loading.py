@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import copy
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+from codeq.errors import UserError
+
 BUNDLED = {"codeq-tiny": Path(__file__).parent / "models" / "codeq-tiny"}
 
 
-class ModelLoadError(Exception):
+class ModelLoadError(UserError):
     """A model could not be loaded; the message is one line meant for the user."""
+
+
+class SequenceTooLong(UserError):
+    """A sequence does not fit the model's context; the message names both lengths."""
 
 
 @dataclass
@@ -46,6 +54,52 @@ class LoadedModel:
     @property
     def revision(self) -> str:
         return getattr(self.model.config, "_commit_hash", None) or "local"
+
+
+def context_length(model) -> int | None:
+    """Return the most positions ``model`` (a LoadedModel or a module) reads, or None if its config does not say."""
+    model = model.model if isinstance(model, LoadedModel) else model
+    config = getattr(model, "config", None)
+    for key in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def check_length(model, length: int, what: str = "the sequence") -> None:
+    """Raise :class:`SequenceTooLong` when ``length`` tokens exceed the model's context.
+
+    Without this check the model fails deep inside torch (``index out of range in self``).
+    """
+    limit = context_length(model)
+    if limit is not None and length > limit:
+        raise SequenceTooLong(f"{what} is {length} tokens long but the model's context holds {limit} tokens")
+
+
+# Programming languages a model card's metadata may name (``language``, ``programming_language``, ``tags``).
+CARD_LANGUAGES = ("python", "java", "javascript", "typescript", "c", "c++", "c#", "go", "rust", "ruby", "php",
+                  "kotlin", "scala", "swift")
+
+
+def model_languages(lm: LoadedModel) -> list[str]:
+    """Return the programming languages the model's card (README.md metadata) names, sorted; [] if none."""
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.repocard import metadata_load
+
+    source = str(getattr(lm.model.config, "_name_or_path", "") or "")
+    card = Path(source) / "README.md"
+    if not card.is_file():
+        cached = try_to_load_from_cache(source, "README.md") if source and not Path(source).exists() else None
+        if not isinstance(cached, str):
+            return []
+        card = Path(cached)
+    meta = metadata_load(card) or {}
+    named = []
+    for key in ("language", "programming_language", "tags"):
+        value = meta.get(key) or []
+        named += [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)]
+    return sorted({v.lower() for v in named} & set(CARD_LANGUAGES))
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -92,7 +146,30 @@ def resolve_source(name_or_path: str | os.PathLike) -> str:
         if not (path / "config.json").exists():
             raise ModelLoadError(f"{path} has no config.json: not a Hugging Face model folder")
         return str(path)
+    check_hub(name)
     return name
+
+
+def check_hub(name: str) -> None:
+    """Fail at once for a hub id that is not cached when the hub cannot be reached.
+
+    Otherwise the hub client retries for about 23 s before giving up with a long traceback.
+    """
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return
+    offline = constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+    where = f"{name!r} is not a local folder and not in the Hugging Face cache"
+    if offline:
+        raise ModelLoadError(f"{where}, and HF_HUB_OFFLINE is set")
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or constants.ENDPOINT)
+    try:
+        socket.create_connection((endpoint.hostname, endpoint.port or (443 if endpoint.scheme == "https" else 80)),
+                                 timeout=3).close()
+    except OSError as err:
+        raise ModelLoadError(f"{where}, and the hub ({endpoint.geturl()}) cannot be reached "
+                             f"({err.strerror or type(err).__name__})") from None
 
 
 def _looks_like_hub_id(name: str) -> bool:

@@ -27,7 +27,8 @@ from typing import NamedTuple
 import torch
 from tqdm.auto import tqdm
 
-from codeq.loading import LoadedModel
+from codeq.errors import UserError
+from codeq.loading import LoadedModel, check_length
 
 
 @dataclass
@@ -222,7 +223,7 @@ def _normalize(input_ids, target_positions):
     sequences = [torch.as_tensor(ids, dtype=torch.long) for ids in input_ids]
     targets = [list(ts) for ts in target_positions]
     if len(targets) != len(sequences):
-        raise ValueError(f"{len(sequences)} sequences but {len(targets)} target lists")
+        raise UserError(f"{len(sequences)} sequences but {len(targets)} target lists")
     return sequences, targets
 
 
@@ -230,11 +231,12 @@ def _normalize(input_ids, target_positions):
 def predicted_positions(lm, ids, start: int = 1) -> list[int]:
     """Return the positions t >= ``start`` whose token is the model's own full-context greedy prediction.
 
-    These are the targets whose search can converge (DESIGN.md: rationalize what the model predicts).
+    These are the targets whose search can converge (docs/engine.md, traps: rationalize what the model predicts).
     """
     model = lm.model if isinstance(lm, LoadedModel) else lm
     if len(ids) < 2:  # no position has a context to predict it from
         return []
+    check_length(model, len(ids))
     ids = torch.as_tensor(ids, dtype=torch.long, device=next(model.parameters()).device)
     logits = model(input_ids=ids[None], attention_mask=torch.ones_like(ids)[None], use_cache=False).logits[0]
     hits = (logits[:-1].argmax(-1) == ids[1:]).nonzero().squeeze(1) + 1
@@ -276,6 +278,11 @@ def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, b
         One per target, in input order (sequence by sequence). Targets that hit ``max_steps`` or
         the whole prefix without the argmax test holding come back with ``converged=False``.
         ``probabilities`` come from the model's own precision except on re-scored rows.
+
+    Raises
+    ------
+    codeq.loading.SequenceTooLong
+        A sequence is longer than the model's context.
     """
     model = lm.model if isinstance(lm, LoadedModel) else lm
     device = next(model.parameters()).device
@@ -283,9 +290,10 @@ def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, b
     sequences, targets = _normalize(input_ids, target_positions)
     searches = []
     for s, (ids, ts) in enumerate(zip(sequences, targets)):
+        check_length(model, len(ids), f"sequence {s}")
         for t in ts:
             if not 1 <= t < len(ids):
-                raise ValueError(f"target position {t} is outside 1..{len(ids) - 1} of sequence {s}")
+                raise UserError(f"target position {t} is outside 1..{len(ids) - 1} of sequence {s}")
             searches.append(_Search(s, ids.to(device), t))
     pad_id = getattr(getattr(lm, "tokenizer", None), "pad_token_id", None) or 0
     if exact and dtype in RESCORE_BOUNDS:

@@ -1,6 +1,6 @@
 """Greedy rationalization, one target at a time: the readable reference for ``codeq.rationalize``.
 
-This follows DESIGN.md step by step and favours clarity over speed: each step of each target is one
+This follows the algorithm in docs/engine.md step by step and favours clarity over speed: each step of each target is one
 forward pass over that target's candidates (all the same length, so no padding), full logits are
 computed, and everything is plain Python lists. The fast engine must return exactly what this
 returns; the tests and ``bench/rationalize.py`` both compare against this module.

@@ -14,20 +14,25 @@ an earlier one. What the screen leaves out is reported per line (``ScreenedLine`
 
 from __future__ import annotations
 
+import itertools
+import logging
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
-from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.completion import complete, decode, token_offsets
 from codeq.contract import ModelInfo, Target, Task, Token, Unit
+from codeq.errors import UserError
+from codeq.loading import SequenceTooLong
 from codeq.rationale_search import Rationale, predicted_positions, rationalize
 from codeq.screen import screen_reason
+from codeq.study_definition import SELECTIONS
+from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.units import code_units
 
-SELECTIONS = ("converged", "all")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,10 @@ def screen_targets(text: str, completion_start: int, units: list[Unit], tokens: 
 
 
 def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
-    completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens)
+    try:
+        completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens)
+    except SequenceTooLong as err:
+        raise SequenceTooLong(f"snippet {snippet.snippet_id}: {err}; shorten it or lower max_new_tokens") from None
     text = snippet.prompt + completion.text
     units = code_units(text, rules.language)
     tokens = align_tokens(completion.offsets, completion.ids, units)
@@ -123,7 +131,7 @@ def _draft_as_is(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     """Draft the snippet's own code without completing it: targets are tokens the model predicts itself."""
     ids = lm.tokenizer(snippet.prompt)["input_ids"]
     if decode(lm.tokenizer, ids) != snippet.prompt:
-        raise ValueError("the tokenizer does not reproduce this code when decoding it; offsets would be wrong")
+        raise UserError("the tokenizer does not reproduce this code when decoding it; offsets would be wrong")
     units = code_units(snippet.prompt, rules.language)
     tokens = align_tokens(token_offsets(lm.tokenizer, ids, snippet.prompt), ids, units)
     predicted = set(predicted_positions(lm, ids))
@@ -134,7 +142,7 @@ def _draft_as_is(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
 
 def _select(lm, drafts: list[_Draft], rules: TargetRules, progress: bool) -> None:
     """Rationalize candidates in rounds, batched over snippets, until each draft has its targets."""
-    while True:
+    for round_number in itertools.count(1):
         pending = []
         for draft in drafts:
             need = rules.targets_per_snippet - len(draft.chosen)
@@ -150,6 +158,8 @@ def _select(lm, drafts: list[_Draft], rules: TargetRules, progress: bool) -> Non
             by_draft.setdefault(r.sequence_index, []).append(r)
         for k, (draft, _) in enumerate(pending):
             draft.chosen.extend(r for r in by_draft[k] if r.converged or rules.selection == "all")
+        log.info("target round %d: %d candidates of %d snippets rationalized, %d converged", round_number,
+                 len(rationales), len(pending), sum(r.converged for r in rationales))
 
 
 def _task(draft: _Draft, number: int, rationale: Rationale, model: ModelInfo, language: str) -> Task:
@@ -179,7 +189,7 @@ def build_tasks(lm, snippets: list[Snippet], rules: TargetRules, dtype: str,
     model predicts it itself under full context and it meets the same unit rules.
     """
     if rules.selection not in SELECTIONS:
-        raise ValueError(f"unknown selection {rules.selection!r}: use {' or '.join(SELECTIONS)}")
+        raise UserError(f"unknown selection {rules.selection!r}: use {' or '.join(SELECTIONS)}")
     draft = _draft if completion else _draft_as_is
     drafts = [draft(lm, s, rules) for s in tqdm(snippets, desc="completing", unit="snippet", disable=not progress)]
     if screened is not None:

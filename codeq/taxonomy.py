@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 LANGUAGES = ("python", "java", "javascript")
@@ -93,7 +93,7 @@ def parse_taxonomy(data: dict, source: str, language: str) -> Taxonomy:
                     descriptions=descriptions, rules=tuple(rules))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_taxonomy(language: str) -> Taxonomy:
     """Load the bundled taxonomy of ``language`` (python, java or javascript)."""
     if language not in LANGUAGES:

@@ -21,6 +21,7 @@ from tokenizers import ByteLevelBPETokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
 # stdlib_files and stdlib_root stay importable from here: the benchmarks and tests pick held-out files with them
+from codeq.errors import UserError
 from codeq.tiny_corpus import (  # noqa: F401
     HELDOUT_MODULES,
     Corpus,
@@ -57,7 +58,7 @@ def train_tokenizer(texts: list[str], vocab_size: int) -> GPT2TokenizerFast:
 
 def tiny_config(vocab_size: int, size: TinySize = TinySize()) -> GPT2Config:
     if size.width % size.heads:
-        raise ValueError(f"width {size.width} is not a multiple of heads {size.heads}")
+        raise UserError(f"width {size.width} is not a multiple of heads {size.heads}")
     return GPT2Config(vocab_size=vocab_size, n_positions=size.context, n_embd=size.width, n_layer=size.layers,
                       n_head=size.heads, bos_token_id=0, eos_token_id=0, tie_word_embeddings=True)
 
@@ -91,7 +92,7 @@ def train_tiny(out: Path, corpus: Corpus | None = None, size: TinySize = TinySiz
     cfg = cfg or TrainConfig(save_dtype="bf16")
     megabytes = parameter_count(size) * {"fp32": 4, "bf16": 2, "fp16": 2}[cfg.save_dtype] / 1e6
     if megabytes > MAX_SAVED_MB:
-        raise ValueError(f"a model of {asdict(size)} takes {megabytes:.0f} MB in {cfg.save_dtype}, "
+        raise UserError(f"a model of {asdict(size)} takes {megabytes:.0f} MB in {cfg.save_dtype}, "
                          f"over the {MAX_SAVED_MB} MB a bundled model may take: make it smaller")
     torch.manual_seed(cfg.seed)
     torch.backends.cuda.matmul.allow_tf32 = True  # a CUDA run would otherwise be fp32-bound for no gain

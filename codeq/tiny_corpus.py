@@ -37,6 +37,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from codeq.errors import UserError
+
 # Modules studies draw snippets from; kept out of training so completions are not memorised.
 HELDOUT_MODULES = (
     "textwrap", "json", "csv", "statistics", "fractions", "heapq", "bisect", "shlex",
@@ -244,7 +246,7 @@ def read_corpus(path: Path) -> Corpus:
             manifest = json.loads(f.readline())["manifest"]
             files = [SourceFile(**json.loads(line)) for line in f]
     except FileNotFoundError:
-        raise ValueError(f"corpus file {path} does not exist: write it with `codeq tiny-corpus`") from None
+        raise UserError(f"corpus file {path} does not exist: write it with `codeq tiny-corpus`") from None
     except (lzma.LZMAError, EOFError, json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{path} is not a corpus file written by `codeq tiny-corpus` ({err})") from None
+        raise UserError(f"{path} is not a corpus file written by `codeq tiny-corpus` ({err})") from None
     return Corpus([f for f in files if f.split == "train"], [f for f in files if f.split == "heldout"], manifest)

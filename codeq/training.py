@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from codeq.errors import UserError
+
 SAVE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -114,7 +116,7 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
     in ``cfg.save_dtype``.
     """
     if cfg.save_dtype not in SAVE_DTYPES:
-        raise ValueError(f"unknown save dtype {cfg.save_dtype!r}: use {', '.join(SAVE_DTYPES)}")
+        raise UserError(f"unknown save dtype {cfg.save_dtype!r}: use {', '.join(SAVE_DTYPES)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"

@@ -19,7 +19,7 @@ Offsets are *character* offsets into ``code``; tree-sitter's byte offsets are co
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import tree_sitter
 
@@ -30,7 +30,7 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _GAP_TEXT = re.compile(r"\r\n|\r|\n|[^\S\r\n]+|\S+")
 
 
-@lru_cache(maxsize=None)
+@cache
 def parser_for(language: str) -> tree_sitter.Parser:
     """Return a tree-sitter parser for ``language`` (grammar from its PyPI wheel)."""
     if language == "python":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up, create or upgrade the SQLite database, load the bundled pilot study and serve it at
-# http://127.0.0.1:5000/s/pilot (HOST, PORT and DATABASE_URL override the defaults).
+# Set up the study app (without the model engine: the pilot comes prepared), create or upgrade the
+# SQLite database, load the bundled pilot study and serve it at http://127.0.0.1:5000/s/pilot
+# (HOST, PORT and DATABASE_URL override the defaults).
 # The first run writes random keys to instance/secret_key and instance/export_key (mode 600, never
 # committed); the app reads them whenever SECRET_KEY / EXPORT_KEY are not in the environment.
 set -euo pipefail

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from codeq.logs import configure_logging
 from study_app import limits, security, timing
 from study_app.config import ConfigError, check_keys, from_env
 from study_app.extensions import csrf, db, login_manager, migrate
@@ -26,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(from_env(app.instance_path))
     if test_config is not None:
         app.config.from_mapping(test_config)
+    configure_logging(app.config.get("LOG_LEVEL"))
     if not (app.debug or app.testing):
         try:
             check_keys(app.config)
@@ -42,13 +44,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     limits.init_app(app)
 
-    from study_app import commands, models  # noqa: F401  (models register their tables)
+    from study_app import commands, errors, models  # noqa: F401  (models register their tables)
     from study_app.participant import bp as participant_bp
 
     app.register_blueprint(participant_bp)
+    errors.init_app(app)
     commands.init_app(app)
 
-    from study_app.admin import auth as admin_auth, bp as admin_bp, commands as admin_commands
+    from study_app.admin import auth as admin_auth
+    from study_app.admin import bp as admin_bp
+    from study_app.admin import commands as admin_commands
 
     app.register_blueprint(admin_bp)
     admin_auth.init_app(app)

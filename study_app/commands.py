@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import logging
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
 
 from study_app.extensions import db
-from study_app.instrument import Instrument, InstrumentError, load_instrument
-from study_app.models import Study, StudyTask
+from study_app.instrument import InstrumentError, load_instrument
 from study_app.schema import require_schema
+from study_app.studies import import_study
 
-
-def latest_study(slug: str) -> Study | None:
-    """Return the newest version of a study, the one new participants get."""
-    return db.session.scalar(select(Study).where(Study.slug == slug).order_by(Study.version.desc()).limit(1))
-
-
-def import_study(inst: Instrument) -> tuple[Study, bool]:
-    """Store an instrument as a study version; return it and whether it is new.
-
-    An unchanged instrument is not stored again; a changed one becomes the next version, and
-    participants already running keep the version they started.
-    """
-    current = latest_study(inst.slug)
-    if current is not None and current.content_hash == inst.content_hash:
-        return current, False
-    version = db.session.scalar(select(func.coalesce(func.max(Study.version), 0)).where(Study.slug == inst.slug)) + 1
-    study = Study(slug=inst.slug, version=version, title=inst.config["study"]["title"],
-                  config=inst.config, content_hash=inst.content_hash)
-    kinds = [("tutorial", inst.tutorial), ("main", inst.tasks), ("attention", inst.attention)]
-    position = 0
-    for kind, tasks in kinds:
-        for task in tasks:
-            study.tasks.append(StudyTask(task_id=task.task_id, kind=kind, payload=asdict(task), position=position))
-            position += 1
-    db.session.add(study)
-    db.session.commit()
-    return study, True
+log = logging.getLogger(__name__)
 
 
 @click.command("init-db")
@@ -62,6 +35,7 @@ def load_study_command(folder: str) -> None:
     except InstrumentError as err:
         raise click.ClickException(str(err)) from None
     study, created = import_study(inst)
+    log.info("study %s from %s: %s version %d", study.slug, folder, "new" if created else "unchanged", study.version)
     state = "loaded as" if created else "unchanged, still"
     click.echo(f"Study '{study.slug}' {state} version {study.version} "
                f"({len(inst.tasks)} tasks, {len(inst.attention)} attention checks).")

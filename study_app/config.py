@@ -49,9 +49,9 @@ def from_env(instance_path: str) -> dict:
         "EXPORT_KEY": secret("EXPORT_KEY", instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
-        "STUDY_DIR": os.environ.get("STUDY_DIR", "instruments"),
         # An answer is a few hundred unit indices plus telemetry; anything bigger is abuse.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(256 * 1024))),
+        "LOG_LEVEL": os.environ.get("CODEQ_LOG_LEVEL"),  # codeq.logs: default WARNING
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         # Served over HTTPS (directly or behind a proxy): cookies never travel in clear, and HSTS.

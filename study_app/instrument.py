@@ -1,21 +1,20 @@
-"""Read a study's instrument folder (study.toml, consent.md, questionnaire.toml, tasks) into plain data."""
+"""Read a study's instrument folder (study.toml, consent.md, questionnaire.toml, tasks) into plain data.
+
+study.toml and questionnaire.toml are read by :mod:`codeq.study_definition`, the reader
+``codeq prepare`` uses too; this module adds the prepared tasks and the checks that need them.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import tomllib
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from codeq.contract import ContractError, Task, read_tasks
+from codeq.study_definition import AttentionCheck, StudyDefinition, StudyError, preparation_hash, read_definition
 
 FILES = ("study.toml", "consent.md", "questionnaire.toml", "tasks.jsonl", "tutorial.jsonl")
-STUDY_KEYS = ("id", "title", "researcher", "contact", "estimated_minutes", "description",
-              "tasks_per_participant", "seed")
-ANNOTATION_DEFAULTS = {"confidence": True, "would_predict": True, "second_phase": False, "explainer": "greedy",
-                       "min_selected": 1, "question": "Click the code tokens you think mattered most "
-                                                     "for the model to produce its next token."}
-QUESTION_TYPES = ("choice", "number", "text")
 
 
 class InstrumentError(ValueError):
@@ -25,21 +24,11 @@ class InstrumentError(ValueError):
 @dataclass
 class Instrument:
     slug: str
-    config: dict  # study.toml sections, plus "consent" (markdown) and "questions"
+    config: dict  # the study definition as plain data (stored as Study.config), attention checks with "expected"
     tasks: list[Task]
     tutorial: list[Task]
     attention: list[Task]  # one per [[attention_checks]], code copied from its base task
     content_hash: str
-
-
-def read_toml(path: Path) -> dict:
-    """Parse a TOML file, naming the file in any error."""
-    if not path.exists():
-        raise InstrumentError(f"{path}: no such file")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise InstrumentError(f"{path}: {err}") from None
 
 
 def content_hash(folder: Path) -> str:
@@ -52,50 +41,38 @@ def content_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
-def study_section(path: Path, config: dict) -> dict:
-    """Return [study] with its keys checked."""
-    study = config.get("study")
-    if not isinstance(study, dict):
-        raise InstrumentError(f"{path}: missing [study] section")
-    for key in STUDY_KEYS:
-        if key not in study:
-            raise InstrumentError(f"{path}: [study] is missing key '{key}'")
-    n = study["tasks_per_participant"]
-    if not isinstance(n, int) or n < 1:
-        raise InstrumentError(f"{path}: [study] tasks_per_participant must be a positive integer")
-    return study
+def check_fresh(definition: StudyDefinition) -> None:
+    """Refuse tasks.jsonl when the snippets or the [model]/[prepare] settings changed since `codeq prepare`.
+
+    model_card.json records what the tasks were prepared from; tasks written by other means (no
+    model card, or no [prepare] table) are taken as they are.
+    """
+    card_path = definition.folder / "model_card.json"
+    if definition.prepare is None or not card_path.is_file():
+        return
+    try:
+        recorded = json.loads(card_path.read_text(encoding="utf-8")).get("prepared_from")
+    except (json.JSONDecodeError, AttributeError):
+        raise InstrumentError(f"{card_path}: not a JSON object; run `codeq prepare {definition.folder}`") from None
+    if recorded is not None and recorded != preparation_hash(definition):
+        raise InstrumentError(f"{definition.folder / 'tasks.jsonl'} is stale: the snippets or the [model]/[prepare] "
+                              f"settings changed since it was prepared; run `codeq prepare {definition.folder}`")
 
 
-def questions(path: Path) -> list[dict]:
-    """Return the questionnaire's questions, each with an id, a text and a known type."""
-    items = read_toml(path).get("questions", [])
-    for i, q in enumerate(items):
-        if not {"id", "text"} <= q.keys():
-            raise InstrumentError(f"{path}: questions[{i}] needs 'id' and 'text'")
-        if q.get("type", "choice") not in QUESTION_TYPES:
-            raise InstrumentError(f"{path}: questions[{i}] type must be one of {', '.join(QUESTION_TYPES)}")
-        if q.get("type", "choice") == "choice" and not q.get("options"):
-            raise InstrumentError(f"{path}: questions[{i}] ('{q['id']}') is a choice without options")
-    return items
-
-
-def attention_tasks(path: Path, checks: list[dict], tasks: list[Task]) -> list[Task]:
-    """Build one task per attention check and store its expected units in the check."""
+def attention_tasks(path: Path, checks: list[AttentionCheck], tasks: list[Task]) -> tuple[list[Task], list[dict]]:
+    """Build one task per attention check; return them and the checks as dicts with their expected units."""
     by_id = {t.task_id: t for t in tasks}
-    out = []
+    out, records = [], []
     for i, check in enumerate(checks):
-        for key in ("id", "instruction", "select_text", "after"):
-            if key not in check:
-                raise InstrumentError(f"{path}: attention_checks[{i}] is missing key '{key}'")
-        base = by_id.get(check.get("base_task", tasks[0].task_id))
+        base = by_id.get(check.base_task or tasks[0].task_id)
         if base is None:
-            raise InstrumentError(f"{path}: attention_checks[{i}] base_task '{check['base_task']}' is not in tasks.jsonl")
-        expected = [k for k in base.selectable if base.units[k].text == check["select_text"]]
+            raise InstrumentError(f"{path}: attention_checks[{i}] base_task '{check.base_task}' is not in tasks.jsonl")
+        expected = [k for k in base.selectable if base.units[k].text == check.select_text]
         if not expected:
-            raise InstrumentError(f"{path}: attention_checks[{i}]: no selectable unit reads {check['select_text']!r}")
-        check["expected"] = expected
-        out.append(renamed(base, check["id"]))
-    return out
+            raise InstrumentError(f"{path}: attention_checks[{i}]: no selectable unit reads {check.select_text!r}")
+        records.append({**asdict(check), "expected": expected})
+        out.append(renamed(base, check.id))
+    return out, records
 
 
 def renamed(task: Task, task_id: str) -> Task:
@@ -106,14 +83,11 @@ def renamed(task: Task, task_id: str) -> Task:
 def load_instrument(folder: str | Path) -> Instrument:
     """Read and check an instrument folder; raise InstrumentError with a one-line reason."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise InstrumentError(f"{folder}: no such study folder")
+    try:
+        definition = read_definition(folder)
+    except StudyError as err:
+        raise InstrumentError(str(err)) from None
     toml_path = folder / "study.toml"
-    config = read_toml(toml_path)
-    study = study_section(toml_path, config)
-    consent = folder / "consent.md"
-    if not consent.exists():
-        raise InstrumentError(f"{consent}: no such file")
     try:
         tasks = read_tasks(folder / "tasks.jsonl")
         tutorial_path = folder / "tutorial.jsonl"
@@ -121,24 +95,27 @@ def load_instrument(folder: str | Path) -> Instrument:
                     else [renamed(tasks[0], f"tutorial-{tasks[0].task_id}")])
     except ContractError as err:
         raise InstrumentError(str(err)) from None
-    if len(tasks) < study["tasks_per_participant"]:
-        raise InstrumentError(f"{toml_path}: tasks_per_participant = {study['tasks_per_participant']} "
-                              f"but tasks.jsonl has only {len(tasks)} tasks")
-    config["annotation"] = {**ANNOTATION_DEFAULTS, **config.get("annotation", {})}
-    shown = config["annotation"]["explainer"]
+    check_fresh(definition)
+    n = definition.study.tasks_per_participant
+    if len(tasks) < n:
+        raise InstrumentError(f"{toml_path}: tasks_per_participant = {n} but tasks.jsonl has only {len(tasks)} tasks")
+    attention, checks = attention_tasks(toml_path, definition.attention_checks, tasks)
+    shown = definition.annotation.explainer
     try:  # phase 2 and the tutorial's feedback show this explainer's set: every task must carry it
         for task in tutorial + tasks:
             task.explanation(shown)
     except ContractError as err:
         raise InstrumentError(f"{toml_path}: [annotation] explainer = {shown!r}: {err}") from None
-    config["tutorial"] = config.get("tutorial", {})
-    checks = config.setdefault("attention_checks", [])
-    attention = attention_tasks(toml_path, checks, tasks)
     ids = [t.task_id for t in tutorial + tasks + attention]
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)
         raise InstrumentError(f"{folder}: task id '{duplicate}' is used twice (tutorial, tasks and attention checks share ids)")
-    config["consent"] = consent.read_text(encoding="utf-8")
-    config["questions"] = questions(folder / "questionnaire.toml")
-    return Instrument(slug=str(study["id"]), config=config, tasks=tasks, tutorial=tutorial,
+    config = {"study": asdict(definition.study), "annotation": asdict(definition.annotation),
+              "tutorial": asdict(definition.tutorial), "attention_checks": checks,
+              "consent": definition.consent, "questions": [asdict(q) for q in definition.questions]}
+    if definition.model is not None:
+        config["model"] = asdict(definition.model)
+    if definition.prepare is not None:
+        config["prepare"] = asdict(definition.prepare)
+    return Instrument(slug=definition.study.id, config=config, tasks=tasks, tutorial=tutorial,
                       attention=attention, content_hash=content_hash(folder))

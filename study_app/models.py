@@ -5,7 +5,7 @@ Times are naive UTC (``utcnow``): SQLite keeps no time zone, so both backends st
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
@@ -16,7 +16,7 @@ from study_app.extensions import db
 
 def utcnow() -> datetime:
     """Return the current time as naive UTC."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Study(db.Model):
@@ -54,7 +54,6 @@ class Participant(db.Model):
     prolific_pid: Mapped[str | None] = mapped_column(String(64))
     prolific_study_id: Mapped[str | None] = mapped_column(String(64))
     prolific_session_id: Mapped[str | None] = mapped_column(String(64))
-    condition: Mapped[str] = mapped_column(String(64), default="default")
     status: Mapped[str] = mapped_column(String(16), default="consented")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

@@ -28,6 +28,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from tqdm import tqdm
 
+from codeq.contract import selectable_of
+
 POLICIES = ("random", "model", "noisy-model")
 RETRY_STATUS = {500, 502, 503, 504}
 
@@ -91,7 +93,7 @@ class Catalog:
         self.checks = {c["instruction"]: c for c in checks}
 
     @classmethod
-    def from_study(cls, study) -> "Catalog":
+    def from_study(cls, study) -> Catalog:
         """Build the catalog from a ``study_app.models.Study`` row."""
         return cls([(t.kind, t.payload) for t in study.tasks], study.config.get("attention_checks", []))
 
@@ -111,7 +113,7 @@ class Catalog:
         for k, p in self.tasks:
             target = p["target"]["unit_index"]
             # the page ends with the target token, which may be only the start of its unit
-            if (k == kind and selectable == list(range(p["context_start"], target))
+            if (k == kind and selectable == list(selectable_of(p))
                     and len(p["units"]) > max(units, default=-1)
                     and all(text == p["units"][i]["text"] if i != target else p["units"][i]["text"].startswith(text)
                             for i, text in units.items())):

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from codeq.corpus import function_snippets, source_files
 from codeq.corpus_run.schema import error_row
+from codeq.errors import UserError
 from codeq.taxonomy import LANGUAGES
 
 
@@ -32,11 +33,11 @@ def read_items(path: str | Path, language: str) -> tuple[list[Item], list[dict]]
     """Return (items in input order, error rows for records that are not usable items).
 
     ``language`` is the folder's language and the default for records without one. Raises
-    ValueError (one line) only when INPUT as a whole is unusable.
+    UserError (a ValueError, one line) only when INPUT as a whole is unusable.
     """
     path = Path(path)
     if language not in LANGUAGES:
-        raise ValueError(f"unsupported language {language!r}: use {', '.join(LANGUAGES)}")
+        raise UserError(f"unsupported language {language!r}: use {', '.join(LANGUAGES)}")
     if path.is_dir():
         records, errors = _folder_records(path, language)
     elif path.suffix in (".jsonl", ".json"):
@@ -44,7 +45,7 @@ def read_items(path: str | Path, language: str) -> tuple[list[Item], list[dict]]
     elif path.suffix == ".parquet":
         records, errors = _parquet_records(path)
     else:
-        raise ValueError(f"{path}: INPUT must be a .jsonl or .parquet file or a folder of source files")
+        raise UserError(f"{path}: INPUT must be a .jsonl or .parquet file or a folder of source files")
     items, first_seen = [], {}
     for where, record in records:
         item_or_error = _item(where, record, language, first_seen)
@@ -88,7 +89,7 @@ def _parquet_records(path: Path):
     try:
         rows = pq.read_table(path).to_pylist()
     except Exception as err:  # noqa: BLE001 - pyarrow raises several types for a file that is not Parquet
-        raise ValueError(f"{path}: not a readable Parquet file ({err})") from None
+        raise UserError(f"{path}: not a readable Parquet file ({err})") from None
     return [(f"{path.name}:{row_number}", row) for row_number, row in enumerate(rows, 1)], []
 
 

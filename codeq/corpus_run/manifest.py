@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import codeq
+from codeq.errors import UserError
 from codeq.tasks import TargetRules
 
 MANIFEST = "manifest.json"
@@ -62,7 +63,7 @@ def model_fingerprint(model: str) -> str | None:
 def check_manifest(out: Path, settings: RunSettings) -> None:
     """Write ``out/manifest.json`` for a new run, or check that it matches ``settings``.
 
-    Raises ValueError (one line) when ``out`` holds rows of a run with other settings or is some
+    Raises UserError (a ValueError, one line) when ``out`` holds rows of a run with other settings or is some
     other folder. A manifest without any shard yet (a run that failed before its first item) is
     replaced, so a mistyped option can be corrected.
     """
@@ -74,12 +75,12 @@ def check_manifest(out: Path, settings: RunSettings) -> None:
         changed = [key for key in wanted if recorded.get(key) != wanted[key]]
         if changed and _holds_shards(out):
             detail = "; ".join(f"{key} was {recorded.get(key)!r}, now {wanted[key]!r}" for key in changed)
-            raise ValueError(f"{out} holds a run with other settings ({detail}): "
+            raise UserError(f"{out} holds a run with other settings ({detail}): "
                              "rerun with the same settings or choose another --out")
         if not changed:
             return
     elif out.exists() and any(not p.name.startswith(".") for p in out.iterdir()):
-        raise ValueError(f"{out} is not empty and holds no {MANIFEST}: choose a new or empty --out")
+        raise UserError(f"{out} is not empty and holds no {MANIFEST}: choose a new or empty --out")
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps({"settings": wanted, "codeq_version": codeq.__version__}, indent=2, sort_keys=True)

@@ -18,9 +18,10 @@ import pandas as pd
 
 from codeq.corpus_run.manifest import RunSettings
 from codeq.corpus_run.worker import ItemRationalizer
+from codeq.errors import UserError
 
 
-class RayMissingError(ValueError):
+class RayMissingError(UserError):
     """The optional ``ray`` extra is not installed."""
 
 

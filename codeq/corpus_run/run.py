@@ -26,6 +26,7 @@ from codeq.corpus_run.shards import (
     remove_temporaries,
     write_shard,
 )
+from codeq.errors import UserError
 from codeq.loading import model_config
 
 ENGINES = ("local", "ray")
@@ -40,14 +41,14 @@ def run_corpus(input_path: str | Path, out: str | Path, settings: RunSettings, e
     this call finished, its wall time, and the workers' summed wall and CPU seconds on them.
 
     Restarting with the same arguments finishes a killed run; ``out`` written with other settings
-    is refused (ValueError, one line). See docs/scale.md.
+    is refused (UserError, one line). See docs/scale.md.
     """
     if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}: use {' or '.join(ENGINES)}")
+        raise UserError(f"unknown engine {engine!r}: use {' or '.join(ENGINES)}")
     if engine == "local" and (workers != 1 or gpus_per_worker):
-        raise ValueError("--workers and --gpus-per-worker need --engine ray (the local engine is one worker)")
+        raise UserError("--workers and --gpus-per-worker need --engine ray (the local engine is one worker)")
     if workers < 1 or items_per_shard < 1:
-        raise ValueError("--workers and --items-per-shard must be at least 1")
+        raise UserError("--workers and --items-per-shard must be at least 1")
     model_config(settings.model)  # a model that cannot load is reported here, not by every worker
     out = Path(out)
     items, input_errors = read_items(input_path, settings.rules.language)

@@ -25,7 +25,7 @@ def erasure(model, requests: list[tuple[list[int], int, set[int]]], pad_id: int 
     """Return (comprehensiveness, sufficiency) for each (ids, t, token positions of R) request."""
     device = next(model.parameters()).device
     rows = []  # (request, kind, positions kept)
-    for k, (ids, t, chosen) in enumerate(requests):
+    for k, (_, t, chosen) in enumerate(requests):
         rows.append((k, "full", list(range(t))))
         rows.append((k, "without", [j for j in range(t) if j not in chosen]))
         rows.append((k, "only", sorted(j for j in chosen if j < t)))

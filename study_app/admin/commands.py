@@ -11,13 +11,13 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from study_app.admin.models import AdminUser
-from study_app.commands import latest_study
 from study_app.export.bundle import build_export
 from study_app.export.tables import ExportError, find_slug
 from study_app.export.writers import FORMATS, linkage_bytes, render, write_dir, zip_bytes
 from study_app.extensions import db
 from study_app.schema import require_schema
 from study_app.simulate import POLICIES, Catalog, Settings, run_bots
+from study_app.studies import latest_study
 
 
 def create_admin(username: str, password: str) -> AdminUser:

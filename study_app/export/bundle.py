@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app
 
 from study_app.export.codebook import codebook
@@ -10,12 +12,17 @@ from study_app.export.pseudonym import export_key
 from study_app.export.tables import build_tables, find_slug, latest_tasks, linkage_table, load_rows
 from study_app.export.writers import Export
 
+log = logging.getLogger(__name__)
+
 
 def build_export(slug: str | None = None, drop_excluded: bool = False) -> Export:
     """Export study ``slug`` (the only study if None); leave excluded participants out if asked."""
     key = export_key(current_app.config)
-    rows = load_rows(find_slug(slug), drop_excluded=drop_excluded)
+    slug = find_slug(slug)
+    rows = load_rows(slug, drop_excluded=drop_excluded)
     tables = build_tables(rows, key)
+    log.info("export of %s: %d participants, %d responses%s", slug,
+             len(tables["participants"]), len(tables["responses"]), " (excluded left out)" if drop_excluded else "")
     targets = {task_id: t["target"]["text"] for task_id, t in latest_tasks(rows).items()}
     return Export(tables=tables, codebook=codebook(rows.questions, tables), linkage=linkage_table(rows, key),
                   eraser=eraser_annotations(tables, targets), documents=eraser_documents(tables["units"]))

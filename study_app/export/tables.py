@@ -1,7 +1,7 @@
 """Tidy export tables, built from the database rows of one study (all its versions).
 
 ``load_rows`` reads the database once; ``build_tables`` turns those rows into DataFrames whose
-columns follow ``codebook.COLUMNS`` exactly (plus one ``q_<id>`` column per question).
+columns follow ``codeq.export_schema.COLUMNS`` exactly (plus one ``q_<id>`` column per question).
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import select
 
-from codeq.contract import SET_EXPLAINERS, Task
+from codeq.contract import SET_EXPLAINERS, Task, selectable_of
+from codeq.export_schema import COLUMNS, question_column
 from study_app.admin.models import Exclusion
-from study_app.export.codebook import COLUMNS, question_column
 from study_app.export.pseudonym import pseudonym
 from study_app.extensions import db
-from study_app.models import (Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection,
-                              Study, StudyTask)
+from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, StudyTask
 
 DTYPES = {"string": "str", "json": "str", "integer": "Int64", "float": "float64"}
 
@@ -136,11 +135,6 @@ def latest_tasks(rows: Rows) -> dict[str, dict]:
     return out
 
 
-def selectable(payload: dict) -> range:
-    """Return the unit indices a participant may select in a task (contract ``Task.selectable``)."""
-    return range(payload["context_start"], payload["target"]["unit_index"])
-
-
 def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
     version = {s.id: (s.slug, s.version) for s in rows.studies}
     answers: dict[int, dict[str, str]] = defaultdict(dict)
@@ -153,7 +147,7 @@ def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
         slug, ver = version[p.study_id]
         duration = _ms(p.finished_at, p.created_at)
         out.append({"participant_id": names[p.id], "study": slug, "study_version": ver,
-                    "condition": p.condition, "status": p.status, "excluded": int(excl is not None),
+                    "status": p.status, "excluded": int(excl is not None),
                     "exclusion_reason": excl.reason if excl else None, "started_at": p.created_at,
                     "finished_at": p.finished_at, "duration_s": None if duration is None else duration / 1000,
                     **{q: answers[p.id].get(q) for q in qcols}})
@@ -182,7 +176,7 @@ def selections_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
         task = rows.tasks[rows.assignments[r.assignment_id].study_task_id]
         chosen = rows.selections.get(r.id, set())
         out += [{"participant_id": names[r.participant_id], "task_id": task.task_id, "unit_index": k,
-                 "selected": int(k in chosen)} for k in selectable(task.payload)]
+                 "selected": int(k in chosen)} for k in selectable_of(task.payload)]
     return typed(out, "selections")
 
 
@@ -190,7 +184,7 @@ def units_table(tasks: dict[str, dict]) -> pd.DataFrame:
     out = []
     for task_id, t in tasks.items():
         text = t["prompt"] + t["completion"]
-        can = selectable(t)
+        can = selectable_of(t)
         out += [{"task_id": task_id, "unit_index": u["index"], "text": u["text"], "category": u["category"],
                  "group": u["group"], "selectable": int(u["index"] in can),
                  "is_target": int(u["index"] == t["target"]["unit_index"]), "start": u["start"], "end": u["end"],

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("participant", __name__)
 
-from study_app.participant import errors, routes, tasks  # noqa: E402,F401  (they attach themselves to bp)
+from study_app.participant import routes, tasks  # noqa: E402,F401  (they attach themselves to bp)

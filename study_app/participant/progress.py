@@ -10,8 +10,13 @@ from sqlalchemy import func, select
 
 from study_app.extensions import db
 from study_app.models import Assignment, Participant, Response, Study, StudyTask
-from study_app.participant.randomization import (RESUME_CODE_CHARS, draw_tasks, participant_rng, short_code,
-                                                 with_attention_checks)
+from study_app.participant.randomization import (
+    RESUME_CODE_CHARS,
+    draw_tasks,
+    participant_rng,
+    short_code,
+    with_attention_checks,
+)
 
 TUTORIAL_POSITION = 0  # the tutorial task sits before the numbered tasks 1..N
 

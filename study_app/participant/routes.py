@@ -13,7 +13,6 @@ from markupsafe import Markup
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from study_app.commands import latest_study
 from study_app.extensions import db
 from study_app.limits import RESUME_LIMITS, RESUME_MESSAGE, limiter
 from study_app.models import Participant, QuestionnaireAnswer, Study, utcnow
@@ -28,6 +27,7 @@ from study_app.participant.progress import (
 )
 from study_app.participant.randomization import RESUME_CODE_CHARS, short_code
 from study_app.participant.tasks import render_task, saved_selection
+from study_app.studies import latest_study
 
 PROLIFIC_PID = re.compile(r"[0-9a-f]{24}")
 RECRUITER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")

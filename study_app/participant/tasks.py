@@ -10,10 +10,16 @@ from codeq.contract import Task
 from study_app.extensions import db
 from study_app.models import Assignment, Event, PageView, Participant, Response, Selection, utcnow
 from study_app.participant import bp
-from study_app.participant.answers import (MAX_TASK_EVENTS, SELECTION_EVENTS, Answer, AnswerError, parse_answer,
-                                          parse_events, read_json)
-from study_app.participant.progress import (
-    TUTORIAL_POSITION, current_participant, next_step, next_url, phases)
+from study_app.participant.answers import (
+    MAX_TASK_EVENTS,
+    SELECTION_EVENTS,
+    Answer,
+    AnswerError,
+    parse_answer,
+    parse_events,
+    read_json,
+)
+from study_app.participant.progress import TUTORIAL_POSITION, current_participant, next_step, next_url, phases
 from study_app.participant.view import line_count, pieces
 
 

@@ -7,8 +7,17 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score, jaccard_score, precision_score, recall_score
 
-from analysis.agreement import (ac1_from_counts, cohen_kappa, f1, gwet_ac1, jaccard, kappa_from_counts, pair_counts,
-                             precision, recall)
+from analysis.agreement import (
+    ac1_from_counts,
+    cohen_kappa,
+    f1,
+    gwet_ac1,
+    jaccard,
+    kappa_from_counts,
+    pair_counts,
+    precision,
+    recall,
+)
 
 
 def _random_pairs(n_pairs=200, seed=0):

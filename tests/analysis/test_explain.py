@@ -13,8 +13,14 @@ from scipy.stats import entropy
 
 from analysis.__main__ import main
 from analysis.entropy import normalized_entropy
-from analysis.global_explanation import (category_frequencies, category_matrices, context_table, entropy_summary,
-                                         explain_tasks, rationale_table)
+from analysis.global_explanation import (
+    category_frequencies,
+    category_matrices,
+    context_table,
+    entropy_summary,
+    explain_tasks,
+    rationale_table,
+)
 from codeq.contract import ModelInfo, ModelRationale, Target, Task, Token, Unit, write_tasks
 
 CATEGORIES = ["identifiers", "operators", "indentation", "punctuation", "strings"]

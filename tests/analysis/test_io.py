@@ -119,3 +119,15 @@ def test_a_zip_loads_as_its_folder_and_errors_name_the_zip(tmp_path, hand_tables
                 dst.writestr(name, src.read(name))
     with pytest.raises(ExportError, match=f"^{broken}: no units.parquet, units.csv or units.jsonl$"):
         load_export(broken)
+
+
+def test_an_export_without_response_kinds_says_so(tmp_path, hand_tables, caplog):
+    from analysis.io import NO_KINDS
+    from analysis.report import exclusion_note
+
+    export = load_export(write_export(tmp_path / "none", hand_tables))
+    assert export.warnings == [NO_KINDS]
+    assert [r.getMessage() for r in caplog.records if r.name == "analysis.io"] == [NO_KINDS]
+    assert "Note: The export has no responses table with a kind column" in exclusion_note(export, False)
+    hand_tables["responses"] = pd.DataFrame({"participant_id": ["p1"], "task_id": ["t1"], "kind": ["main"]})
+    assert load_export(write_export(tmp_path / "kinds", hand_tables)).warnings == []

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from export_files import write_export
 from statsmodels.stats.multitest import multipletests
 
 from analysis.io import ExportError, load_export
 from analysis.plausibility import explainer_table, explainer_tests, explainer_units, plausibility
 from analysis.report import write_report
-from export_files import write_export
 
 
 def one_response(selected, scores_by_explainer, sets):

@@ -164,6 +164,7 @@ def test_cli_complete_json_equals_the_function(saved_model):
 @pytest.mark.parametrize("args, message", [
     (["-m", "/no/such/model"], "Error: model path /no/such/model does not exist"),
     (["--stop", "eof"], "Error: unknown stop rule 'eof'"),
+    (["--max-new-tokens", "60"], "plus max_new_tokens (60) is"),
 ])
 def test_cli_user_errors_are_one_line(saved_model, args, message):
     from click.testing import CliRunner
@@ -174,3 +175,32 @@ def test_cli_user_errors_are_one_line(saved_model, args, message):
     result = CliRunner().invoke(main, ["complete", *args, "-"], input=PROMPT)
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_prompt_longer_than_context_is_one_line_error(saved_model):
+    from codeq.loading import SequenceTooLong, load_model
+
+    path, _ = saved_model  # n_positions = 64
+    lm = load_model(path, device="cpu", dtype="fp32")
+    prompt = "x = 1\n" * 40
+    n = len(lm.tokenizer(prompt)["input_ids"])
+    assert n + 8 > 64
+    with pytest.raises(SequenceTooLong) as err:
+        complete(lm, prompt, max_new_tokens=8)
+    assert str(err.value) == (f"the prompt ({n} tokens) plus max_new_tokens (8) is {n + 8} tokens long "
+                              "but the model's context holds 64 tokens")
+
+
+def test_cli_lets_bugs_through_with_their_traceback(saved_model, monkeypatch):
+    from click.testing import CliRunner
+
+    import codeq.completion
+    from codeq.cli import main
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal bug, not the user's mistake")
+
+    monkeypatch.setattr(codeq.completion, "complete", broken)
+    result = CliRunner().invoke(main, ["complete", "-m", str(saved_model[0]), "-"], input=PROMPT)
+    assert result.exit_code == 1 and isinstance(result.exception, ValueError)
+    assert "Error:" not in result.output

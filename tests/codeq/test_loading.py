@@ -49,7 +49,16 @@ def test_hub_id_while_offline(monkeypatch):
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    assert "not found locally and not downloadable" in _error("nobody-here/no-such-model")
+    assert _error("nobody-here/no-such-model") == (
+        "'nobody-here/no-such-model' is not a local folder and not in the Hugging Face cache, and HF_HUB_OFFLINE is set")
+
+
+def test_hub_id_when_the_hub_cannot_be_reached(monkeypatch):
+    # port 9 (discard) on this machine refuses at once: the error must come from the probe, not from retries
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    assert _error("nobody-here/no-such-model") == (
+        "'nobody-here/no-such-model' is not a local folder and not in the Hugging Face cache, and the hub "
+        "(http://127.0.0.1:9) cannot be reached (Connection refused)")
 
 
 def test_bundled_model_not_trained_yet(monkeypatch, tmp_path):

@@ -1,6 +1,7 @@
 """codeq prepare: study.toml checks, target rules, determinism, on a tiny hand-wired bigram model."""
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -8,15 +9,16 @@ import torch
 from click.testing import CliRunner
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
+import codeq.prepare
 import codeq.tasks
-from codeq.token_alignment import starts_unit
 from codeq.cli import main
 from codeq.contract import read_tasks
 from codeq.corpus import function_snippets
 from codeq.instrument import StudyError, read_snippets, read_study
 from codeq.loading import LoadedModel
-from codeq.prepare import prepare
+from codeq.prepare import preparation_warnings, prepare
 from codeq.rationale_search import Rationale
+from codeq.token_alignment import starts_unit
 
 TOKENIZER_DIR = Path(__file__).parents[2] / "codeq" / "models" / "codeq-tiny"
 
@@ -24,6 +26,12 @@ STUDY_TOML = """\
 [study]
 id = "s"
 title = "Test"
+researcher = "Test Lab"
+contact = "lab@example.org"
+estimated_minutes = 5
+description = "A study for the engine's tests."
+tasks_per_participant = 2
+seed = 1
 
 [model]
 name = "codeq-tiny"
@@ -38,7 +46,7 @@ max_new_tokens = 12
 seed = 3
 
 [annotation]
-whatever = "the study app's table; prepare ignores it"
+second_phase = true
 """
 
 
@@ -72,6 +80,8 @@ def make_study(root: Path, toml: str = STUDY_TOML) -> Path:
     (root / "snippets").mkdir(parents=True)
     (root / "tutorial").mkdir()
     (root / "study.toml").write_text(toml)
+    (root / "consent.md").write_text("You agree.\n")
+    (root / "questionnaire.toml").write_text('[[questions]]\nid = "years"\ntext = "Years?"\ntype = "number"\n')
     (root / "snippets" / "alpha.py").write_text("# source: test module\ndef f(a, b):\n    return a")
     (root / "snippets" / "beta.py").write_text("def g(n):\n    total = n * 2\n    return total")
     (root / "tutorial" / "tut.py").write_text("def h(y):\n    return y")
@@ -98,6 +108,7 @@ def test_prepare_writes_valid_tasks_that_follow_the_target_rules(tmp_path, bigra
     assert written == card
     assert (card["model"], card["dtype"], card["seed"], card["tasks"], card["converged"]) == ("bigram", "fp32", 3, 4, 4)
     assert card["codeq_version"] and card["snippets_short_of_targets"] == []
+    assert card["warnings"] == [] and len(card["prepared_from"]) == 64
 
 
 def test_prepare_stores_every_configured_explainer(tmp_path, bigram_lm):
@@ -157,16 +168,24 @@ def test_prompt_drops_source_header_and_trailing_whitespace(tmp_path):
 
 
 BAD = [
-    ("[study]\nid = 's'\n", "missing table [model]"),
+    (STUDY_TOML.replace('[model]\nname = "codeq-tiny"\ndtype = "fp32"\n', ''),
+     "missing table [model] (needed by codeq prepare)"),
     ("this is not toml", "not valid TOML"),
-    (STUDY_TOML.replace('id = "s"', 'title2 = "x"'), "[study]: missing required key 'id'"),
+    (STUDY_TOML.replace('id = "s"', 'titel = "x"'), "[study]: unknown key 'titel' (did you mean 'title'?)"),
+    (STUDY_TOML.replace('id = "s"\n', ''), "[study]: missing required key 'id'"),
+    (STUDY_TOML.replace('contact = "lab@example.org"\n', ''), "[study]: missing required key 'contact'"),
+    (STUDY_TOML.replace("min_context_units", "min_context_unit"),
+     "[prepare]: unknown key 'min_context_unit' (did you mean 'min_context_units'?)"),
+    (STUDY_TOML.replace("second_phase", "second_phse"),
+     "[annotation]: unknown key 'second_phse' (did you mean 'second_phase'?)"),
+    (STUDY_TOML + "[prepar]\n", "unknown key 'prepar' (did you mean 'prepare'?)"),
     (STUDY_TOML.replace('id = "s"', 'id = "a b"'), "[study]: id 'a b' must be"),
     (STUDY_TOML.replace('name = "codeq-tiny"\n', ''), "[model]: missing required key 'name'"),
-    (STUDY_TOML.replace('dtype = "fp32"', 'dtype = "int8"'), "[model]: dtype must be fp32, bf16 or fp16"),
+    (STUDY_TOML.replace('dtype = "fp32"', 'dtype = "int8"'), "[model]: dtype must be one of fp32, bf16, fp16, got 'int8'"),
     (STUDY_TOML.replace('language = "python"', 'language = "cobol"'), "[prepare]: language must be one of"),
     (STUDY_TOML.replace("targets_per_snippet = 2\n", ""), "[prepare]: missing required key 'targets_per_snippet'"),
     (STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = \"2\""),
-     "[prepare]: targets_per_snippet must be an integer"),
+     "[prepare]: targets_per_snippet must be an integer, got '2'"),
     (STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 0"),
      "[prepare]: targets_per_snippet must be at least 1"),
     (STUDY_TOML.replace('selection = "converged"', 'selection = "best"'), "[prepare]: selection must be one of"),
@@ -234,6 +253,50 @@ def test_snippets_short_of_targets_are_listed(tmp_path, bigram_lm):
     tasks = read_tasks(folder / "tasks.jsonl")
     assert 0 < len(tasks) < 40
     assert card["snippets_short_of_targets"] == ["alpha", "beta"]
+
+
+def test_snippet_longer_than_the_context_is_one_line_error(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    (folder / "snippets" / "beta.py").write_text("def g(n):\n" + "    n = n + 1\n" * 60 + "    return n")
+    with pytest.raises(ValueError) as err:
+        prepare(folder, lm=bigram_lm)
+    message = str(err.value)
+    assert message.startswith("snippet beta: the prompt (") and "\n" not in message
+    assert "but the model's context holds 256 tokens" in message
+
+
+def test_prepare_warns_one_line_for_each_probable_mistake(tmp_path, bigram_lm, monkeypatch):
+    folder = make_study(tmp_path / "s", STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 20"))
+    (folder / "snippets" / "gamma.py").write_text("def broken(a:\n    return a + a + a + a")
+    (folder / "tutorial" / "tut.py").unlink()
+    card_dir = tmp_path / "card"
+    card_dir.mkdir()
+    (card_dir / "README.md").write_text("---\nprogramming_language:\n- java\ntags:\n- code\n---\n# A Java model\n")
+    monkeypatch.setattr(bigram_lm.model.config, "_name_or_path", str(card_dir))
+    monkeypatch.setattr(codeq.prepare, "load_model", lambda *args, **kwargs: bigram_lm)
+    result = CliRunner().invoke(main, ["prepare", str(folder)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
+    card = json.loads((folder / "model_card.json").read_text())
+    counts = Counter(t.snippet_id for t in read_tasks(folder / "tasks.jsonl"))
+    # 12 new tokens cannot hold 20 targets; gamma's completion may be screened out entirely
+    short = [f"Warning: snippet {s} has {counts[s]} of 20 targets" for s in ("alpha", "beta", "gamma")]
+    assert warnings == ["Warning: snippet gamma does not parse as python (a syntax error)", *short,
+                        f"Warning: no tutorial task (no snippet in {folder / 'tutorial'} gave a target): "
+                        "the study app will use the first task as the tutorial",
+                        "Warning: the model card of bigram names java, not python"]
+    assert card["warnings"] == [w.removeprefix("Warning: ") for w in warnings]
+
+
+def test_line_end_targets_are_a_warning(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    prepare(folder, lm=bigram_lm)
+    tasks = read_tasks(folder / "tasks.jsonl")
+    study = read_study(folder)
+    assert preparation_warnings(study, bigram_lm, [], tasks, tasks[:1]) == []
+    tasks[1].units[tasks[1].target.unit_index].category = "newline"
+    assert preparation_warnings(study, bigram_lm, [], tasks, tasks[:1]) == [
+        "1 targets are line ends or indentation (first: s-alpha-t2); list the target categories in [prepare] categories"]
 
 
 def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_path, bigram_lm):

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from codeq.token_alignment import align_tokens, starts_unit, top_units, unit_rationale, unit_scores
 from codeq.contract import Token
+from codeq.token_alignment import align_tokens, starts_unit, top_units, unit_rationale, unit_scores
 from codeq.units import code_units
 
 TOKENIZER = Path(__file__).parents[2] / "codeq" / "models" / "codeq-tiny" / "tokenizer.json"

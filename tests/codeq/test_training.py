@@ -4,7 +4,8 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from codeq.compat import compat_finetune, source_files
+from codeq.compat import compat_finetune
+from codeq.corpus import source_files
 from codeq.loading import LoadedModel
 from codeq.training import TrainConfig, evaluate_loss, train, word_dropout_mask
 
@@ -82,7 +83,8 @@ def test_compat_finetune_on_a_folder(tmp_path, byte_tokenizer):
     (data / "a.py").write_text("def add(a, b):\n    return a + b\n" * 10)
     (data / "pkg" / "b.py").write_text("class Stack:\n    pass\n" * 10)
     (data / "notes.txt").write_text("not code")
-    assert [p.name for p in source_files(data)] == ["a.py", "b.py"]
+    assert [p.name for p in source_files([data], "python")] == ["a.py", "b.py"]
+    assert [p.name for p in source_files([data], suffixes=(".txt", ".py"))] == ["a.py", "notes.txt", "b.py"]
     lm = LoadedModel(model=_model(len(byte_tokenizer)), tokenizer=byte_tokenizer, name="t",
                      device=torch.device("cpu"), dtype=torch.float32)
     result = compat_finetune(lm, data, tmp_path / "out", TrainConfig(steps=2, batch_size=2, block_size=16))
@@ -90,7 +92,9 @@ def test_compat_finetune_on_a_folder(tmp_path, byte_tokenizer):
     with pytest.raises(ValueError, match="exceeds the model's 32 positions"):
         compat_finetune(lm, data, tmp_path / "out", TrainConfig(block_size=64))
     with pytest.raises(ValueError, match="holds no .py files"):
-        source_files(tmp_path / "out")
+        source_files([tmp_path / "out"], suffixes=(".py",))
+    with pytest.raises(ValueError, match="nowhere does not exist"):
+        source_files([tmp_path / "nowhere"], "python")
 
 
 def test_cli_compat_finetune_resumes(saved_model, tmp_path):

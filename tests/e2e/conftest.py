@@ -10,10 +10,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from study_app import create_app
-from study_app.limits import limiter
-from study_app.commands import import_study
 from study_app.extensions import db
 from study_app.instrument import load_instrument
+from study_app.limits import limiter
+from study_app.studies import import_study
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

@@ -49,8 +49,7 @@ def database_config(request, tmp_path: Path) -> dict:
 @pytest.fixture(params=["sqlite", "postgres"])
 def app(request, tmp_path):
     """An app with empty tables on the parametrized backend."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "STUDY_DIR": str(FIXTURE_STUDY.parent),
-                      **database_config(request, tmp_path)})
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", **database_config(request, tmp_path)})
     with app.app_context():
         db.create_all()
     yield app

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from test_export import T0, linkage_map, seed
 
 from analysis.agreement import cohen_kappa
 from study_app.admin.commands import create_admin
@@ -18,7 +19,6 @@ from study_app.admin.stats import participant_summary
 from study_app.export.bundle import build_export
 from study_app.extensions import db
 from study_app.models import Participant, Study
-from test_export import T0, linkage_map, seed
 
 PASSWORD = "correct horse battery"
 

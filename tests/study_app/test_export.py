@@ -38,7 +38,7 @@ def seed(app, n_participants: int = 4, rng_seed: int = 0) -> None:
         for i in range(n_participants):
             p = Participant(study_id=study.id, public_id=f"pub{i:04d}", resume_code=f"RC{i:04d}",
                             prolific_pid=f"PROLIFIC{i:04d}", prolific_study_id="STUDY1", prolific_session_id=f"S{i}",
-                            condition="default", status="finished" if i % 2 == 0 else "tasks",
+                            status="finished" if i % 2 == 0 else "tasks",
                             created_at=T0 + timedelta(minutes=i),
                             finished_at=T0 + timedelta(minutes=i + 20, seconds=i) if i % 2 == 0 else None,
                             completion_code=f"CC{i}" if i % 2 == 0 else None)
@@ -133,7 +133,7 @@ def test_selections_cover_selectable_units_and_match_database(seeded, study_dir)
     sel = export.tables["selections"]
     assert {tuple(r) for r in sel.loc[sel["selected"] == 1, ["participant_id", "task_id", "unit_index"]]
             .itertuples(index=False)} == stored
-    for (pid, task_id), rows in sel.groupby(["participant_id", "task_id"]):
+    for (_, task_id), rows in sel.groupby(["participant_id", "task_id"]):
         base = tasks.get(task_id, tasks["fx-0"])  # the attention check reuses fx-0's code
         assert sorted(rows["unit_index"]) == list(base.selectable)
     assert not sel.duplicated(["participant_id", "task_id", "unit_index"]).any()

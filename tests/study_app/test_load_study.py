@@ -64,11 +64,13 @@ def bad_task_line(study_dir):
 
 
 @pytest.mark.parametrize("name, text, message", [
-    ("study.toml", "[study\nid = 1", "study.toml: Expected ']'"),
-    ("study.toml", "[study]\nid = 'x'\n", "[study] is missing key 'title'"),
+    ("study.toml", "[study\nid = 1", "study.toml: not valid TOML (Expected ']'"),
+    ("study.toml", "[study]\nid = 'x'\n", "[study]: missing required key 'title'"),
     ("tasks.jsonl", None, "tasks.jsonl:2: units[0]"),
     ("tasks.jsonl", "{not json\n", "tasks.jsonl:1:"),
-    ("questionnaire.toml", "[[questions]]\nid = 'a'\n", "questions[0] needs 'id' and 'text'"),
+    ("questionnaire.toml", "[[questions]]\nid = 'a'\n", "questions[0]: missing required key 'text'"),
+    ("questionnaire.toml", "[[questions]]\nid = 'a'\ntext = 'A?'\noption = ['x']\n",
+     "questions[0]: unknown key 'option' (did you mean 'options'?)"),
     ("tutorial.jsonl", "COPY", "task id 'fx-0' is used twice"),
     ("study.toml", "SHOW_OCCLUSION", "[annotation] explainer = 'occlusion': task tutorial-1 has no 'occlusion' explanation"),
 ])
@@ -87,3 +89,52 @@ def test_broken_folder_gives_one_line_error(runner, study_dir, tmp_path, name, t
 def test_missing_folder(runner, tmp_path):
     result = load(runner, tmp_path / "nope")
     assert result.exit_code != 0 and "no such study folder" in result.output
+
+
+def test_unknown_keys_are_errors_naming_the_nearest_key(runner, study_dir, tmp_path):
+    text = (study_dir / "study.toml").read_text().replace("second_phase", "second_phse")
+    result = load(runner, broken(study_dir, tmp_path, "study.toml", text))
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        f"Error: {tmp_path / 'pilot' / 'study.toml'} [annotation]: unknown key 'second_phse' (did you mean 'second_phase'?)"]
+
+
+PREPARE = """
+[model]
+name = "codeq-tiny"
+
+[prepare]
+language = "python"
+targets_per_snippet = 1
+"""
+
+
+def test_stale_tasks_are_refused_until_prepared_again(runner, study_dir, tmp_path):
+    from codeq.study_definition import preparation_hash, read_definition
+
+    copy = shutil.copytree(study_dir, tmp_path / "pilot")
+    (copy / "study.toml").write_text((copy / "study.toml").read_text() + PREPARE)
+    (copy / "snippets").mkdir()
+    (copy / "snippets" / "a.py").write_text("def f(x):\n    return x")
+    recorded = preparation_hash(read_definition(copy))
+    (copy / "model_card.json").write_text(json.dumps({"prepared_from": recorded}))
+    assert load(runner, copy).exit_code == 0
+    (copy / "snippets" / "a.py").write_text("def f(x):\n    return x + 1")
+    result = load(runner, copy)
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        f"Error: {copy / 'tasks.jsonl'} is stale: the snippets or the [model]/[prepare] settings changed since it "
+        f"was prepared; run `codeq prepare {copy}`"]
+    (copy / "snippets" / "a.py").write_text("def f(x):\n    return x")
+    (copy / "study.toml").write_text((copy / "study.toml").read_text().replace("targets_per_snippet = 1", "targets_per_snippet = 2"))
+    assert "is stale" in load(runner, copy).output
+
+
+def test_bundled_pilot_is_fresh():
+    from pathlib import Path
+
+    from codeq.study_definition import preparation_hash, read_definition
+
+    pilot = Path(__file__).parents[2] / "instruments" / "pilot"
+    card = json.loads((pilot / "model_card.json").read_text())
+    assert card["prepared_from"] == preparation_hash(read_definition(pilot))

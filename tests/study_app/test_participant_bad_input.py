@@ -7,7 +7,6 @@ A replay of the identical answer for an answered assignment is acknowledged with
 from __future__ import annotations
 
 import pytest
-
 from participant_steps import answer_body, page_state, post_answer, stored_counts, to_first_task, token
 
 

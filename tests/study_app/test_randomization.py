@@ -6,7 +6,12 @@ from collections import Counter
 from itertools import combinations
 
 from study_app.participant.randomization import (
-    RESUME_ALPHABET, draw_tasks, participant_rng, short_code, with_attention_checks)
+    RESUME_ALPHABET,
+    draw_tasks,
+    participant_rng,
+    short_code,
+    with_attention_checks,
+)
 
 TASKS = [f"t{i:02d}" for i in range(24)]
 

@@ -161,7 +161,9 @@ def test_login_limit_is_shared_through_redis(request, tmp_path):
     with workers[0].app_context():
         db.create_all()
         create_admin("alice", PASSWORD)
-    csrf_of = lambda html: re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+    def csrf_of(html):
+        return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
     clients = [w.test_client() for w in workers]
     codes = [attempt(clients[i % 2], csrf_of, "alice", "wrong", "10.2.0.1").status_code for i in range(5)]
     assert codes == [200] * 5

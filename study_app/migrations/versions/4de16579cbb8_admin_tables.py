@@ -5,9 +5,8 @@ Revises: 785d4103ed5a
 Create Date: 2026-11-25 22:16:44.637494
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4de16579cbb8'

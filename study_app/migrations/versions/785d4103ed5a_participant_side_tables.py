@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-25 22:08:05.296201
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '785d4103ed5a'

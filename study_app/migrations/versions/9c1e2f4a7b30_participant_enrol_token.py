@@ -5,9 +5,8 @@ Revises: 4de16579cbb8
 Create Date: 2026-11-26 02:40:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9c1e2f4a7b30'

@@ -5,9 +5,8 @@ Revises: 9c1e2f4a7b30
 Create Date: 2026-11-28 21:10:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7d3a91c5e20'
