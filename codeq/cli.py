@@ -327,11 +327,11 @@ def explain_cmd(model_name, device, dtype, input_file, methods, out, batch_size,
     with user_errors():
         unknown = [m for m in methods if m not in EXPLAINERS]
         if unknown:
-            raise ValueError(f"unknown explainer {unknown[0]!r}: use one of {', '.join(EXPLAINERS)}")
+            raise UserError(f"unknown explainer {unknown[0]!r}: use one of {', '.join(EXPLAINERS)}")
         lm = load(model_name, device, dtype)
         items = read_rationalize_input(input_file, lm.tokenizer)
         if not items:
-            raise ValueError("the input holds no sequences")
+            raise UserError("the input holds no sequences")
         targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
         options = {"greedy": {"max_steps": max_steps, "batch_size": max(batch_size, 1024), "progress": True},
                    "integrated_gradients": {"n_steps": n_steps, "batch_size": batch_size}}

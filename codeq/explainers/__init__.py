@@ -24,11 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from codeq.contract import EXPLAINERS, SET_EXPLAINERS
+from codeq.errors import UserError
 from codeq.explainers.attention import attention_scores
 from codeq.explainers.batching import pairs as target_pairs
 from codeq.explainers.captum_methods import ATTRIBUTIONS, attribute
 from codeq.explainers.greedy import greedy_scores
-from codeq.loading import LoadedModel
+from codeq.loading import LoadedModel, check_length
 from codeq.rationale_search import _normalize
 
 
@@ -75,13 +76,11 @@ def explain(lm, sequences, targets, method: str, **options) -> list[TokenScores]
         One per target, sequence by sequence, targets in the given order.
     """
     if method not in EXPLAINERS:
-        raise ValueError(f"unknown explainer {method!r}: use one of {', '.join(EXPLAINERS)}")
+        raise UserError(f"unknown explainer {method!r}: use one of {', '.join(EXPLAINERS)}")
     model = lm.model if isinstance(lm, LoadedModel) else lm
     sequences, targets = _normalize(sequences, targets)
-    limit = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
     for s, ids in enumerate(sequences):
-        if limit is not None and len(ids) > limit:
-            raise ValueError(f"sequence {s} has {len(ids)} tokens, more than the model's {limit} positions")
+        check_length(model, len(ids), f"sequence {s}")
     pairs = target_pairs(sequences, targets)
     pad_id = getattr(getattr(lm, "tokenizer", None), "pad_token_id", None) or 0
     results = _run(method, model, sequences, pairs, pad_id, **options) if pairs else []

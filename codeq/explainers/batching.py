@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from codeq.errors import UserError
+
 
 @dataclass
 class Rows:
@@ -31,7 +33,7 @@ def pairs(sequences: list[torch.Tensor], targets: list[list[int]]) -> list[tuple
     for s, (ids, ts) in enumerate(zip(sequences, targets)):
         for t in ts:
             if not 1 <= t < len(ids):
-                raise ValueError(f"target position {t} is outside 1..{len(ids) - 1} of sequence {s}")
+                raise UserError(f"target position {t} is outside 1..{len(ids) - 1} of sequence {s}")
             out.append((s, t))
     return out
 

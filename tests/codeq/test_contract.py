@@ -19,8 +19,8 @@ def test_round_trip_is_byte_identical(tmp_path):
     (lambda d: "not json", r":2: Expecting value"),
     (lambda d: json.dumps({k: v for k, v in d.items() if k != "model"}), r":2: missing field 'model' \(not a codeq task\?\)"),
     (lambda d: json.dumps(d), r": duplicate task_id"),
-    (lambda d: json.dumps({**d, "task_id": "new", "schema_version": 2}),
-     r":2: schema_version 2 is newer than this codeq reads \(1\): upgrade codeq-study$"),
+    (lambda d: json.dumps({**d, "task_id": "new", "schema_version": SCHEMA_VERSION + 1}),
+     rf":2: schema_version {SCHEMA_VERSION + 1} is newer than this codeq reads \({SCHEMA_VERSION}\): upgrade codeq-study$"),
     (lambda d: json.dumps({**d, "task_id": "new", "schema_version": "1"}),
      r":2: schema_version must be a positive integer, got '1'$"),
 ])

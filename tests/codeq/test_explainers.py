@@ -137,7 +137,7 @@ def test_user_errors():
         explain(model, SEQUENCES, TARGETS, "lime")
     with pytest.raises(ValueError, match="outside 1..11"):
         explain(model, SEQUENCES, [[12], []], "attention")
-    with pytest.raises(ValueError, match="more than the model's 128 positions"):
+    with pytest.raises(ValueError, match="sequence 0 is 129 tokens long but the model's context holds 128 tokens"):
         explain(model, [[1] * 129], [[5]], "saliency")
 
 

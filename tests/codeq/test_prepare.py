@@ -193,9 +193,9 @@ BAD = [
      "[prepare]: categories has 'lopos', not a python category"),
     (STUDY_TOML.replace("seed = 3", "seed = 3\ncategories = \"loops\""), "[prepare]: categories must be a list"),
     (STUDY_TOML.replace("seed = 3", 'seed = 3\nexplainers = ["greedy", "lime"]'),
-     "[prepare]: explainers has 'lime'; choose among greedy, attention"),
+     "[prepare]: explainers must be one of greedy, attention, attention_rollout, saliency, grad_x_input, integrated_gradients, occlusion, got 'lime'"),
     (STUDY_TOML.replace("seed = 3", 'seed = 3\nexplainers = ["occlusion", "occlusion"]'),
-     "[prepare]: explainers has 'a repeated name'"),
+     "[prepare]: explainers names one explainer twice"),
 ]
 
 
