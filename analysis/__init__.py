@@ -26,10 +26,25 @@ from analysis.tidy import response_units
 from analysis.wilcoxon import paired_wilcoxon
 
 __all__ = [
-    "Export", "ExportError", "adjust_pvalues", "alignment", "alignment_summary", "category_mixed_models",
-    "category_rates", "category_tests", "ceiling_summary", "human_agreement", "load_export",
-    "normalized_entropy", "paired_wilcoxon", "pooled_rates", "rationale_entropy", "response_units",
-    "simulate_power", "task_bootstrap", "write_report",
+    "Export",
+    "ExportError",
+    "adjust_pvalues",
+    "alignment",
+    "alignment_summary",
+    "category_mixed_models",
+    "category_rates",
+    "category_tests",
+    "ceiling_summary",
+    "human_agreement",
+    "load_export",
+    "normalized_entropy",
+    "paired_wilcoxon",
+    "pooled_rates",
+    "rationale_entropy",
+    "response_units",
+    "simulate_power",
+    "task_bootstrap",
+    "write_report",
 ]
 
 

@@ -28,15 +28,29 @@ def main():
 @click.argument("export", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for CSVs, figures and report.html.")
 @click.option("--keep-excluded", is_flag=True, help="Keep participants marked excluded (dropped by default).")
-@click.option("--correction", type=click.Choice(list(CORRECTIONS)), default="holm", show_default=True,
-              help="Multiple-comparison adjustment over categories (groups).")
-@click.option("--zero-method", type=click.Choice(list(ZERO_METHODS)), default="wilcox", show_default=True,
-              help="Wilcoxon treatment of participants whose human and model rates are equal.")
+@click.option(
+    "--correction",
+    type=click.Choice(list(CORRECTIONS)),
+    default="holm",
+    show_default=True,
+    help="Multiple-comparison adjustment over categories (groups).",
+)
+@click.option(
+    "--zero-method",
+    type=click.Choice(list(ZERO_METHODS)),
+    default="wilcox",
+    show_default=True,
+    help="Wilcoxon treatment of participants whose human and model rates are equal.",
+)
 @click.option("--n-boot", type=click.IntRange(min=1), default=2000, show_default=True, help="Bootstrap replicates.")
 @click.option("--ci", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
 @click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
-@click.option("--mixed/--no-mixed", default=True, show_default=True,
-              help="Fit the per-category logistic mixed models (minutes on large exports).")
+@click.option(
+    "--mixed/--no-mixed",
+    default=True,
+    show_default=True,
+    help="Fit the per-category logistic mixed models (minutes on large exports).",
+)
 @click.option("--pdf", is_flag=True, help="Also write report.pdf (needs the pdf extra: WeasyPrint).")
 def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, seed, mixed, pdf):
     """Analyse the EXPORT folder (or zip) and write alignment.csv, category_tests.csv, figures and report.html."""
@@ -44,8 +58,18 @@ def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, 
 
     started = time.perf_counter()
     try:
-        files = write_report(export, out, keep_excluded=keep_excluded, correction=correction,
-                             zero_method=zero_method, n_boot=n_boot, ci=ci, seed=seed, mixed=mixed, pdf=pdf)
+        files = write_report(
+            export,
+            out,
+            keep_excluded=keep_excluded,
+            correction=correction,
+            zero_method=zero_method,
+            n_boot=n_boot,
+            ci=ci,
+            seed=seed,
+            mixed=mixed,
+            pdf=pdf,
+        )
     except ExportError as e:
         click.echo(f"Error: {e}", err=True)
         sys.exit(2)
@@ -66,10 +90,20 @@ def participant_counts(ctx, param, value: str) -> list[int]:
 
 @main.command("power")
 @click.argument("export", metavar="PILOT_EXPORT", type=click.Path(path_type=Path))
-@click.option("--participants", default="10,20,40,80", show_default=True, callback=participant_counts,
-              help="Study sizes to simulate, comma-separated.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("power"), show_default=True,
-              help="Folder for power.csv and power.png.")
+@click.option(
+    "--participants",
+    default="10,20,40,80",
+    show_default=True,
+    callback=participant_counts,
+    help="Study sizes to simulate, comma-separated.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("power"),
+    show_default=True,
+    help="Folder for power.csv and power.png.",
+)
 @click.option("--by", type=click.Choice(["category", "group"]), default="category", show_default=True)
 @click.option("--n-sim", type=click.IntRange(min=1), default=200, show_default=True, help="Simulated studies per size.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
@@ -93,8 +127,9 @@ def power_cmd(export, participants, out, by, n_sim, alpha, correction, zero_meth
         click.echo(f"Error: {export}: no answers to main tasks in the pilot", err=True)
         sys.exit(2)
     rates = category_rates(response_units(pilot.selections, pilot.units, pilot.model_rationales), by)
-    power = simulate_power(rates, participants, by=by, n_sim=n_sim, alpha=alpha, correction=correction,
-                           zero_method=zero_method, seed=seed)
+    power = simulate_power(
+        rates, participants, by=by, n_sim=n_sim, alpha=alpha, correction=correction, zero_method=zero_method, seed=seed
+    )
     out.mkdir(parents=True, exist_ok=True)
     power.to_csv(out / "power.csv", index=False)
     plot_power(power, by, out / "power.png")
@@ -105,11 +140,20 @@ def power_cmd(export, participants, out, by, n_sim, alpha, correction, zero_meth
 
 @main.command("explain")
 @click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for the matrices, frequencies, heatmap and summary.json.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the matrices, frequencies, heatmap and summary.json.",
+)
 @click.option("--include-unconverged", is_flag=True, help="Also aggregate rationales that did not converge.")
-@click.option("--resample", type=click.Choice(["snippets", "tasks"]), default="snippets", show_default=True,
-              help="Bootstrap clusters.")
+@click.option(
+    "--resample",
+    type=click.Choice(["snippets", "tasks"]),
+    default="snippets",
+    show_default=True,
+    help="Bootstrap clusters.",
+)
 @click.option("--n-boot", type=click.IntRange(min=1), default=2000, show_default=True, help="Bootstrap replicates.")
 @click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
 def explain_cmd(source, out, include_unconverged, resample, n_boot, seed):
@@ -122,8 +166,14 @@ def explain_cmd(source, out, include_unconverged, resample, n_boot, seed):
     from analysis.task_input import read_task_input
 
     try:
-        summary = explain_tasks(read_task_input(source), out, converged_only=not include_unconverged,
-                                cluster=CLUSTERS[resample], n_boot=n_boot, seed=seed)
+        summary = explain_tasks(
+            read_task_input(source),
+            out,
+            converged_only=not include_unconverged,
+            cluster=CLUSTERS[resample],
+            n_boot=n_boot,
+            seed=seed,
+        )
     except ValueError as e:  # ContractError is a ValueError: a bad input file, or nothing to aggregate
         click.echo(f"Error: {e}", err=True)
         sys.exit(2)

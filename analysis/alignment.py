@@ -49,15 +49,21 @@ def alignment(data: pd.DataFrame) -> pd.DataFrame:
     0        4       1    0.5  0.666667
     """
     both = data["selected"].astype("int64") * data["in_rationale"]
-    counts = (data.assign(n_both=both)
-              .groupby(["participant_id", "task_id"], sort=True)
-              .agg(n_units=("unit_index", "count"), n_human=("selected", "sum"),
-                   n_model=("in_rationale", "sum"), n_both=("n_both", "sum"))
-              .astype("int64").reset_index())
+    counts = (
+        data.assign(n_both=both)
+        .groupby(["participant_id", "task_id"], sort=True)
+        .agg(
+            n_units=("unit_index", "count"),
+            n_human=("selected", "sum"),
+            n_model=("in_rationale", "sum"),
+            n_both=("n_both", "sum"),
+        )
+        .astype("int64")
+        .reset_index()
+    )
     args = [counts[c].to_numpy() for c in ("n_units", "n_human", "n_model", "n_both")]
     kappa, reason = kappa_from_counts(*args)
-    return counts.assign(kappa=kappa, kappa_reason=reason, ac1=ac1_from_counts(*args),
-                         **overlap_from_counts(*args[1:]))
+    return counts.assign(kappa=kappa, kappa_reason=reason, ac1=ac1_from_counts(*args), **overlap_from_counts(*args[1:]))
 
 
 def alignment_summary(scores: pd.DataFrame, n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
@@ -87,15 +93,17 @@ def alignment_summary(scores: pd.DataFrame, n_boot: int = 2000, ci: float = 0.95
     per_task = scores[METRICS].fillna(0).groupby(scores["task_id"]).sum()
     counts = defined.groupby(scores["task_id"]).sum()
     low, high = task_bootstrap(per_task.to_numpy(), counts.to_numpy(), n_boot=n_boot, ci=ci, seed=seed)
-    return pd.DataFrame({
-        "metric": METRICS,
-        "n": defined.sum().to_numpy(),
-        "n_undefined": (~defined).sum().to_numpy(),
-        "mean": scores[METRICS].mean().to_numpy(),
-        "median": scores[METRICS].median().to_numpy(),
-        "ci_low": low,
-        "ci_high": high,
-        "n_tasks": scores["task_id"].nunique(),
-        "n_boot": n_boot,
-        "seed": seed,
-    })
+    return pd.DataFrame(
+        {
+            "metric": METRICS,
+            "n": defined.sum().to_numpy(),
+            "n_undefined": (~defined).sum().to_numpy(),
+            "mean": scores[METRICS].mean().to_numpy(),
+            "median": scores[METRICS].median().to_numpy(),
+            "ci_low": low,
+            "ci_high": high,
+            "n_tasks": scores["task_id"].nunique(),
+            "n_boot": n_boot,
+            "seed": seed,
+        }
+    )

@@ -29,15 +29,24 @@ def agreement_tables(export: Export, n_boot: int = 2000, ci: float = 0.95, seed:
     """
     data = response_units(export.selections, export.units, export.model_rationales)
     scores = alignment(data)
-    return {"data": data, "alignment": scores,
-            "alignment_summary": alignment_summary(scores, n_boot=n_boot, ci=ci, seed=seed),
-            "task_agreement": task_agreement(scores), "participant_agreement": participant_agreement(scores)}
+    return {
+        "data": data,
+        "alignment": scores,
+        "alignment_summary": alignment_summary(scores, n_boot=n_boot, ci=ci, seed=seed),
+        "task_agreement": task_agreement(scores),
+        "participant_agreement": participant_agreement(scores),
+    }
 
 
 def _means(scores: pd.DataFrame, by: str) -> pd.DataFrame:
     grouped = scores.groupby(by, sort=True, observed=True)
-    out = grouped.agg(n_responses=("kappa", "size"), n_kappa=("kappa", "count"), kappa_mean=("kappa", "mean"),
-                      ac1_mean=("ac1", "mean"), f1_mean=("f1", "mean"))
+    out = grouped.agg(
+        n_responses=("kappa", "size"),
+        n_kappa=("kappa", "count"),
+        kappa_mean=("kappa", "mean"),
+        ac1_mean=("ac1", "mean"),
+        f1_mean=("f1", "mean"),
+    )
     out = out.reset_index()
     out[by] = out[by].astype("str")
     return out
@@ -112,8 +121,14 @@ def response_times(responses: pd.DataFrame, by: str | None = "task_id") -> pd.Da
     seconds = pd.to_numeric(rows["active_ms"], errors="coerce").astype("float64") / 1000
     frame = pd.DataFrame({"key": rows[by].astype("str") if by else "all", "s": seconds}).dropna(subset=["s"])
     grouped = frame.groupby("key", sort=True)["s"]
-    out = pd.DataFrame({"n": grouped.size(), "median_s": grouped.median(),
-                        "q1_s": grouped.quantile(0.25), "q3_s": grouped.quantile(0.75)})
+    out = pd.DataFrame(
+        {
+            "n": grouped.size(),
+            "median_s": grouped.median(),
+            "q1_s": grouped.quantile(0.25),
+            "q3_s": grouped.quantile(0.75),
+        }
+    )
     out = out.rename_axis(by or "key").reset_index()
     if by is None:
         return out.drop(columns="key")

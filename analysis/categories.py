@@ -29,14 +29,18 @@ def category_rates(data: pd.DataFrame, by: str = "category") -> pd.DataFrame:
         ``n_human``, ``n_model`` (of those, selected by the participant, by the model),
         ``human_rate = n_human / n_units``, ``model_rate = n_model / n_units``.
     """
-    rates = (data.groupby(["participant_id", by], sort=True)
-             .agg(n_units=("selected", "size"), n_human=("selected", "sum"), n_model=("in_rationale", "sum"))
-             .astype("int64").reset_index())
+    rates = (
+        data.groupby(["participant_id", by], sort=True)
+        .agg(n_units=("selected", "size"), n_human=("selected", "sum"), n_model=("in_rationale", "sum"))
+        .astype("int64")
+        .reset_index()
+    )
     return rates.assign(human_rate=rates["n_human"] / rates["n_units"], model_rate=rates["n_model"] / rates["n_units"])
 
 
-def category_tests(rates: pd.DataFrame, by: str = "category", correction: str = "holm",
-                   zero_method: str = "wilcox") -> pd.DataFrame:
+def category_tests(
+    rates: pd.DataFrame, by: str = "category", correction: str = "holm", zero_method: str = "wilcox"
+) -> pd.DataFrame:
     """Wilcoxon signed-rank test of human vs model selection rate, per level, across participants.
 
     Parameters
@@ -85,19 +89,44 @@ def category_tests(rates: pd.DataFrame, by: str = "category", correction: str = 
     rows = []
     for level, part in rates.groupby(by, sort=True):
         human, model = part["human_rate"].to_numpy(), part["model_rate"].to_numpy()
-        rows.append({by: level, **paired_wilcoxon(human, model, zero_method=zero_method),
-                     "human_median": np.median(human), "model_median": np.median(model),
-                     "human_mean": human.mean(), "model_mean": model.mean()})
-    columns = [by, "n", "n_nonzero", "human_median", "model_median", "human_mean", "model_mean",
-               "statistic", "p", "p_adj", "rank_biserial", "cles", "zero_method", "method", "correction", "note"]
+        rows.append(
+            {
+                by: level,
+                **paired_wilcoxon(human, model, zero_method=zero_method),
+                "human_median": np.median(human),
+                "model_median": np.median(model),
+                "human_mean": human.mean(),
+                "model_mean": model.mean(),
+            }
+        )
+    columns = [
+        by,
+        "n",
+        "n_nonzero",
+        "human_median",
+        "model_median",
+        "human_mean",
+        "model_mean",
+        "statistic",
+        "p",
+        "p_adj",
+        "rank_biserial",
+        "cles",
+        "zero_method",
+        "method",
+        "correction",
+        "note",
+    ]
     tests = pd.DataFrame(rows, columns=[c for c in columns if c not in ("p_adj", "zero_method", "correction")])
-    tests = tests.assign(p_adj=adjust_pvalues(tests["p"].to_numpy(), correction), zero_method=zero_method,
-                         correction=correction)
+    tests = tests.assign(
+        p_adj=adjust_pvalues(tests["p"].to_numpy(), correction), zero_method=zero_method, correction=correction
+    )
     return tests[columns]
 
 
-def pooled_rates(data: pd.DataFrame, by: str = "category", n_boot: int = 2000, ci: float = 0.95,
-                 seed: int = 0) -> pd.DataFrame:
+def pooled_rates(
+    data: pd.DataFrame, by: str = "category", n_boot: int = 2000, ci: float = 0.95, seed: int = 0
+) -> pd.DataFrame:
     """Pooled human and model selection rate per level, with CIs that resample tasks.
 
     Parameters
@@ -117,9 +146,11 @@ def pooled_rates(data: pd.DataFrame, by: str = "category", n_boot: int = 2000, c
         units / units over all responses), ``human_ci_low``, ``human_ci_high``, ``model_rate``
         (the model's rationale on the same responses' tasks), ``model_ci_low``, ``model_ci_high``.
     """
-    per_task = (data.groupby(["task_id", by], sort=True)
-                .agg(n=("selected", "size"), human=("selected", "sum"), model=("in_rationale", "sum"))
-                .unstack(by, fill_value=0))
+    per_task = (
+        data.groupby(["task_id", by], sort=True)
+        .agg(n=("selected", "size"), human=("selected", "sum"), model=("in_rationale", "sum"))
+        .unstack(by, fill_value=0)
+    )
     n = per_task["n"].to_numpy()
     out = pd.DataFrame({by: per_task["n"].columns, "n_units": n.sum(0)})
     for rater in ("human", "model"):

@@ -23,8 +23,18 @@ from statsmodels.stats.inter_rater import fleiss_kappa
 
 from analysis.agreement import kappa_from_counts
 
-COLUMNS = ["task_id", "n_units", "n_model", "n_responses", "n_empty", "n_participants", "fleiss_kappa",
-           "krippendorff_alpha", "human_loo_kappa", "model_kappa"]
+COLUMNS = [
+    "task_id",
+    "n_units",
+    "n_model",
+    "n_responses",
+    "n_empty",
+    "n_participants",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "human_loo_kappa",
+    "model_kappa",
+]
 
 
 def task_matrices(data: pd.DataFrame):
@@ -78,8 +88,9 @@ def loo_kappas(selections: np.ndarray) -> np.ndarray:
         return np.empty(0)
     others = selections.sum(axis=0) - selections
     majority = (2 * others >= n - 1).astype(np.int64)
-    kappa, _ = kappa_from_counts(n_units, selections.sum(axis=1), majority.sum(axis=1),
-                                 (selections * majority).sum(axis=1))
+    kappa, _ = kappa_from_counts(
+        n_units, selections.sum(axis=1), majority.sum(axis=1), (selections * majority).sum(axis=1)
+    )
     return kappa
 
 
@@ -87,8 +98,9 @@ def model_kappas(selections: np.ndarray, rationale: np.ndarray) -> np.ndarray:
     """Cohen's kappa of the model's rationale against each participant (row); rationale may be 2-D (one per row)."""
     rationale = np.atleast_2d(rationale)
     n_both = rationale @ selections.T  # (rationales, participants)
-    kappa, _ = kappa_from_counts(selections.shape[1], selections.sum(axis=1)[None, :],
-                                 rationale.sum(axis=1)[:, None], n_both)
+    kappa, _ = kappa_from_counts(
+        selections.shape[1], selections.sum(axis=1)[None, :], rationale.sum(axis=1)[:, None], n_both
+    )
     return kappa
 
 
@@ -127,12 +139,20 @@ def human_agreement(data: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for task_id, selections, rationale, n_empty in task_matrices(data):
-        rows.append({"task_id": task_id, "n_units": len(rationale),
-                     "n_model": int(rationale.sum()), "n_responses": selections.shape[0] + n_empty,
-                     "n_empty": n_empty, "n_participants": selections.shape[0],
-                     "fleiss_kappa": _fleiss(selections), "krippendorff_alpha": _krippendorff(selections),
-                     "human_loo_kappa": _mean(loo_kappas(selections)),
-                     "model_kappa": _mean(model_kappas(selections, rationale)) if len(selections) else np.nan})
+        rows.append(
+            {
+                "task_id": task_id,
+                "n_units": len(rationale),
+                "n_model": int(rationale.sum()),
+                "n_responses": selections.shape[0] + n_empty,
+                "n_empty": n_empty,
+                "n_participants": selections.shape[0],
+                "fleiss_kappa": _fleiss(selections),
+                "krippendorff_alpha": _krippendorff(selections),
+                "human_loo_kappa": _mean(loo_kappas(selections)),
+                "model_kappa": _mean(model_kappas(selections, rationale)) if len(selections) else np.nan,
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -161,8 +181,9 @@ def random_rationale_kappas(data: pd.DataFrame, n_perm: int = 1000, seed: int = 
     return pd.DataFrame(columns)
 
 
-def ceiling_summary(agreement: pd.DataFrame, data: pd.DataFrame, n_boot: int = 2000, n_perm: int = 1000,
-                    ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
+def ceiling_summary(
+    agreement: pd.DataFrame, data: pd.DataFrame, n_boot: int = 2000, n_perm: int = 1000, ci: float = 0.95, seed: int = 0
+) -> pd.DataFrame:
     """Model alignment as a fraction of the human ceiling, and the model against random rationales.
 
     Parameters
@@ -200,18 +221,39 @@ def ceiling_summary(agreement: pd.DataFrame, data: pd.DataFrame, n_boot: int = 2
     if len(both) > 1 and np.ptp(human) + np.ptp(model) > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # replicates with a zero ceiling are infinite
-            low, high = pg.compute_bootci(model, human, paired=True, func=_ratio_of_means, method="per",
-                                          confidence=ci, n_boot=n_boot, decimals=12, seed=seed)
+            low, high = pg.compute_bootci(
+                model,
+                human,
+                paired=True,
+                func=_ratio_of_means,
+                method="per",
+                confidence=ci,
+                n_boot=n_boot,
+                decimals=12,
+                seed=seed,
+            )
     elif len(both) > 1:  # every task alike: each replicate is the estimate
         low = high = _ratio_of_means(model, human)
     observed = float(model.mean()) if len(both) else np.nan
     random = random_rationale_kappas(data, n_perm=n_perm, seed=seed).reindex(columns=both["task_id"])
     null = random.mean(axis=1).to_numpy()
     p = (1 + np.sum(null >= observed - 1e-12)) / (1 + n_perm) if len(both) else np.nan
-    return pd.DataFrame([{
-        "n_tasks": len(both), "fleiss_kappa": agreement["fleiss_kappa"].mean(),
-        "krippendorff_alpha": agreement["krippendorff_alpha"].mean(), "human_loo_kappa": human.mean() if len(both) else np.nan,
-        "model_kappa": observed, "fraction_of_ceiling": _ratio_of_means(model, human) if len(both) else np.nan,
-        "ci_low": low, "ci_high": high, "random_kappa": float(np.mean(null)) if len(both) else np.nan,
-        "p_vs_random": p, "n_boot": n_boot, "n_perm": n_perm, "seed": seed,
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "n_tasks": len(both),
+                "fleiss_kappa": agreement["fleiss_kappa"].mean(),
+                "krippendorff_alpha": agreement["krippendorff_alpha"].mean(),
+                "human_loo_kappa": human.mean() if len(both) else np.nan,
+                "model_kappa": observed,
+                "fraction_of_ceiling": _ratio_of_means(model, human) if len(both) else np.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "random_kappa": float(np.mean(null)) if len(both) else np.nan,
+                "p_vs_random": p,
+                "n_boot": n_boot,
+                "n_perm": n_perm,
+                "seed": seed,
+            }
+        ]
+    )

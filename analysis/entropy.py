@@ -95,6 +95,15 @@ def rationale_entropy(data: pd.DataFrame) -> pd.DataFrame:
         chosen = frame[frame[column] == 1]
         h_token = normalized_entropy(chosen["text"].value_counts().to_numpy(), k_token)
         h_category = normalized_entropy(chosen["category"].value_counts().to_numpy(), k_category)
-        rows.append({"rater": rater, "n_selected": len(chosen), "k_token": k_token, "k_category": k_category,
-                     "h_token": h_token, "h_category": h_category, "reduction": reduction(h_token, h_category)})
+        rows.append(
+            {
+                "rater": rater,
+                "n_selected": len(chosen),
+                "k_token": k_token,
+                "k_category": k_category,
+                "h_token": h_token,
+                "h_category": h_category,
+                "reduction": reduction(h_token, h_category),
+            }
+        )
     return pd.DataFrame(rows)

@@ -34,10 +34,22 @@ def rationale_table(tasks: list[Task]) -> pd.DataFrame:
         target = task.units[task.target.unit_index]
         for rank, (index, gain) in enumerate(zip(task.rationale.units, task.rationale.unit_gains), 1):
             unit = task.units[index]
-            rows.append((task.task_id, task.snippet_id, target.category, index, unit.text, unit.category,
-                         unit.group, rank, gain))
-    return pd.DataFrame(rows, columns=["task_id", "snippet_id", "target_category", "unit", "text", "category",
-                                       "group", "rank", "gain"])
+            rows.append(
+                (
+                    task.task_id,
+                    task.snippet_id,
+                    target.category,
+                    index,
+                    unit.text,
+                    unit.category,
+                    unit.group,
+                    rank,
+                    gain,
+                )
+            )
+    return pd.DataFrame(
+        rows, columns=["task_id", "snippet_id", "target_category", "unit", "text", "category", "group", "rank", "gain"]
+    )
 
 
 def context_table(tasks: list[Task]) -> pd.DataFrame:
@@ -81,14 +93,26 @@ def entropy_summary(table: pd.DataFrame) -> dict:
     category_counts = table["category"].value_counts().to_numpy()
     token, category = normalized_entropy(text_counts), normalized_entropy(category_counts)
     token_bits, category_bits = entropy_bits(text_counts), entropy_bits(category_counts)
-    return {"token_entropy": token, "category_entropy": category, "reduction": reduction(token, category),
-            "token_bits": token_bits, "category_bits": category_bits,
-            "reduction_bits": reduction(token_bits, category_bits),
-            "distinct_tokens": len(text_counts), "distinct_categories": len(category_counts)}
+    return {
+        "token_entropy": token,
+        "category_entropy": category,
+        "reduction": reduction(token, category),
+        "token_bits": token_bits,
+        "category_bits": category_bits,
+        "reduction_bits": reduction(token_bits, category_bits),
+        "distinct_tokens": len(text_counts),
+        "distinct_categories": len(category_counts),
+    }
 
 
-def category_frequencies(rationales: pd.DataFrame, context: pd.DataFrame, cluster: str = "snippet_id",
-                         n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+def category_frequencies(
+    rationales: pd.DataFrame,
+    context: pd.DataFrame,
+    cluster: str = "snippet_id",
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Per-category share and rate of rationale units, with percentile bootstrap CIs over ``cluster``.
 
     Returns a frame indexed by category with columns ``units`` (rationale units), ``context_units``,
@@ -119,8 +143,9 @@ def category_frequencies(rationales: pd.DataFrame, context: pd.DataFrame, cluste
     return out.sort_values("share", ascending=False, kind="stable")
 
 
-def explain_tasks(tasks: list[Task], out, converged_only: bool = True, cluster: str = "snippet_id",
-                  n_boot: int = 2000, seed: int = 0) -> dict:
+def explain_tasks(
+    tasks: list[Task], out, converged_only: bool = True, cluster: str = "snippet_id", n_boot: int = 2000, seed: int = 0
+) -> dict:
     """Write the global explanation of ``tasks`` to folder ``out``; return the summary.
 
     Files: ``rationale_units.csv`` (the long table), ``counts.csv`` and ``mean_gain.csv`` (the
@@ -144,8 +169,11 @@ def explain_tasks(tasks: list[Task], out, converged_only: bool = True, cluster: 
     freqs.to_csv(out / "frequencies.csv")
     plot_category_matrix(counts, out / "heatmap.png")
     summary = {
-        "tasks": len(tasks), "converged": sum(t.rationale.converged for t in tasks), "aggregated": len(used),
-        "snippets": len({t.snippet_id for t in used}), "rationale_units": len(rationales),
+        "tasks": len(tasks),
+        "converged": sum(t.rationale.converged for t in tasks),
+        "aggregated": len(used),
+        "snippets": len({t.snippet_id for t in used}),
+        "rationale_units": len(rationales),
         "mean_rationale_units": len(rationales) / len(used),
         "bootstrap": {"cluster": cluster, "n": n_boot, "seed": seed},
         "entropy": entropy_summary(rationales),

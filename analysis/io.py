@@ -29,8 +29,10 @@ GREEDY = "greedy"  # the explainer whose set is "the model's rationale" in the a
 ID_COLUMNS = ("participant_id", "task_id")  # categorical: millions of rows, few distinct values
 
 log = logging.getLogger(__name__)
-NO_KINDS = ("the export has no responses table with a kind column: tutorial and attention-check answers "
-            "cannot be told from main tasks and are analysed as main tasks")
+NO_KINDS = (
+    "the export has no responses table with a kind column: tutorial and attention-check answers "
+    "cannot be told from main tasks and are analysed as main tasks"
+)
 
 
 class ExportError(ValueError):
@@ -142,8 +144,12 @@ def _check_known(df: pd.DataFrame, path: Path, tasks: pd.Index, unit_keys: np.nd
     code = _task_codes(df, tasks)
     _fail(path, "task_id", code < 0, lambda i: f"unknown task {df['task_id'].iloc[i]!r} (not in units)")
     key = _unit_key(code, df["unit_index"].to_numpy(), width)
-    _fail(path, "unit_index", ~np.isin(key, unit_keys),
-          lambda i: f"unknown unit {df['unit_index'].iloc[i]} of task {df['task_id'].iloc[i]!r} (not in units)")
+    _fail(
+        path,
+        "unit_index",
+        ~np.isin(key, unit_keys),
+        lambda i: f"unknown unit {df['unit_index'].iloc[i]} of task {df['task_id'].iloc[i]!r} (not in units)",
+    )
     # one categorical dtype for task ids in every table: joins and groupbys then work on integer codes
     df["task_id"] = df["task_id"].cat.set_categories(tasks)
     return key
@@ -235,11 +241,16 @@ def _checked(tables: dict[str, pd.DataFrame], files: dict[str, Path], keep_exclu
     _as_int(sel, files["selections"], "selected", allowed=(0, 1))
     sel_keys = _check_known(sel, files["selections"], tasks, unit_keys, width)
     participant = sel["participant_id"].cat.codes.to_numpy().astype(np.int64)
-    _check_unique(files["selections"], participant * (len(tasks) * width) + sel_keys,
-                  ["participant_id", "task_id", "unit_index"])
+    _check_unique(
+        files["selections"], participant * (len(tasks) * width) + sel_keys, ["participant_id", "task_id", "unit_index"]
+    )
     not_selectable = unit_keys[units["selectable"].to_numpy() == 0]
-    _fail(files["selections"], "selected", (sel["selected"].to_numpy() == 1) & np.isin(sel_keys, not_selectable),
-          lambda i: f"unit {sel['unit_index'].iloc[i]} of task {sel['task_id'].iloc[i]!r} is not selectable")
+    _fail(
+        files["selections"],
+        "selected",
+        (sel["selected"].to_numpy() == 1) & np.isin(sel_keys, not_selectable),
+        lambda i: f"unit {sel['unit_index'].iloc[i]} of task {sel['task_id'].iloc[i]!r} is not selectable",
+    )
 
     _check_filled(rat, files["model_rationales"], ("task_id",))
     _as_int(rat, files["model_rationales"], "unit_index")
@@ -248,16 +259,25 @@ def _checked(tables: dict[str, pd.DataFrame], files: dict[str, Path], keep_exclu
     if "explainer" in rat.columns:
         _check_filled(rat, files["model_rationales"], ("explainer",))
         method = pd.factorize(rat["explainer"])[0].astype(np.int64)
-        _check_unique(files["model_rationales"], method * (len(tasks) * width) + rat_keys,
-                      ["task_id", "explainer", "unit_index"])
+        _check_unique(
+            files["model_rationales"], method * (len(tasks) * width) + rat_keys, ["task_id", "explainer", "unit_index"]
+        )
         scores = rat
         rat = rat[rat["explainer"] == GREEDY].drop(columns="explainer").reset_index(drop=True)
     else:
         _check_unique(files["model_rationales"], rat_keys, ["task_id", "unit_index"])
         scores = rat.assign(explainer=GREEDY, score=rat["in_rationale"].astype(float))
 
-    export = Export(units, sel, rat, tables.get("participants"), tables.get("responses"), files,
-                    explainer_scores=scores, faithfulness=tables.get("explainers"))
+    export = Export(
+        units,
+        sel,
+        rat,
+        tables.get("participants"),
+        tables.get("responses"),
+        files,
+        explainer_scores=scores,
+        faithfulness=tables.get("explainers"),
+    )
     if export.participants is not None and "excluded" in export.participants.columns:
         _drop_excluded(export, keep_excluded)
     if export.responses is not None and "kind" in export.responses.columns:
@@ -289,9 +309,13 @@ def _keep_main_tasks(export: Export) -> None:
     other = export.responses[kind.notna() & (kind != "main")]
     if other.empty:
         return
-    export.other_kinds = other.drop_duplicates(["participant_id", "task_id"])["kind"].astype("str").value_counts().to_dict()
+    export.other_kinds = (
+        other.drop_duplicates(["participant_id", "task_id"])["kind"].astype("str").value_counts().to_dict()
+    )
     pairs = pd.MultiIndex.from_frame(other[["participant_id", "task_id"]].astype("str"))
-    drop = pd.MultiIndex.from_arrays([export.selections[c].astype("str") for c in ("participant_id", "task_id")]).isin(pairs)
+    drop = pd.MultiIndex.from_arrays([export.selections[c].astype("str") for c in ("participant_id", "task_id")]).isin(
+        pairs
+    )
     export.selections = export.selections[~drop].reset_index(drop=True)
 
 
@@ -302,6 +326,10 @@ def _drop_excluded(export: Export, keep: bool) -> None:
     export.excluded = sorted(export.participants.loc[flags["excluded"] == 1, "participant_id"].unique())
     if keep or not export.excluded:
         return
-    export.selections = export.selections[~export.selections["participant_id"].isin(export.excluded)].reset_index(drop=True)
+    export.selections = export.selections[~export.selections["participant_id"].isin(export.excluded)].reset_index(
+        drop=True
+    )
     if export.responses is not None:
-        export.responses = export.responses[~export.responses["participant_id"].isin(export.excluded)].reset_index(drop=True)
+        export.responses = export.responses[~export.responses["participant_id"].isin(export.excluded)].reset_index(
+            drop=True
+        )

@@ -69,10 +69,13 @@ def explainer_units(selections: pd.DataFrame, units: pd.DataFrame, explainer_sco
     methods = explainer_scores[["task_id", "explainer"]].drop_duplicates()
     grid = selectable.merge(methods, on="task_id").merge(
         explainer_scores[["task_id", "explainer", "unit_index", "score", "in_rationale"]],
-        on=["task_id", "explainer", "unit_index"], how="left")
+        on=["task_id", "explainer", "unit_index"],
+        how="left",
+    )
     responses = selections[RESPONSE].drop_duplicates()
     data = responses.merge(grid, on="task_id").merge(
-        selections[RESPONSE + ["unit_index", "selected"]], on=RESPONSE + ["unit_index"], how="left")
+        selections[RESPONSE + ["unit_index", "selected"]], on=RESPONSE + ["unit_index"], how="left"
+    )
     data["selected"] = data["selected"].fillna(0).astype("int8")
     data["score"] = data["score"].fillna(0.0).astype(float)
     data["in_rationale"] = data["in_rationale"].fillna(0).astype("int8")
@@ -81,18 +84,25 @@ def explainer_units(selections: pd.DataFrame, units: pd.DataFrame, explainer_sco
     return data[RESPONSE + ["explainer", "unit_index", "category", "selected", "score", "in_rationale"]]
 
 
-def _score_response(selected: np.ndarray, scores: np.ndarray, in_set: np.ndarray, index: np.ndarray,
-                    set_valued: bool) -> dict:
+def _score_response(
+    selected: np.ndarray, scores: np.ndarray, in_set: np.ndarray, index: np.ndarray, set_valued: bool
+) -> dict:
     n_selected = int(selected.sum())
     k_units = top_units(dict(zip(index, scores)), n_selected, among=index)
     top = np.isin(index, k_units)
     topk = overlap_from_counts(n_selected, n_selected, int((top & (selected == 1)).sum()))
     own = overlap_from_counts(n_selected, int(in_set.sum()), int(((in_set == 1) & (selected == 1)).sum()))
-    return {"n_units": len(selected), "n_selected": n_selected, "set_size": int(in_set.sum()),
-            "prevalence": n_selected / len(selected), "auprc": float(average_precision_score(selected, scores)),
-            "f1_topk": float(topk["f1"]), "iou_topk": float(topk["jaccard"]),
-            "f1_set": float(own["f1"]) if set_valued else np.nan,
-            "iou_set": float(own["jaccard"]) if set_valued else np.nan}
+    return {
+        "n_units": len(selected),
+        "n_selected": n_selected,
+        "set_size": int(in_set.sum()),
+        "prevalence": n_selected / len(selected),
+        "auprc": float(average_precision_score(selected, scores)),
+        "f1_topk": float(topk["f1"]),
+        "iou_topk": float(topk["jaccard"]),
+        "f1_set": float(own["f1"]) if set_valued else np.nan,
+        "iou_set": float(own["jaccard"]) if set_valued else np.nan,
+    }
 
 
 def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -127,8 +137,9 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
     order = np.argsort(group, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
     ends = np.r_[starts[1:], len(order)]
-    columns = {c: data[c].to_numpy()[order] for c in keys + ["explainer", "selected", "score", "in_rationale",
-                                                             "unit_index"]}
+    columns = {
+        c: data[c].to_numpy()[order] for c in keys + ["explainer", "selected", "score", "in_rationale", "unit_index"]
+    }
     rows, skipped = [], []
     for start, end in zip(starts, ends):
         key = tuple(columns[c][start] for c in keys + ["explainer"])
@@ -136,9 +147,18 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
         if not selected.any():
             skipped.append(key[:-1])
             continue
-        rows.append({**dict(zip(keys + ["explainer"], key)),
-                     **_score_response(selected, columns["score"][start:end], columns["in_rationale"][start:end],
-                                       columns["unit_index"][start:end], key[-1] in SET_EXPLAINERS)})
+        rows.append(
+            {
+                **dict(zip(keys + ["explainer"], key)),
+                **_score_response(
+                    selected,
+                    columns["score"][start:end],
+                    columns["in_rationale"][start:end],
+                    columns["unit_index"][start:end],
+                    key[-1] in SET_EXPLAINERS,
+                ),
+            }
+        )
     names = keys + ["explainer", "n_units", "n_selected", "set_size", "prevalence"] + METRICS
     excluded = pd.DataFrame(sorted(set(skipped)), columns=keys)
     return pd.DataFrame(rows, columns=names), excluded
@@ -152,9 +172,15 @@ def _ci(scores: pd.DataFrame, metric: str, cluster: str, n_boot: int, ci: float,
     return float(low), float(high)
 
 
-def explainer_table(scores: pd.DataFrame, faithfulness: pd.DataFrame | None = None, excluded: int = 0,
-                    n_boot: int = 2000, ci: float = 0.95, seed: int = 0, tests: pd.DataFrame | None = None
-                    ) -> pd.DataFrame:
+def explainer_table(
+    scores: pd.DataFrame,
+    faithfulness: pd.DataFrame | None = None,
+    excluded: int = 0,
+    n_boot: int = 2000,
+    ci: float = 0.95,
+    seed: int = 0,
+    tests: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Rank explainers by mean AUPRC, with bootstrap CIs over participants and over tasks, beside faithfulness.
 
     Parameters
@@ -189,17 +215,24 @@ def explainer_table(scores: pd.DataFrame, faithfulness: pd.DataFrame | None = No
     """
     rows = []
     for name, group in scores.groupby("explainer", sort=True):
-        row = {"explainer": name, "set_valued": int(name in SET_EXPLAINERS), "n_responses": len(group),
-               "n_participants": group["participant_id"].nunique(), "n_tasks": group["task_id"].nunique(),
-               "n_excluded_no_selection": excluded, "prevalence": group["prevalence"].mean()}
+        row = {
+            "explainer": name,
+            "set_valued": int(name in SET_EXPLAINERS),
+            "n_responses": len(group),
+            "n_participants": group["participant_id"].nunique(),
+            "n_tasks": group["task_id"].nunique(),
+            "n_excluded_no_selection": excluded,
+            "prevalence": group["prevalence"].mean(),
+        }
         for metric in METRICS:
             row[metric] = group[metric].mean()
             for cluster, label in (("participant_id", "participants"), ("task_id", "tasks")):
                 low, high = _ci(group, metric, cluster, n_boot, ci, seed)
                 row[f"{metric}_ci_low_{label}"], row[f"{metric}_ci_high_{label}"] = low, high
         if faithfulness is not None:
-            f = faithfulness[(faithfulness["explainer"] == name)
-                             & faithfulness["task_id"].astype(str).isin(group["task_id"])]
+            f = faithfulness[
+                (faithfulness["explainer"] == name) & faithfulness["task_id"].astype(str).isin(group["task_id"])
+            ]
             row["comprehensiveness"] = f["comprehensiveness"].mean()
             row["sufficiency"] = f["sufficiency"].mean()
         else:
@@ -211,15 +244,18 @@ def explainer_table(scores: pd.DataFrame, faithfulness: pd.DataFrame | None = No
     if tests is not None and len(table):
         best = table["explainer"].iloc[0]
         for i, name in enumerate(table["explainer"]):
-            pair = tests[((tests["explainer_a"] == best) & (tests["explainer_b"] == name))
-                         | ((tests["explainer_a"] == name) & (tests["explainer_b"] == best))]
+            pair = tests[
+                ((tests["explainer_a"] == best) & (tests["explainer_b"] == name))
+                | ((tests["explainer_a"] == name) & (tests["explainer_b"] == best))
+            ]
             if len(pair):
                 table.loc[i, "p_holm_vs_best"] = pair["p_adjusted"].iloc[0]
     return table
 
 
-def explainer_tests(scores: pd.DataFrame, metric: str = "auprc", correction: str = "holm",
-                    zero_method: str = "wilcox") -> pd.DataFrame:
+def explainer_tests(
+    scores: pd.DataFrame, metric: str = "auprc", correction: str = "holm", zero_method: str = "wilcox"
+) -> pd.DataFrame:
     """Paired Wilcoxon signed-rank tests between every two explainers, across participants.
 
     Each participant contributes the mean ``metric`` of their responses under each explainer; pairs
@@ -241,11 +277,35 @@ def explainer_tests(scores: pd.DataFrame, metric: str = "auprc", correction: str
     for a, b in combinations(sorted(means.columns), 2):
         both = means[[a, b]].dropna()
         result = paired_wilcoxon(both[a], both[b], zero_method=zero_method)
-        rows.append({"explainer_a": a, "explainer_b": b, "metric": metric, "n": result["n"],
-                     "mean_a": both[a].mean(), "mean_b": both[b].mean(), "statistic": result["statistic"],
-                     "p": result["p"], "rank_biserial": result["rank_biserial"], "note": result["note"]})
-    tests = pd.DataFrame(rows, columns=["explainer_a", "explainer_b", "metric", "n", "mean_a", "mean_b",
-                                        "statistic", "p", "rank_biserial", "note"])
+        rows.append(
+            {
+                "explainer_a": a,
+                "explainer_b": b,
+                "metric": metric,
+                "n": result["n"],
+                "mean_a": both[a].mean(),
+                "mean_b": both[b].mean(),
+                "statistic": result["statistic"],
+                "p": result["p"],
+                "rank_biserial": result["rank_biserial"],
+                "note": result["note"],
+            }
+        )
+    tests = pd.DataFrame(
+        rows,
+        columns=[
+            "explainer_a",
+            "explainer_b",
+            "metric",
+            "n",
+            "mean_a",
+            "mean_b",
+            "statistic",
+            "p",
+            "rank_biserial",
+            "note",
+        ],
+    )
     tests.insert(8, "p_adjusted", adjust_pvalues(tests["p"].to_numpy(), method=correction) if len(tests) else [])
     tests["correction"] = correction
     return tests
@@ -258,26 +318,39 @@ def plot_explainers(table: pd.DataFrame, ci: float = 0.95) -> Figure:
     y = np.arange(len(table))
     fig = Figure(figsize=(9, 1.6 + 0.35 * len(table)), layout="constrained")
     left, right = fig.subplots(1, 2)
-    err = np.abs(np.vstack([table["auprc"] - table["auprc_ci_low_participants"],
-                            table["auprc_ci_high_participants"] - table["auprc"]]))
-    left.errorbar(table["auprc"], y, xerr=err, fmt="o", color="#0072B2", capsize=2, ms=4,
-                  label=f"mean AUPRC ({round(ci * 100)}% CI, participants)")
+    err = np.abs(
+        np.vstack(
+            [table["auprc"] - table["auprc_ci_low_participants"], table["auprc_ci_high_participants"] - table["auprc"]]
+        )
+    )
+    left.errorbar(
+        table["auprc"],
+        y,
+        xerr=err,
+        fmt="o",
+        color="#0072B2",
+        capsize=2,
+        ms=4,
+        label=f"mean AUPRC ({round(ci * 100)}% CI, participants)",
+    )
     left.scatter(table["prevalence"], y, marker="|", color="#999999", s=80, label="chance (share selected)")
     left.set_yticks(y, table["explainer"])
     left.set_xlabel("AUPRC against participants' selections")
     right.scatter(table["comprehensiveness"], table["auprc"], color="#E69F00")
     for row in table.itertuples():
         if np.isfinite(row.comprehensiveness):
-            right.annotate(row.explainer, (row.comprehensiveness, row.auprc), fontsize=7,
-                           xytext=(3, 3), textcoords="offset points")
+            right.annotate(
+                row.explainer, (row.comprehensiveness, row.auprc), fontsize=7, xytext=(3, 3), textcoords="offset points"
+            )
     right.set_xlabel("comprehensiveness (faithfulness, higher = more)")
     right.set_ylabel("AUPRC (plausibility)")
     fig.legend(loc="outside upper center", ncols=2, frameon=False, fontsize=9)
     return fig
 
 
-def plausibility_tables(export, correction: str = "holm", zero_method: str = "wilcox",
-                        n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> tuple[dict[str, pd.DataFrame], int]:
+def plausibility_tables(
+    export, correction: str = "holm", zero_method: str = "wilcox", n_boot: int = 2000, ci: float = 0.95, seed: int = 0
+) -> tuple[dict[str, pd.DataFrame], int]:
     """Every plausibility table of ``export``, and how many responses were left out for having no selection.
 
     Tables: ``explainer_scores`` (per response), ``explainer_categories`` (per response and
@@ -288,10 +361,17 @@ def plausibility_tables(export, correction: str = "holm", zero_method: str = "wi
     scores, excluded = plausibility(data)
     by_category, _ = plausibility(data, by="category")
     tests = explainer_tests(scores, correction=correction, zero_method=zero_method)
-    table = explainer_table(scores, export.faithfulness, excluded=len(excluded), n_boot=n_boot, ci=ci, seed=seed,
-                            tests=tests)
-    categories = (by_category.groupby(["explainer", "category"], sort=True)
-                  .agg(n_responses=("auprc", "size"), auprc=("auprc", "mean"), prevalence=("prevalence", "mean"))
-                  .reset_index())
-    return {"explainer_scores": scores, "explainer_categories": categories, "explainers": table,
-            "explainer_tests": tests}, len(excluded)
+    table = explainer_table(
+        scores, export.faithfulness, excluded=len(excluded), n_boot=n_boot, ci=ci, seed=seed, tests=tests
+    )
+    categories = (
+        by_category.groupby(["explainer", "category"], sort=True)
+        .agg(n_responses=("auprc", "size"), auprc=("auprc", "mean"), prevalence=("prevalence", "mean"))
+        .reset_index()
+    )
+    return {
+        "explainer_scores": scores,
+        "explainer_categories": categories,
+        "explainers": table,
+        "explainer_tests": tests,
+    }, len(excluded)

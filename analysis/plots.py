@@ -30,8 +30,16 @@ def plot_rates(pooled: pd.DataFrame, by: str, flagged=(), ci: float = 0.95) -> F
     for rater, colour, shift, marker in (("human", HUMAN, 0.15, "o"), ("model", MODEL, -0.15, "s")):
         rate = pooled[f"{rater}_rate"].to_numpy()
         err = np.abs(np.vstack([rate - pooled[f"{rater}_ci_low"], pooled[f"{rater}_ci_high"] - rate]))
-        ax.errorbar(rate, y + shift, xerr=err, fmt=marker, color=colour, label=f"{rater} (pooled rate, {ci:.0%} CI)",
-                    capsize=2, ms=4)
+        ax.errorbar(
+            rate,
+            y + shift,
+            xerr=err,
+            fmt=marker,
+            color=colour,
+            label=f"{rater} (pooled rate, {ci:.0%} CI)",
+            capsize=2,
+            ms=4,
+        )
     flagged = set(flagged)
     ax.set_yticks(y, [f"{level}{' ' + DAGGER if level in flagged else ''}" for level in pooled[by]])
     ax.set_ylim(-0.6, len(pooled) - 0.4)
@@ -53,13 +61,19 @@ def plot_kappa(scores: pd.DataFrame) -> Figure:
         ax.hist(values, bins=np.linspace(-1, 1, 21), color=HUMAN, edgecolor="white")
         if len(values):
             ax.axvline(values.mean(), color=MODEL, lw=2)
-        ax.set_title(f"{names[metric]} (n = {len(values)}, undefined = {int(scores[metric].isna().sum())})", fontsize=10)
+        ax.set_title(
+            f"{names[metric]} (n = {len(values)}, undefined = {int(scores[metric].isna().sum())})", fontsize=10
+        )
         ax.set_xlabel(f"{names[metric]} per response")
         ax.set_xticks([-1, -0.5, 0, 0.5, 1], ["−1", "−0.5", "0", "0.5", "1"])
         ax.set_xlim(-1.05, 1.05)
     axes[0].set_ylabel("responses")
-    fig.legend(handles=[Line2D([], [], color=MODEL, lw=2, label="mean over responses")], loc="outside upper center",
-               frameon=False, fontsize=9)
+    fig.legend(
+        handles=[Line2D([], [], color=MODEL, lw=2, label="mean over responses")],
+        loc="outside upper center",
+        frameon=False,
+        fontsize=9,
+    )
     return fig
 
 
@@ -68,19 +82,23 @@ def plot_heatmap(rates: pd.DataFrame, by: str) -> Figure:
 
     Grey cells: the participant's tasks had no selectable unit of that level.
     """
-    diff = (rates.assign(diff=rates["human_rate"] - rates["model_rate"])
-            .pivot(index="participant_id", columns=by, values="diff"))
+    diff = rates.assign(diff=rates["human_rate"] - rates["model_rate"]).pivot(
+        index="participant_id", columns=by, values="diff"
+    )
     diff = diff.loc[diff.mean(axis=1).sort_values().index]
     labelled = diff.shape[0] <= ROW_LABELS_MAX
-    fig = Figure(figsize=(2.8 + 0.38 * diff.shape[1], min(1.8 + (0.26 if labelled else 0.05) * diff.shape[0], 9)),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(2.8 + 0.38 * diff.shape[1], min(1.8 + (0.26 if labelled else 0.05) * diff.shape[0], 9)),
+        layout="constrained",
+    )
     ax = fig.subplots()
     values = diff.to_numpy(dtype=float)
     # symmetric around 0, scaled to the data (99th percentile): real differences are far below 1
     limit = max(float(np.nanquantile(np.abs(values), 0.99)), 1e-6) if np.isfinite(values).any() else 1.0
     cmap = colormaps["RdBu_r"].with_extremes(bad="#cccccc")
-    image = ax.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=cmap, vmin=-limit, vmax=limit,
-                      interpolation="nearest")
+    image = ax.imshow(
+        np.ma.masked_invalid(values), aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest"
+    )
     ax.set_xticks(np.arange(diff.shape[1]), diff.columns, rotation=60, ha="right", fontsize=8)
     if labelled:
         ax.set_yticks(np.arange(diff.shape[0]), [str(p)[:10] for p in diff.index], fontsize=7)

@@ -18,8 +18,16 @@ from tqdm import tqdm
 
 from analysis.categories import category_tests
 
-COLUMNS = ["n_participants", "power", "n_sim", "alpha", "pilot_participants", "pilot_human_mean",
-           "pilot_model_mean", "between_sd"]
+COLUMNS = [
+    "n_participants",
+    "power",
+    "n_sim",
+    "alpha",
+    "pilot_participants",
+    "pilot_human_mean",
+    "pilot_model_mean",
+    "between_sd",
+]
 
 
 def beta_parameters(rates, units) -> tuple[float, float] | None:
@@ -52,15 +60,29 @@ def simulate_rates(pilot: pd.DataFrame, n: int, by: str, rng: np.random.Generato
         units = part["n_units"].to_numpy()[pick]
         shape = beta_parameters(part["human_rate"], part["n_units"])
         propensity = rng.beta(*shape, size=n) if shape else np.full(n, part["human_rate"].mean())
-        frames.append(pd.DataFrame({"participant_id": np.arange(n), by: level,
-                                    "human_rate": rng.binomial(units, propensity) / units,
-                                    "model_rate": part["model_rate"].to_numpy()[pick]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "participant_id": np.arange(n),
+                    by: level,
+                    "human_rate": rng.binomial(units, propensity) / units,
+                    "model_rate": part["model_rate"].to_numpy()[pick],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def simulate_power(pilot: pd.DataFrame, participants=(10, 20, 40, 80), by: str = "category", n_sim: int = 200,
-                   alpha: float = 0.05, correction: str = "holm", zero_method: str = "wilcox",
-                   seed: int = 0) -> pd.DataFrame:
+def simulate_power(
+    pilot: pd.DataFrame,
+    participants=(10, 20, 40, 80),
+    by: str = "category",
+    n_sim: int = 200,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    zero_method: str = "wilcox",
+    seed: int = 0,
+) -> pd.DataFrame:
     """Power per level of ``by`` and number of participants, by simulation from the pilot's rates.
 
     Parameters
@@ -98,18 +120,34 @@ def simulate_power(pilot: pd.DataFrame, participants=(10, 20, 40, 80), by: str =
     with tqdm(total=len(participants) * n_sim, desc="power simulation", unit="study") as bar:
         for n in participants:
             for _ in range(n_sim):
-                tests = category_tests(simulate_rates(pilot, n, by, rng), by, correction=correction,
-                                       zero_method=zero_method)
+                tests = category_tests(
+                    simulate_rates(pilot, n, by, rng), by, correction=correction, zero_method=zero_method
+                )
                 for level, p in zip(tests[by], tests["p_adj"]):
                     hits[(level, n)] = hits.get((level, n), 0) + bool(p < alpha)
                 bar.update()
     rows = []
     for level, part in pilot.groupby(by, sort=True):
         shape = beta_parameters(part["human_rate"], part["n_units"])
-        sd = float(np.sqrt(shape[0] * shape[1] / ((shape[0] + shape[1]) ** 2 * (shape[0] + shape[1] + 1)))) if shape else 0.0
-        rows.extend({by: level, "n_participants": n, "power": hits.get((level, n), 0) / n_sim, "n_sim": n_sim,
-                     "alpha": alpha, "pilot_participants": len(part), "pilot_human_mean": part["human_rate"].mean(),
-                     "pilot_model_mean": part["model_rate"].mean(), "between_sd": sd} for n in participants)
+        sd = (
+            float(np.sqrt(shape[0] * shape[1] / ((shape[0] + shape[1]) ** 2 * (shape[0] + shape[1] + 1))))
+            if shape
+            else 0.0
+        )
+        rows.extend(
+            {
+                by: level,
+                "n_participants": n,
+                "power": hits.get((level, n), 0) / n_sim,
+                "n_sim": n_sim,
+                "alpha": alpha,
+                "pilot_participants": len(part),
+                "pilot_human_mean": part["human_rate"].mean(),
+                "pilot_model_mean": part["model_rate"].mean(),
+                "between_sd": sd,
+            }
+            for n in participants
+        )
     return pd.DataFrame(rows, columns=[by, *COLUMNS])
 
 

@@ -58,39 +58,76 @@ ZERO_TEXT = {
     "wilcox": "participants with equal human and model rates are dropped before ranking",
     "pratt": "participants with equal rates are ranked, then their ranks ignored (Pratt 1959)",
 }
-METRIC_NAMES = {"kappa": "Cohen's κ", "ac1": "Gwet's AC1", "precision": "precision", "recall": "recall",
-                "f1": "F1", "jaccard": "Jaccard"}
+METRIC_NAMES = {
+    "kappa": "Cohen's κ",
+    "ac1": "Gwet's AC1",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "jaccard": "Jaccard",
+}
 REFERENCES = [
-    Reference("Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery rate: a practical and powerful "
-              "approach to multiple testing. Journal of the Royal Statistical Society B, 57(1), 289-300.",
-              "10.1111/j.2517-6161.1995.tb02031.x"),
-    Reference("Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and Psychological "
-              "Measurement, 20(1), 37-46.", "10.1177/001316446002000104"),
-    Reference("DeYoung, J., Jain, S., Rajani, N. F., Lehman, E., Xiong, C., Socher, R., & Wallace, B. C. (2020). "
-              "ERASER: a benchmark to evaluate rationalized NLP models. Proceedings of ACL 2020, 4443-4458.",
-              "10.18653/v1/2020.acl-main.408"),
-    Reference("Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall/CRC.",
-              "10.1201/9780429246593"),
-    Reference("Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychological Bulletin, "
-              "76(5), 378-382.", "10.1037/h0031619"),
-    Reference("Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of high "
-              "agreement. British Journal of Mathematical and Statistical Psychology, 61(1), 29-48.",
-              "10.1348/000711006X126600"),
-    Reference("Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian Journal of "
-              "Statistics, 6(2), 65-70. https://www.jstor.org/stable/4615733"),
-    Reference("Kerby, D. S. (2014). The simple difference formula: an approach to teaching nonparametric "
-              "correlation. Comprehensive Psychology, 3, 11.IT.3.1.", "10.2466/11.IT.3.1"),
+    Reference(
+        "Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery rate: a practical and powerful "
+        "approach to multiple testing. Journal of the Royal Statistical Society B, 57(1), 289-300.",
+        "10.1111/j.2517-6161.1995.tb02031.x",
+    ),
+    Reference(
+        "Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and Psychological "
+        "Measurement, 20(1), 37-46.",
+        "10.1177/001316446002000104",
+    ),
+    Reference(
+        "DeYoung, J., Jain, S., Rajani, N. F., Lehman, E., Xiong, C., Socher, R., & Wallace, B. C. (2020). "
+        "ERASER: a benchmark to evaluate rationalized NLP models. Proceedings of ACL 2020, 4443-4458.",
+        "10.18653/v1/2020.acl-main.408",
+    ),
+    Reference(
+        "Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall/CRC.",
+        "10.1201/9780429246593",
+    ),
+    Reference(
+        "Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychological Bulletin, "
+        "76(5), 378-382.",
+        "10.1037/h0031619",
+    ),
+    Reference(
+        "Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of high "
+        "agreement. British Journal of Mathematical and Statistical Psychology, 61(1), 29-48.",
+        "10.1348/000711006X126600",
+    ),
+    Reference(
+        "Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian Journal of "
+        "Statistics, 6(2), 65-70. https://www.jstor.org/stable/4615733"
+    ),
+    Reference(
+        "Kerby, D. S. (2014). The simple difference formula: an approach to teaching nonparametric "
+        "correlation. Comprehensive Psychology, 3, 11.IT.3.1.",
+        "10.2466/11.IT.3.1",
+    ),
     Reference("Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology (2nd ed.). Sage."),
-    Reference("Pratt, J. W. (1959). Remarks on zeros and ties in the Wilcoxon signed rank procedures. Journal of "
-              "the American Statistical Association, 54(287), 655-667.", "10.1080/01621459.1959.10501526"),
-    Reference("Shannon, C. E. (1948). A mathematical theory of communication. Bell System Technical Journal, "
-              "27(3), 379-423.", "10.1002/j.1538-7305.1948.tb01338.x"),
-    Reference("Vallat, R. (2018). Pingouin: statistics in Python. Journal of Open Source Software, 3(31), 1026.",
-              "10.21105/joss.01026"),
-    Reference("Vafa, K., Deng, Y., Blei, D. M., & Rush, A. M. (2021). Rationales for sequential predictions. "
-              "Proceedings of EMNLP 2021, 10314-10332.", "10.18653/v1/2021.emnlp-main.807"),
-    Reference("Wilcoxon, F. (1945). Individual comparisons by ranking methods. Biometrics Bulletin, 1(6), 80-83.",
-              "10.2307/3001968"),
+    Reference(
+        "Pratt, J. W. (1959). Remarks on zeros and ties in the Wilcoxon signed rank procedures. Journal of "
+        "the American Statistical Association, 54(287), 655-667.",
+        "10.1080/01621459.1959.10501526",
+    ),
+    Reference(
+        "Shannon, C. E. (1948). A mathematical theory of communication. Bell System Technical Journal, 27(3), 379-423.",
+        "10.1002/j.1538-7305.1948.tb01338.x",
+    ),
+    Reference(
+        "Vallat, R. (2018). Pingouin: statistics in Python. Journal of Open Source Software, 3(31), 1026.",
+        "10.21105/joss.01026",
+    ),
+    Reference(
+        "Vafa, K., Deng, Y., Blei, D. M., & Rush, A. M. (2021). Rationales for sequential predictions. "
+        "Proceedings of EMNLP 2021, 10314-10332.",
+        "10.18653/v1/2021.emnlp-main.807",
+    ),
+    Reference(
+        "Wilcoxon, F. (1945). Individual comparisons by ranking methods. Biometrics Bulletin, 1(6), 80-83.",
+        "10.2307/3001968",
+    ),
 ]
 
 
@@ -107,8 +144,10 @@ def versions() -> dict[str, str]:
 
 def exclusion_note(export: Export, keep_excluded: bool) -> str:
     """Sentences on how excluded participants and non-main tasks were handled."""
-    kinds = "".join(f" {n} {kind} responses were left out (only main tasks are analysed)."
-                    for kind, n in sorted(export.other_kinds.items()))
+    kinds = "".join(
+        f" {n} {kind} responses were left out (only main tasks are analysed)."
+        for kind, n in sorted(export.other_kinds.items())
+    )
     kinds += "".join(f" Note: {w[0].upper()}{w[1:]}." for w in export.warnings)
     if export.participants is None or "excluded" not in export.participants.columns:
         return "The export has no participants table with an excluded column: no exclusions were applied." + kinds
@@ -167,7 +206,9 @@ def n_tasks_by(data: pd.DataFrame, by: str) -> pd.Series:
 
 
 def ci_text(low, high) -> list[str]:
-    return [f"{number(lo)} to {number(hi)}" if np.isfinite(lo) and np.isfinite(hi) else "–" for lo, hi in zip(low, high)]
+    return [
+        f"{number(lo)} to {number(hi)}" if np.isfinite(lo) and np.isfinite(hi) else "–" for lo, hi in zip(low, high)
+    ]
 
 
 def overview_section(ctx: Context) -> Section:
@@ -177,84 +218,134 @@ def overview_section(ctx: Context) -> Section:
     blocks = []
     weak = []
     if n_tasks < MIN_TASKS:
-        weak.append(f"with fewer than {MIN_TASKS} tasks the confidence intervals, which resample tasks, are unstable "
-                    "and usually too narrow")
+        weak.append(
+            f"with fewer than {MIN_TASKS} tasks the confidence intervals, which resample tasks, are unstable "
+            "and usually too narrow"
+        )
     if n_people < MIN_PARTICIPANTS:
         weak.append(f"Wilcoxon tests across fewer than {MIN_PARTICIPANTS} participants have little power")
     if weak:
-        blocks.append(Paragraph(f"Small sample: {n_people} participants and {n_tasks} tasks; {'; '.join(weak)}. Read "
-                                "the numbers below as a description of this sample, not as estimates.", kind="warning"))
-    blocks.append(Paragraph(
-        f"{n_people} participants, {n_tasks} tasks, {len(scores)} responses (participant × task), "
-        f"{int(data['unit_index'].notna().sum())} selectable unit × response rows. "
-        f"{exclusion_note(ctx.export, ctx.options.keep_excluded)}"))
+        blocks.append(
+            Paragraph(
+                f"Small sample: {n_people} participants and {n_tasks} tasks; {'; '.join(weak)}. Read "
+                "the numbers below as a description of this sample, not as estimates.",
+                kind="warning",
+            )
+        )
+    blocks.append(
+        Paragraph(
+            f"{n_people} participants, {n_tasks} tasks, {len(scores)} responses (participant × task), "
+            f"{int(data['unit_index'].notna().sum())} selectable unit × response rows. "
+            f"{exclusion_note(ctx.export, ctx.options.keep_excluded)}"
+        )
+    )
     return Section("Data", blocks)
 
 
 def methods_section(ctx: Context) -> Section:
     o = ctx.options
-    return Section("Methods", [
-        Paragraph(
-            "For each response we compared the participant's selection with the model's greedy rationale (Vafa et "
-            "al., 2021) over the task's selectable code units, the units left of the target that a participant could "
-            "select; rationale units outside that range were ignored. Agreement per response is Cohen's kappa "
-            "(Cohen, 1960; undefined, reported as NaN, when both raters are constant and agree; 0 and flagged when "
-            "exactly one rater is constant) and, because selections are rare and kappa then suffers from the "
-            "prevalence paradox, Gwet's AC1 (Gwet, 2008); with the participant's selection as reference we also "
-            f"report precision, recall, F1 and Jaccard overlap. Means over responses carry {round(o.ci * 100)}% "
-            f"percentile bootstrap confidence intervals (Efron & Tibshirani, 1993) from {o.n_boot} replicates that "
-            f"resample tasks with replacement (seed {o.seed}): units and responses of one snippet are not "
-            "independent, so tokens are never resampled."),
-        Paragraph(markup(
-            "For each category (and, separately, each group) we computed per participant the share of the "
-            "selectable units of that category, over the participant's tasks, that the participant selected, and "
-            "the share that the model's rationale selected on the same tasks. Human and model rates were compared "
-            "across participants with a two-sided Wilcoxon signed-rank test (Wilcoxon, 1945) through "
-            f"<code>pingouin.wilcoxon(d, zero_method=\"{escape(o.zero_method)}\", correction=False)</code>: "
-            f"{escape(ZERO_TEXT[o.zero_method])}. P-values are those of <code>scipy.stats.wilcoxon</code>'s "
-            "defaults (and of R's <code>wilcox.test</code> for small samples): the exact null distribution for up "
-            "to 50 participants without ties or zero differences, the exact sign-flip permutation distribution with "
-            "ties or zeros up to 13 participants, otherwise the normal approximation with the variance corrected "
-            "for ties, without continuity correction; the method column says which. The effect size is "
-            "the matched-pairs rank-biserial correlation (Kerby, 2014), positive when participants select the "
-            "category more often than the model, with pingouin's common-language effect size (CLES) in the CSV. "
-            "P-values were adjusted over the categories (and separately over "
-            f"the groups) with the {escape(CORRECTIONS[o.correction])} procedure (<code>statsmodels "
-            f"multipletests(method=\"{escape(o.correction)}\")</code>); categories whose test is undefined (every "
-            "participant's rates equal) are not counted.")),
-        Paragraph("Entropy: the normalized Shannon entropy (Shannon, 1948) of the distribution of selected units "
-                  "over token types (unit text) and over categories, each divided by the log of the number of types "
-                  "(categories) available among the selectable units; human selections pooled over responses, the "
-                  "model's rationale counted once per task; reduction = (H_token − H_category) / H_token."),
-        Paragraph("Software: " + ", ".join(f"{name} {v}" for name, v in versions().items()) + ".", kind="small"),
-    ])
+    return Section(
+        "Methods",
+        [
+            Paragraph(
+                "For each response we compared the participant's selection with the model's greedy rationale (Vafa et "
+                "al., 2021) over the task's selectable code units, the units left of the target that a participant could "
+                "select; rationale units outside that range were ignored. Agreement per response is Cohen's kappa "
+                "(Cohen, 1960; undefined, reported as NaN, when both raters are constant and agree; 0 and flagged when "
+                "exactly one rater is constant) and, because selections are rare and kappa then suffers from the "
+                "prevalence paradox, Gwet's AC1 (Gwet, 2008); with the participant's selection as reference we also "
+                f"report precision, recall, F1 and Jaccard overlap. Means over responses carry {round(o.ci * 100)}% "
+                f"percentile bootstrap confidence intervals (Efron & Tibshirani, 1993) from {o.n_boot} replicates that "
+                f"resample tasks with replacement (seed {o.seed}): units and responses of one snippet are not "
+                "independent, so tokens are never resampled."
+            ),
+            Paragraph(
+                markup(
+                    "For each category (and, separately, each group) we computed per participant the share of the "
+                    "selectable units of that category, over the participant's tasks, that the participant selected, and "
+                    "the share that the model's rationale selected on the same tasks. Human and model rates were compared "
+                    "across participants with a two-sided Wilcoxon signed-rank test (Wilcoxon, 1945) through "
+                    f'<code>pingouin.wilcoxon(d, zero_method="{escape(o.zero_method)}", correction=False)</code>: '
+                    f"{escape(ZERO_TEXT[o.zero_method])}. P-values are those of <code>scipy.stats.wilcoxon</code>'s "
+                    "defaults (and of R's <code>wilcox.test</code> for small samples): the exact null distribution for up "
+                    "to 50 participants without ties or zero differences, the exact sign-flip permutation distribution with "
+                    "ties or zeros up to 13 participants, otherwise the normal approximation with the variance corrected "
+                    "for ties, without continuity correction; the method column says which. The effect size is "
+                    "the matched-pairs rank-biserial correlation (Kerby, 2014), positive when participants select the "
+                    "category more often than the model, with pingouin's common-language effect size (CLES) in the CSV. "
+                    "P-values were adjusted over the categories (and separately over "
+                    f"the groups) with the {escape(CORRECTIONS[o.correction])} procedure (<code>statsmodels "
+                    f'multipletests(method="{escape(o.correction)}")</code>); categories whose test is undefined (every '
+                    "participant's rates equal) are not counted."
+                )
+            ),
+            Paragraph(
+                "Entropy: the normalized Shannon entropy (Shannon, 1948) of the distribution of selected units "
+                "over token types (unit text) and over categories, each divided by the log of the number of types "
+                "(categories) available among the selectable units; human selections pooled over responses, the "
+                "model's rationale counted once per task; reduction = (H_token − H_category) / H_token."
+            ),
+            Paragraph("Software: " + ", ".join(f"{name} {v}" for name, v in versions().items()) + ".", kind="small"),
+        ],
+    )
 
 
 def agreement_section(ctx: Context) -> Section:
     summary, by_task = ctx.tables["alignment_summary"], ctx.tables["task_agreement"]
-    shown = summary.assign(name=summary["metric"].map(METRIC_NAMES), ci=ci_text(summary["ci_low"], summary["ci_high"]),
-                           note=interval_notes(summary["n_tasks"], {"": (summary["ci_low"], summary["ci_high"])}))
+    shown = summary.assign(
+        name=summary["metric"].map(METRIC_NAMES),
+        ci=ci_text(summary["ci_low"], summary["ci_high"]),
+        note=interval_notes(summary["n_tasks"], {"": (summary["ci_low"], summary["ci_high"])}),
+    )
     notes = [INTERVAL_NOTE] if shown["note"].astype(bool).any() else []
     kappa = summary.set_index("metric").loc["kappa"]
-    return Section("Agreement per response", [
-        Paragraph(f"What is compared: a participant's selection against the model's rationale, over the units the "
-                  f"participant could select. Mean Cohen's κ {fixed(kappa['mean'])} ({ctx.ci_label} "
-                  f"{fixed(kappa['ci_low'])} to {fixed(kappa['ci_high'])}) over {int(kappa['n'])} responses; 1 is "
-                  "perfect agreement, 0 what chance gives."),
-        Table(shown, "One row per agreement metric: mean and median over responses, with a bootstrap CI of the mean "
-              "that resamples tasks. κ and AC1 range from −1 to 1; the others are proportions (0 to 1).",
-              [Col("name", "metric", text=True), Col("n", "defined", "responses"), Col("n_undefined", "undefined", "responses"),
-               Col("mean", "mean"), Col("median", "median"), Col("ci", ctx.ci_label, "of the mean", text=True),
-               Col("n_tasks", "tasks"), Col("note", "note", text=True)], notes),
-        ctx.figure("kappa", plot_kappa(ctx.tables["alignment"]),
-                   "Distribution of per-response agreement between the participant's selection and the model's "
-                   "rationale: Cohen's κ (left) and Gwet's AC1 (right), bins of width 0.1; the orange line is the "
-                   "mean. Undefined κ (both raters constant) are counted in the panel title, not drawn.",
-                   "Histograms of Cohen's kappa and Gwet's AC1 per response"),
-        Table(by_task, "One row per main task: mean agreement of its responses with the model's rationale.",
-              [Col("task_id", "task", text=True), Col("n_responses", "responses"), Col("n_kappa", "κ defined", "responses"),
-               Col("kappa_mean", "mean κ"), Col("ac1_mean", "mean AC1"), Col("f1_mean", "mean F1")]),
-    ])
+    return Section(
+        "Agreement per response",
+        [
+            Paragraph(
+                f"What is compared: a participant's selection against the model's rationale, over the units the "
+                f"participant could select. Mean Cohen's κ {fixed(kappa['mean'])} ({ctx.ci_label} "
+                f"{fixed(kappa['ci_low'])} to {fixed(kappa['ci_high'])}) over {int(kappa['n'])} responses; 1 is "
+                "perfect agreement, 0 what chance gives."
+            ),
+            Table(
+                shown,
+                "One row per agreement metric: mean and median over responses, with a bootstrap CI of the mean "
+                "that resamples tasks. κ and AC1 range from −1 to 1; the others are proportions (0 to 1).",
+                [
+                    Col("name", "metric", text=True),
+                    Col("n", "defined", "responses"),
+                    Col("n_undefined", "undefined", "responses"),
+                    Col("mean", "mean"),
+                    Col("median", "median"),
+                    Col("ci", ctx.ci_label, "of the mean", text=True),
+                    Col("n_tasks", "tasks"),
+                    Col("note", "note", text=True),
+                ],
+                notes,
+            ),
+            ctx.figure(
+                "kappa",
+                plot_kappa(ctx.tables["alignment"]),
+                "Distribution of per-response agreement between the participant's selection and the model's "
+                "rationale: Cohen's κ (left) and Gwet's AC1 (right), bins of width 0.1; the orange line is the "
+                "mean. Undefined κ (both raters constant) are counted in the panel title, not drawn.",
+                "Histograms of Cohen's kappa and Gwet's AC1 per response",
+            ),
+            Table(
+                by_task,
+                "One row per main task: mean agreement of its responses with the model's rationale.",
+                [
+                    Col("task_id", "task", text=True),
+                    Col("n_responses", "responses"),
+                    Col("n_kappa", "κ defined", "responses"),
+                    Col("kappa_mean", "mean κ"),
+                    Col("ac1_mean", "mean AC1"),
+                    Col("f1_mean", "mean F1"),
+                ],
+            ),
+        ],
+    )
 
 
 def rates_section(by: str) -> Callable[[Context], Section]:
@@ -264,51 +355,93 @@ def rates_section(by: str) -> Callable[[Context], Section]:
     def build(ctx: Context) -> Section:
         o = ctx.options
         rates = ctx.tables[f"{by}_rates"] = category_rates(ctx.data, by)
-        tests = ctx.tables[f"{by}_tests"] = category_tests(rates, by, correction=o.correction, zero_method=o.zero_method)
+        tests = ctx.tables[f"{by}_tests"] = category_tests(
+            rates, by, correction=o.correction, zero_method=o.zero_method
+        )
         pooled = ctx.tables[f"pooled_{by}_rates"] = pooled_rates(ctx.data, by, n_boot=o.n_boot, ci=o.ci, seed=o.seed)
         n_tasks = n_tasks_by(ctx.data, by).reindex(pooled[by]).fillna(0).astype(int).to_numpy()
-        notes = interval_notes(n_tasks, {rater: (pooled[f"{rater}_ci_low"], pooled[f"{rater}_ci_high"])
-                                         for rater in ("human", "model")})
+        notes = interval_notes(
+            n_tasks, {rater: (pooled[f"{rater}_ci_low"], pooled[f"{rater}_ci_high"]) for rater in ("human", "model")}
+        )
         flagged = [level for level, note in zip(pooled[by], notes) if note]
-        shown = pooled.assign(n_tasks=n_tasks, human_ci=ci_text(pooled["human_ci_low"], pooled["human_ci_high"]),
-                              model_ci=ci_text(pooled["model_ci_low"], pooled["model_ci_high"]), note=notes)
+        shown = pooled.assign(
+            n_tasks=n_tasks,
+            human_ci=ci_text(pooled["human_ci_low"], pooled["human_ci_high"]),
+            model_ci=ci_text(pooled["model_ci_low"], pooled["model_ci_high"]),
+            note=notes,
+        )
         blocks = [
-            ctx.figure(f"{by}_rates", plot_rates(pooled, by, flagged, ci=o.ci),
-                       (f"Pooled selection rate per {by}: the share of selectable units of that {by}, over all "
-                        f"responses, that participants (blue circles) and the model's rationale (orange squares) "
-                        f"selected, with {ctx.ci_label}s resampling tasks; sorted by the human rate.")
-                       + (f" {DAGGER}: interval from fewer than {MIN_TASKS} tasks or of zero width." if flagged else ""),
-                       f"Human and model selection rate per {by} with confidence intervals"),
-            Table(shown, f"One row per {by}: pooled selection rates (selected / selectable units) over all responses.",
-                  [Col(by, by, text=True), Col("n_units", "units", "unit × response"), Col("n_tasks", "tasks"),
-                   Col("human_rate", "human rate"), Col("human_ci", f"human {ctx.ci_label}", text=True),
-                   Col("model_rate", "model rate"), Col("model_ci", f"model {ctx.ci_label}", text=True),
-                   Col("note", "note", text=True)],
-                  [INTERVAL_NOTE] if flagged else []),
-            Table(tests, f"One row per {by}: per-participant human vs model selection rate (share of selectable "
-                  "units), compared across participants.",
-                  [Col(by, by, text=True), Col("n", "n", "participants"), Col("n_nonzero", "n ≠", "participants"),
-                   Col("human_median", "human median", "rate"), Col("model_median", "model median", "rate"),
-                   Col("statistic", "W", fmt=lambda v: number(v, 1)), Col("p", "p", fmt=pvalue),
-                   Col("p_adj", "p adjusted", fmt=pvalue), Col("rank_biserial", "r rank-biserial"),
-                   Col("method", "p-value method", text=True), Col("note", "note", text=True)],
-                  [(f"Every row: two-sided Wilcoxon signed-rank test, zero_method "
-                    f"\"{o.zero_method}\"; p-value method: "
-                    + "; ".join(f"{name}, {text}" for name, text in METHODS.items()) + f". P adjusted with {CORRECTIONS[o.correction]} over the {levels} tested. "
-                    f"n ≠: participants whose two rates differ. r > 0: participants select the {by} more often than "
-                    "the model.")]),
+            ctx.figure(
+                f"{by}_rates",
+                plot_rates(pooled, by, flagged, ci=o.ci),
+                (
+                    f"Pooled selection rate per {by}: the share of selectable units of that {by}, over all "
+                    f"responses, that participants (blue circles) and the model's rationale (orange squares) "
+                    f"selected, with {ctx.ci_label}s resampling tasks; sorted by the human rate."
+                )
+                + (f" {DAGGER}: interval from fewer than {MIN_TASKS} tasks or of zero width." if flagged else ""),
+                f"Human and model selection rate per {by} with confidence intervals",
+            ),
+            Table(
+                shown,
+                f"One row per {by}: pooled selection rates (selected / selectable units) over all responses.",
+                [
+                    Col(by, by, text=True),
+                    Col("n_units", "units", "unit × response"),
+                    Col("n_tasks", "tasks"),
+                    Col("human_rate", "human rate"),
+                    Col("human_ci", f"human {ctx.ci_label}", text=True),
+                    Col("model_rate", "model rate"),
+                    Col("model_ci", f"model {ctx.ci_label}", text=True),
+                    Col("note", "note", text=True),
+                ],
+                [INTERVAL_NOTE] if flagged else [],
+            ),
+            Table(
+                tests,
+                f"One row per {by}: per-participant human vs model selection rate (share of selectable "
+                "units), compared across participants.",
+                [
+                    Col(by, by, text=True),
+                    Col("n", "n", "participants"),
+                    Col("n_nonzero", "n ≠", "participants"),
+                    Col("human_median", "human median", "rate"),
+                    Col("model_median", "model median", "rate"),
+                    Col("statistic", "W", fmt=lambda v: number(v, 1)),
+                    Col("p", "p", fmt=pvalue),
+                    Col("p_adj", "p adjusted", fmt=pvalue),
+                    Col("rank_biserial", "r rank-biserial"),
+                    Col("method", "p-value method", text=True),
+                    Col("note", "note", text=True),
+                ],
+                [
+                    (
+                        f"Every row: two-sided Wilcoxon signed-rank test, zero_method "
+                        f'"{o.zero_method}"; p-value method: '
+                        + "; ".join(f"{name}, {text}" for name, text in METHODS.items())
+                        + f". P adjusted with {CORRECTIONS[o.correction]} over the {levels} tested. "
+                        f"n ≠: participants whose two rates differ. r > 0: participants select the {by} more often than "
+                        "the model."
+                    )
+                ],
+            ),
         ]
         if by == "category":
-            blocks.append(ctx.figure(
-                "category_heatmap", plot_heatmap(rates, by),
-                "Human minus model selection rate per participant (rows, sorted by their mean difference) and "
-                "category (columns), each over the participant's own tasks; rows are labelled with the first "
-                "characters of the participant's pseudonym. Red: the participant selected the "
-                "category more often than the model; blue: less; grey: no selectable unit of the category in the "
-                "participant's tasks. The colour scale is symmetric around 0 and ends at the 99th percentile of "
-                "the absolute differences.",
-                "Heatmap of human minus model selection rate by participant and category"))
+            blocks.append(
+                ctx.figure(
+                    "category_heatmap",
+                    plot_heatmap(rates, by),
+                    "Human minus model selection rate per participant (rows, sorted by their mean difference) and "
+                    "category (columns), each over the participant's own tasks; rows are labelled with the first "
+                    "characters of the participant's pseudonym. Red: the participant selected the "
+                    "category more often than the model; blue: less; grey: no selectable unit of the category in the "
+                    "participant's tasks. The colour scale is symmetric around 0 and ends at the 99th percentile of "
+                    "the absolute differences.",
+                    "Heatmap of human minus model selection rate by participant and category",
+                )
+            )
         return Section(f"Selection rate by {by}", blocks)
+
     return build
 
 
@@ -322,47 +455,78 @@ def time_section(ctx: Context) -> Section | None:
     overall = response_times(kept, by=None)
     if times.empty:
         return None
-    shown = times.assign(median=times["median_s"].map(format_duration),
-                         iqr=[f"{format_duration(a)} to {format_duration(b)}" for a, b in zip(times["q1_s"], times["q3_s"])])
+    shown = times.assign(
+        median=times["median_s"].map(format_duration),
+        iqr=[f"{format_duration(a)} to {format_duration(b)}" for a, b in zip(times["q1_s"], times["q3_s"])],
+    )
     row = overall.iloc[0]
-    return Section("Time per task", [
-        Paragraph(f"Time the task page had focus while the participant selected (phase 1), over "
-                  f"{int(row['n'])} responses: median {format_duration(row['median_s'])}, interquartile range "
-                  f"{format_duration(row['q1_s'])} to {format_duration(row['q3_s'])}."),
-        Table(shown, "One row per main task: time its page had focus, in minutes and seconds.",
-              [Col("task_id", "task", text=True), Col("n", "n", "responses"), Col("median", "median", "min s", text=True),
-               Col("iqr", "interquartile range", "min s", text=True)]),
-    ])
+    return Section(
+        "Time per task",
+        [
+            Paragraph(
+                f"Time the task page had focus while the participant selected (phase 1), over "
+                f"{int(row['n'])} responses: median {format_duration(row['median_s'])}, interquartile range "
+                f"{format_duration(row['q1_s'])} to {format_duration(row['q3_s'])}."
+            ),
+            Table(
+                shown,
+                "One row per main task: time its page had focus, in minutes and seconds.",
+                [
+                    Col("task_id", "task", text=True),
+                    Col("n", "n", "responses"),
+                    Col("median", "median", "min s", text=True),
+                    Col("iqr", "interquartile range", "min s", text=True),
+                ],
+            ),
+        ],
+    )
 
 
 def entropy_section(ctx: Context) -> Section:
     entropy = ctx.tables["entropy"] = rationale_entropy(ctx.data)
     blocks = [
-        Paragraph("How concentrated are the selections? H_token is the normalized entropy of the selected units over "
-                  "token types (each distinct unit text, e.g. every self, is one type); H_category the same over "
-                  "categories. Both run from 0 (every selection of one type) to 1 (selections spread evenly over "
-                  "everything that could be selected), so the two levels and the two raters can be compared. The "
-                  "reduction (H_token − H_category) / H_token says how much of the token-level spread disappears "
-                  "when tokens are grouped into categories: near 1, many different tokens of few categories; near 0, "
-                  "the categories are as spread as the tokens."),
-        Table(entropy, "One row per rater: entropy of where that rater's selected units fall (normalized, 0 to 1).",
-              [Col("rater", "rater", text=True), Col("n_selected", "selected", "units"),
-               Col("k_token", "k token", "types available"), Col("k_category", "k category", "categories available"),
-               Col("h_token", "H token"), Col("h_category", "H category"), Col("reduction", "reduction")]),
+        Paragraph(
+            "How concentrated are the selections? H_token is the normalized entropy of the selected units over "
+            "token types (each distinct unit text, e.g. every self, is one type); H_category the same over "
+            "categories. Both run from 0 (every selection of one type) to 1 (selections spread evenly over "
+            "everything that could be selected), so the two levels and the two raters can be compared. The "
+            "reduction (H_token − H_category) / H_token says how much of the token-level spread disappears "
+            "when tokens are grouped into categories: near 1, many different tokens of few categories; near 0, "
+            "the categories are as spread as the tokens."
+        ),
+        Table(
+            entropy,
+            "One row per rater: entropy of where that rater's selected units fall (normalized, 0 to 1).",
+            [
+                Col("rater", "rater", text=True),
+                Col("n_selected", "selected", "units"),
+                Col("k_token", "k token", "types available"),
+                Col("k_category", "k category", "categories available"),
+                Col("h_token", "H token"),
+                Col("h_category", "H category"),
+                Col("reduction", "reduction"),
+            ],
+        ),
     ]
     for row in entropy.itertuples():
         if row.n_selected == 0:
             blocks.append(Paragraph(f"The {row.rater} selected no unit: its entropies are undefined."))
         elif pd.notna(row.reduction) and row.reduction < 0:
-            blocks.append(Paragraph(
-                f"The {row.rater}'s reduction is negative ({row.reduction:.2f}): relative to what was available, its "
-                f"selections are spread more evenly over categories ({row.h_category:.2f}) than over token types "
-                f"({row.h_token:.2f}). This happens when few token types are selected but they belong to different "
-                f"categories, and there are far fewer categories ({row.k_category}) than types ({row.k_token}) to "
-                "normalize by; grouping into categories then does not make the selections look more focused."))
+            blocks.append(
+                Paragraph(
+                    f"The {row.rater}'s reduction is negative ({row.reduction:.2f}): relative to what was available, its "
+                    f"selections are spread more evenly over categories ({row.h_category:.2f}) than over token types "
+                    f"({row.h_token:.2f}). This happens when few token types are selected but they belong to different "
+                    f"categories, and there are far fewer categories ({row.k_category}) than types ({row.k_token}) to "
+                    "normalize by; grouping into categories then does not make the selections look more focused."
+                )
+            )
         elif pd.isna(row.reduction):
-            blocks.append(Paragraph(f"The {row.rater}'s reduction is undefined: every selection is of one token type "
-                                    "(H_token = 0)."))
+            blocks.append(
+                Paragraph(
+                    f"The {row.rater}'s reduction is undefined: every selection is of one token type (H_token = 0)."
+                )
+            )
     return Section("Entropy", blocks)
 
 
@@ -370,42 +534,75 @@ def ceiling_section(ctx: Context) -> Section:
     """Agreement among participants per task (the human ceiling) beside the model's agreement with them."""
     o = ctx.options
     agreement = ctx.tables["human_agreement"] = human_agreement(ctx.data)
-    summary = ctx.tables["ceiling_summary"] = ceiling_summary(agreement, ctx.data, n_boot=o.n_boot, ci=o.ci, seed=o.seed)
+    summary = ctx.tables["ceiling_summary"] = ceiling_summary(
+        agreement, ctx.data, n_boot=o.n_boot, ci=o.ci, seed=o.seed
+    )
     row = summary.iloc[0]
-    shown = summary.assign(ci=ci_text(summary["ci_low"], summary["ci_high"]),
-                           note=interval_notes(summary["n_tasks"], {"": (summary["ci_low"], summary["ci_high"])}))
-    return Section("Human ceiling", [
-        Paragraph(markup(
-            "How far participants agree with each other, per task, beside how far the model agrees with them. "
-            "Participants who selected nothing on a task are left out of it (<code>n_empty</code>). Fleiss' kappa "
-            "(Fleiss, 1971; statsmodels) and Krippendorff's alpha, nominal (Krippendorff, 2004; the "
-            "<code>krippendorff</code> package), take the participants as raters and the selectable units as items; "
-            "leave-one-out κ is the mean over participants of Cohen's κ against the units selected by at least half "
-            "of the other participants, model κ the mean of Cohen's κ between the model's rationale and each "
-            "participant. The fraction of the ceiling is mean model κ / mean leave-one-out κ over the tasks where both "
-            f"are defined, with a {escape(ctx.ci_label)} percentile bootstrap over tasks "
-            "(<code>pingouin.compute_bootci</code>); the p-value compares the mean model κ with that of random "
-            f"rationales of the same size on the same tasks (one-sided permutation test, {int(row['n_perm'])} draws). "
-            "A fraction near 1: the model agrees with people as well as they agree with each other; it means little "
-            "when the ceiling itself is near 0.")),
-        Table(shown, "One row: the human ceiling and the model's agreement, means over tasks (κ and α from −1 to 1).",
-              [Col("n_tasks", "tasks"), Col("fleiss_kappa", "Fleiss κ"), Col("krippendorff_alpha", "Krippendorff α"),
-               Col("human_loo_kappa", "leave-one-out κ"), Col("model_kappa", "model κ"),
-               Col("fraction_of_ceiling", "fraction of ceiling"), Col("ci", ctx.ci_label, text=True),
-               Col("random_kappa", "random κ"), Col("p_vs_random", "p vs random", fmt=pvalue),
-               Col("note", "note", text=True)],
-              [INTERVAL_NOTE] if shown["note"].astype(bool).any() else []),
-        ctx.figure("human_ceiling", plot_ceiling(agreement),
-                   "Per main task (rows, sorted by human agreement): mean leave-one-out Cohen's κ of each participant "
-                   "against the majority of the others (blue circles) and mean κ of the model's rationale against each "
-                   "participant (orange squares); the dotted line is chance agreement (κ = 0).",
-                   "Per task, human-human and model-human kappa"),
-        Table(agreement, "One row per main task: agreement among its participants and with the model.",
-              [Col("task_id", "task", text=True), Col("n_units", "units"), Col("n_model", "model", "units"),
-               Col("n_participants", "participants"), Col("n_empty", "empty", "participants"),
-               Col("fleiss_kappa", "Fleiss κ"), Col("krippendorff_alpha", "Krippendorff α"),
-               Col("human_loo_kappa", "leave-one-out κ"), Col("model_kappa", "model κ")]),
-    ])
+    shown = summary.assign(
+        ci=ci_text(summary["ci_low"], summary["ci_high"]),
+        note=interval_notes(summary["n_tasks"], {"": (summary["ci_low"], summary["ci_high"])}),
+    )
+    return Section(
+        "Human ceiling",
+        [
+            Paragraph(
+                markup(
+                    "How far participants agree with each other, per task, beside how far the model agrees with them. "
+                    "Participants who selected nothing on a task are left out of it (<code>n_empty</code>). Fleiss' kappa "
+                    "(Fleiss, 1971; statsmodels) and Krippendorff's alpha, nominal (Krippendorff, 2004; the "
+                    "<code>krippendorff</code> package), take the participants as raters and the selectable units as items; "
+                    "leave-one-out κ is the mean over participants of Cohen's κ against the units selected by at least half "
+                    "of the other participants, model κ the mean of Cohen's κ between the model's rationale and each "
+                    "participant. The fraction of the ceiling is mean model κ / mean leave-one-out κ over the tasks where both "
+                    f"are defined, with a {escape(ctx.ci_label)} percentile bootstrap over tasks "
+                    "(<code>pingouin.compute_bootci</code>); the p-value compares the mean model κ with that of random "
+                    f"rationales of the same size on the same tasks (one-sided permutation test, {int(row['n_perm'])} draws). "
+                    "A fraction near 1: the model agrees with people as well as they agree with each other; it means little "
+                    "when the ceiling itself is near 0."
+                )
+            ),
+            Table(
+                shown,
+                "One row: the human ceiling and the model's agreement, means over tasks (κ and α from −1 to 1).",
+                [
+                    Col("n_tasks", "tasks"),
+                    Col("fleiss_kappa", "Fleiss κ"),
+                    Col("krippendorff_alpha", "Krippendorff α"),
+                    Col("human_loo_kappa", "leave-one-out κ"),
+                    Col("model_kappa", "model κ"),
+                    Col("fraction_of_ceiling", "fraction of ceiling"),
+                    Col("ci", ctx.ci_label, text=True),
+                    Col("random_kappa", "random κ"),
+                    Col("p_vs_random", "p vs random", fmt=pvalue),
+                    Col("note", "note", text=True),
+                ],
+                [INTERVAL_NOTE] if shown["note"].astype(bool).any() else [],
+            ),
+            ctx.figure(
+                "human_ceiling",
+                plot_ceiling(agreement),
+                "Per main task (rows, sorted by human agreement): mean leave-one-out Cohen's κ of each participant "
+                "against the majority of the others (blue circles) and mean κ of the model's rationale against each "
+                "participant (orange squares); the dotted line is chance agreement (κ = 0).",
+                "Per task, human-human and model-human kappa",
+            ),
+            Table(
+                agreement,
+                "One row per main task: agreement among its participants and with the model.",
+                [
+                    Col("task_id", "task", text=True),
+                    Col("n_units", "units"),
+                    Col("n_model", "model", "units"),
+                    Col("n_participants", "participants"),
+                    Col("n_empty", "empty", "participants"),
+                    Col("fleiss_kappa", "Fleiss κ"),
+                    Col("krippendorff_alpha", "Krippendorff α"),
+                    Col("human_loo_kappa", "leave-one-out κ"),
+                    Col("model_kappa", "model κ"),
+                ],
+            ),
+        ],
+    )
 
 
 def mixed_section(ctx: Context) -> Section | None:
@@ -414,57 +611,97 @@ def mixed_section(ctx: Context) -> Section | None:
         return None
     table = ctx.tables["category_mixed"] = category_mixed_models(ctx.data, "category", ci=ctx.options.ci)
     shown = table.assign(ci=ci_text(table["ci_low"], table["ci_high"]))
-    return Section("Mixed-effects model by category", [
-        Paragraph(markup(
-            "Per category, a logistic mixed model of selected ~ source (human / model) over every selectable unit, "
-            "with random intercepts for participants and tasks (statsmodels <code>BinomialBayesMixedGLM</code>, "
-            f"variational Bayes, {escape(ctx.ci_label)} posterior interval). Odds ratios above 1: participants select "
-            "the category's units more readily than the model. Prefer it to the Wilcoxon tests when participants saw "
-            "different tasks; its intervals are approximate and too narrow when participants differ a lot.")),
-        Table(shown, "One row per category: odds of a unit being selected by a participant vs by the model's rationale.",
-              [Col("category", "category", text=True), Col("n_rows", "rows", "unit × response"),
-               Col("n_participants", "participants"), Col("n_tasks", "tasks"), Col("human_rate", "human rate"),
-               Col("model_rate", "model rate"), Col("odds_ratio", "odds ratio"), Col("ci", ctx.ci_label, text=True),
-               Col("note", "note", text=True)]),
-    ])
+    return Section(
+        "Mixed-effects model by category",
+        [
+            Paragraph(
+                markup(
+                    "Per category, a logistic mixed model of selected ~ source (human / model) over every selectable unit, "
+                    "with random intercepts for participants and tasks (statsmodels <code>BinomialBayesMixedGLM</code>, "
+                    f"variational Bayes, {escape(ctx.ci_label)} posterior interval). Odds ratios above 1: participants select "
+                    "the category's units more readily than the model. Prefer it to the Wilcoxon tests when participants saw "
+                    "different tasks; its intervals are approximate and too narrow when participants differ a lot."
+                )
+            ),
+            Table(
+                shown,
+                "One row per category: odds of a unit being selected by a participant vs by the model's rationale.",
+                [
+                    Col("category", "category", text=True),
+                    Col("n_rows", "rows", "unit × response"),
+                    Col("n_participants", "participants"),
+                    Col("n_tasks", "tasks"),
+                    Col("human_rate", "human rate"),
+                    Col("model_rate", "model rate"),
+                    Col("odds_ratio", "odds ratio"),
+                    Col("ci", ctx.ci_label, text=True),
+                    Col("note", "note", text=True),
+                ],
+            ),
+        ],
+    )
 
 
 def explainers_section(ctx: Context) -> Section | None:
     """Which explainer's unit scores come closest to the participants' selections, beside faithfulness."""
     o = ctx.options
-    tables, excluded = plausibility_tables(ctx.export, correction=o.correction, zero_method=o.zero_method,
-                                           n_boot=o.n_boot, ci=o.ci, seed=o.seed)
+    tables, excluded = plausibility_tables(
+        ctx.export, correction=o.correction, zero_method=o.zero_method, n_boot=o.n_boot, ci=o.ci, seed=o.seed
+    )
     ctx.tables.update(tables)
     table = tables["explainers"]
     if table.empty:
         return None
-    shown = table.assign(ci_participants=ci_text(table["auprc_ci_low_participants"], table["auprc_ci_high_participants"]),
-                         ci_tasks=ci_text(table["auprc_ci_low_tasks"], table["auprc_ci_high_tasks"]))
-    return Section("Which explainer agrees with the participants?", [
-        Paragraph(markup(
-            "Each explainer's unit scores were compared with each participant's selection over the task's selectable "
-            "units: AUPRC (scikit-learn's <code>average_precision_score</code>; chance is the share of units "
-            "selected), and F1 and IOU of the explainer's top-k units with k the participant's own selection size "
-            "(ties to the unit nearer the target); for set-valued explainers (greedy) also F1 of their own set. "
-            f"{excluded} responses with no selected unit were left out (no positives). Intervals are percentile "
-            "bootstraps resampling participants, or tasks, with all their responses. Paired Wilcoxon signed-rank "
-            "tests compare every two explainers on the participants' mean AUPRC, adjusted over all pairs (p vs best: "
-            "against the top-ranked one; all pairs in <code>explainer_tests.csv</code>). Faithfulness, measured on the "
-            "model when the study was prepared, is ERASER comprehensiveness (higher = more faithful) and sufficiency "
-            "(lower = more faithful) of each explainer's set (DeYoung et al., 2020).")),
-        Table(shown, "One row per explainer, ranked by mean AUPRC over responses (metrics are proportions, 0 to 1).",
-              [Col("rank", "rank"), Col("explainer", "explainer", text=True), Col("n_responses", "responses"),
-               Col("prevalence", "chance"), Col("auprc", "AUPRC"),
-               Col("ci_participants", f"{ctx.ci_label}", "participants", text=True),
-               Col("ci_tasks", f"{ctx.ci_label}", "tasks", text=True), Col("f1_topk", "F1 top-k"),
-               Col("iou_topk", "IOU top-k"), Col("f1_set", "F1 own set"), Col("comprehensiveness", "compr."),
-               Col("sufficiency", "suff."), Col("p_holm_vs_best", "p vs best", fmt=pvalue)]),
-        ctx.figure("explainers", plot_explainers(table, ci=o.ci),
-                   "Left: mean AUPRC of each explainer's unit scores against the participants' selections, with "
-                   f"{ctx.ci_label}s resampling participants; grey ticks mark chance (the share of units selected). "
-                   "Right: plausibility (AUPRC) against faithfulness (comprehensiveness) per explainer.",
-                   "AUPRC per explainer with intervals, and AUPRC against comprehensiveness"),
-    ])
+    shown = table.assign(
+        ci_participants=ci_text(table["auprc_ci_low_participants"], table["auprc_ci_high_participants"]),
+        ci_tasks=ci_text(table["auprc_ci_low_tasks"], table["auprc_ci_high_tasks"]),
+    )
+    return Section(
+        "Which explainer agrees with the participants?",
+        [
+            Paragraph(
+                markup(
+                    "Each explainer's unit scores were compared with each participant's selection over the task's selectable "
+                    "units: AUPRC (scikit-learn's <code>average_precision_score</code>; chance is the share of units "
+                    "selected), and F1 and IOU of the explainer's top-k units with k the participant's own selection size "
+                    "(ties to the unit nearer the target); for set-valued explainers (greedy) also F1 of their own set. "
+                    f"{excluded} responses with no selected unit were left out (no positives). Intervals are percentile "
+                    "bootstraps resampling participants, or tasks, with all their responses. Paired Wilcoxon signed-rank "
+                    "tests compare every two explainers on the participants' mean AUPRC, adjusted over all pairs (p vs best: "
+                    "against the top-ranked one; all pairs in <code>explainer_tests.csv</code>). Faithfulness, measured on the "
+                    "model when the study was prepared, is ERASER comprehensiveness (higher = more faithful) and sufficiency "
+                    "(lower = more faithful) of each explainer's set (DeYoung et al., 2020)."
+                )
+            ),
+            Table(
+                shown,
+                "One row per explainer, ranked by mean AUPRC over responses (metrics are proportions, 0 to 1).",
+                [
+                    Col("rank", "rank"),
+                    Col("explainer", "explainer", text=True),
+                    Col("n_responses", "responses"),
+                    Col("prevalence", "chance"),
+                    Col("auprc", "AUPRC"),
+                    Col("ci_participants", f"{ctx.ci_label}", "participants", text=True),
+                    Col("ci_tasks", f"{ctx.ci_label}", "tasks", text=True),
+                    Col("f1_topk", "F1 top-k"),
+                    Col("iou_topk", "IOU top-k"),
+                    Col("f1_set", "F1 own set"),
+                    Col("comprehensiveness", "compr."),
+                    Col("sufficiency", "suff."),
+                    Col("p_holm_vs_best", "p vs best", fmt=pvalue),
+                ],
+            ),
+            ctx.figure(
+                "explainers",
+                plot_explainers(table, ci=o.ci),
+                "Left: mean AUPRC of each explainer's unit scores against the participants' selections, with "
+                f"{ctx.ci_label}s resampling participants; grey ticks mark chance (the share of units selected). "
+                "Right: plausibility (AUPRC) against faithfulness (comprehensiveness) per explainer.",
+                "AUPRC per explainer with intervals, and AUPRC against comprehensiveness",
+            ),
+        ],
+    )
 
 
 def references_section(ctx: Context) -> Section:
@@ -473,14 +710,32 @@ def references_section(ctx: Context) -> Section:
 
 # The report's sections, in order. Each takes the Context and returns a Section (or None to skip).
 SECTIONS: list[Callable[[Context], Section | None]] = [
-    overview_section, methods_section, agreement_section, rates_section("category"), rates_section("group"),
-    time_section, entropy_section, ceiling_section, mixed_section, explainers_section, references_section,
+    overview_section,
+    methods_section,
+    agreement_section,
+    rates_section("category"),
+    rates_section("group"),
+    time_section,
+    entropy_section,
+    ceiling_section,
+    mixed_section,
+    explainers_section,
+    references_section,
 ]
 
 
-def write_report(folder, out, keep_excluded: bool = False, correction: str = "holm", zero_method: str = "wilcox",
-                 n_boot: int = 2000, ci: float = 0.95, seed: int = 0, mixed: bool = True,
-                 pdf: bool = False) -> dict[str, Path]:
+def write_report(
+    folder,
+    out,
+    keep_excluded: bool = False,
+    correction: str = "holm",
+    zero_method: str = "wilcox",
+    n_boot: int = 2000,
+    ci: float = 0.95,
+    seed: int = 0,
+    mixed: bool = True,
+    pdf: bool = False,
+) -> dict[str, Path]:
     """Analyse the export in ``folder`` and write every table, figure and ``report.html`` to ``out``.
 
     Parameters
@@ -513,7 +768,9 @@ def write_report(folder, out, keep_excluded: bool = False, correction: str = "ho
         pdf_renderer()  # before any work: a missing renderer is a one-line error
     export = load_export(folder, keep_excluded=keep_excluded)  # before the progress bar: errors print alone
     if export.selections.empty:
-        left_out = f" ({len(export.excluded)} excluded participants left out)" if export.excluded and not keep_excluded else ""
+        left_out = (
+            f" ({len(export.excluded)} excluded participants left out)" if export.excluded and not keep_excluded else ""
+        )
         raise ExportError(f"{folder}: no answers to main tasks to analyse yet{left_out}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -544,9 +801,13 @@ TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).par
 def render_html(ctx: Context, sections: list[Section], csvs: list[str]) -> str:
     """Fill the report template with the numbered sections."""
     return TEMPLATES.get_template("report.html").render(
-        title="Human-model rationale alignment", folder=str(ctx.folder),
+        title="Human-model rationale alignment",
+        folder=str(ctx.folder),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        sections=sections, csvs=csvs, kind=kind)
+        sections=sections,
+        csvs=csvs,
+        kind=kind,
+    )
 
 
 def pdf_renderer():

@@ -85,9 +85,13 @@ class Table:
     number: int = 0  # set by :func:`numbered`
 
     def cells(self) -> list[list[str]]:
-        return [[c.fmt(v) if not c.text else ("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-                 for c, v in zip(self.columns, row)]
-                for row in self.frame[[c.name for c in self.columns]].itertuples(index=False)]
+        return [
+            [
+                c.fmt(v) if not c.text else ("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+                for c, v in zip(self.columns, row)
+            ]
+            for row in self.frame[[c.name for c in self.columns]].itertuples(index=False)
+        ]
 
 
 @dataclass
@@ -174,9 +178,11 @@ def interval_notes(n_tasks, intervals: dict[str, tuple], min_tasks: int = MIN_TA
     return ["; ".join(parts) for parts in notes]
 
 
-INTERVAL_NOTE = (f"Notes (and {DAGGER} in a figure): an interval drawn from fewer than {MIN_TASKS} tasks, or of zero "
-                 "width (every resample of the tasks gives the same value, e.g. a category seen in one task only), "
-                 "does not show the uncertainty and should not be read as precise.")
+INTERVAL_NOTE = (
+    f"Notes (and {DAGGER} in a figure): an interval drawn from fewer than {MIN_TASKS} tasks, or of zero "
+    "width (every resample of the tasks gives the same value, e.g. a category seen in one task only), "
+    "does not show the uncertainty and should not be read as precise."
+)
 
 
 def markup(text: str) -> Markup:

@@ -30,12 +30,16 @@ def response_units(selections: pd.DataFrame, units: pd.DataFrame, model_rational
         fields and ``selected = in_rationale = 0``, so it is reported rather than lost.
     """
     selectable = units.loc[units["selectable"] == 1, COLUMNS[1:6]]
-    selectable = selectable.merge(model_rationales[["task_id", "unit_index", "in_rationale"]],
-                                  on=["task_id", "unit_index"], how="left")
+    selectable = selectable.merge(
+        model_rationales[["task_id", "unit_index", "in_rationale"]], on=["task_id", "unit_index"], how="left"
+    )
     responses = selections[["participant_id", "task_id"]].drop_duplicates()
     data = responses.merge(selectable, on="task_id", how="left")
-    data = data.merge(selections[["participant_id", "task_id", "unit_index", "selected"]],
-                      on=["participant_id", "task_id", "unit_index"], how="left")
+    data = data.merge(
+        selections[["participant_id", "task_id", "unit_index", "selected"]],
+        on=["participant_id", "task_id", "unit_index"],
+        how="left",
+    )
     data["selected"] = data["selected"].fillna(0).astype("int8")
     data["in_rationale"] = data["in_rationale"].fillna(0).astype("int8")
     data["unit_index"] = data["unit_index"].astype("Int64")

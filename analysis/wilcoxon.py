@@ -94,21 +94,35 @@ def paired_wilcoxon(x, y, zero_method: str = "wilcox") -> dict:
     x, y = x[keep], y[keep]
     d = np.round(x - y, DECIMALS)
     n_nonzero = int(np.count_nonzero(d))
-    result = {"n": int(d.size), "n_nonzero": n_nonzero, "statistic": np.nan, "p": np.nan, "method": None,
-              "rank_biserial": np.nan, "cles": np.nan, "note": None}
+    result = {
+        "n": int(d.size),
+        "n_nonzero": n_nonzero,
+        "statistic": np.nan,
+        "p": np.nan,
+        "method": None,
+        "rank_biserial": np.nan,
+        "cles": np.nan,
+        "note": None,
+    }
     if n_nonzero == 0:
         result["note"] = "all differences zero" if d.size else "no pairs"
         return result
     method = wilcoxon_method(d)
-    test = pg.wilcoxon(d, zero_method=zero_method, correction=False,
-                       method="asymptotic" if method == "permutation" else method)
+    test = pg.wilcoxon(
+        d, zero_method=zero_method, correction=False, method="asymptotic" if method == "permutation" else method
+    )
     p = sign_flip_p(d, zero_method) if method == "permutation" else test["p_val"].iloc[0]
     rbc = test["RBC"].iloc[0]
     if zero_method == "pratt":
         ranks = rankdata(np.abs(d))
         rbc = (ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum()
-    result.update(statistic=float(test["W_val"].iloc[0]), p=float(p), method=method,
-                  rank_biserial=float(rbc), cles=float(pg.compute_effsize(x, y, paired=True, eftype="CLES")))
+    result.update(
+        statistic=float(test["W_val"].iloc[0]),
+        p=float(p),
+        method=method,
+        rank_biserial=float(rbc),
+        cles=float(pg.compute_effsize(x, y, paired=True, eftype="CLES")),
+    )
     return result
 
 
@@ -127,5 +141,13 @@ def sign_flip_p(d, zero_method: str = "wilcox") -> float:
     def r_plus(sample, axis=-1):
         return np.sum((sample > 0) * ranks, axis=axis)
 
-    return float(permutation_test((d,), r_plus, permutation_type="samples", vectorized=True,
-                                  n_resamples=2 ** PERMUTATION_MAX_N, alternative="two-sided").pvalue)
+    return float(
+        permutation_test(
+            (d,),
+            r_plus,
+            permutation_type="samples",
+            vectorized=True,
+            n_resamples=2**PERMUTATION_MAX_N,
+            alternative="two-sided",
+        ).pvalue
+    )

@@ -30,8 +30,7 @@ from codeq.tiny import stdlib_files
 def heldout_items(count: int) -> list[dict]:
     items = []
     for path in stdlib_files()[1]:
-        items += [{"id": s.snippet_id, "code": s.prompt}
-                  for s in function_snippets(path, "python", name=path.stem)]
+        items += [{"id": s.snippet_id, "code": s.prompt} for s in function_snippets(path, "python", name=path.stem)]
         if len(items) >= count:
             break
     return items[:count]
@@ -41,15 +40,17 @@ def heldout_items(count: int) -> list[dict]:
 @click.option("--model", default="codeq-tiny", show_default=True)
 @click.option("--dtype", default="fp32", show_default=True)
 @click.option("--items", "count", default=32, show_default=True)
-@click.option("--setups", default="local,ray:1,ray:2", show_default=True,
-              help="Comma-separated: local, or ray:<workers>.")
+@click.option(
+    "--setups", default="local,ray:1,ray:2", show_default=True, help="Comma-separated: local, or ray:<workers>."
+)
 @click.option("--threads", default=1, show_default=True, help="CPU threads per worker (local too, for a fair split).")
 @click.option("--gpus-per-worker", default=0.0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="Device of the local engine.")
 def bench(model, dtype, count, setups, threads, gpus_per_worker, device):
     items = heldout_items(count)
-    settings = RunSettings(model=model, dtype=dtype, rules=TargetRules(language="python", targets_per_snippet=4,
-                                                                       selection="all"))
+    settings = RunSettings(
+        model=model, dtype=dtype, rules=TargetRules(language="python", targets_per_snippet=4, selection="all")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "items.jsonl"
         corpus.write_text("".join(json.dumps(item) + "\n" for item in items), encoding="utf-8")
@@ -57,16 +58,28 @@ def bench(model, dtype, count, setups, threads, gpus_per_worker, device):
         for setup in setups.split(","):
             engine, _, workers = setup.partition(":")
             start = time.perf_counter()
-            summary = run_corpus(corpus, Path(tmp) / setup.replace(":", "-"), settings, engine=engine,
-                                 workers=int(workers or 1), gpus_per_worker=gpus_per_worker if engine == "ray" else 0,
-                                 device=device, threads=threads, items_per_shard=1, progress=False)
+            summary = run_corpus(
+                corpus,
+                Path(tmp) / setup.replace(":", "-"),
+                settings,
+                engine=engine,
+                workers=int(workers or 1),
+                gpus_per_worker=gpus_per_worker if engine == "ray" else 0,
+                device=device,
+                threads=threads,
+                items_per_shard=1,
+                progress=False,
+            )
             wall = time.perf_counter() - start
             run = summary["this_run"]
             cpu_per_item = run["worker_cpu_seconds"] / run["items"]
-            print(f"{setup:<8} wall {wall:6.1f} s  {len(items) / wall:5.2f} items/s incl. start-up | per item in a "
-                  f"worker: {run['worker_seconds'] / run['items']:5.2f} s wall, {cpu_per_item:5.2f} s CPU "
-                  f"-> {1 / cpu_per_item:5.2f} items/s per worker on its own core | rows {summary['rows']} "
-                  f"errors {summary['errors']}", flush=True)
+            print(
+                f"{setup:<8} wall {wall:6.1f} s  {len(items) / wall:5.2f} items/s incl. start-up | per item in a "
+                f"worker: {run['worker_seconds'] / run['items']:5.2f} s wall, {cpu_per_item:5.2f} s CPU "
+                f"-> {1 / cpu_per_item:5.2f} items/s per worker on its own core | rows {summary['rows']} "
+                f"errors {summary['errors']}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,9 @@ from codeq.rationale_search import predicted_positions
 @click.option("--method", "methods", multiple=True, default=EXPLAINERS, show_default=True)
 @click.option("--random-gpt2-small", is_flag=True, help="Time a random codeparrot-small-sized GPT-2 instead.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
-def main(model_name, device, dtype, snippets, targets, max_tokens, max_steps, batch_size, methods,
-         random_gpt2_small, threads):
+def main(
+    model_name, device, dtype, snippets, targets, max_tokens, max_steps, batch_size, methods, random_gpt2_small, threads
+):
     if threads:
         torch.set_num_threads(threads)
     try:
@@ -49,8 +50,10 @@ def main(model_name, device, dtype, snippets, targets, max_tokens, max_steps, ba
     sequences = [lm.tokenizer(text)["input_ids"][:max_tokens] for text in heldout_functions(snippets)]
     chosen = [pick_targets(predicted_positions(lm, ids), len(ids), targets, top_up=True) for ids in sequences]
     n = sum(map(len, chosen))
-    print(f"model {lm.name} on {lm.device} ({lm.dtype}); {len(sequences)} snippets of "
-          f"{sum(map(len, sequences)) / len(sequences):.0f} tokens, {n} targets")
+    print(
+        f"model {lm.name} on {lm.device} ({lm.dtype}); {len(sequences)} snippets of "
+        f"{sum(map(len, sequences)) / len(sequences):.0f} tokens, {n} targets"
+    )
     print(f"{'method':<22}{'s/target':>10}{'cpu s/target':>14}{'total s':>10}")
     for method in methods:
         options = {"max_steps": max_steps} if method == "greedy" else {"batch_size": batch_size}

@@ -50,37 +50,79 @@ def seed(n: int, events_per_task: int, rng: random.Random) -> dict[str, int]:
     t0 = utcnow() - timedelta(days=2)
     for start in range(0, n, 100):  # in chunks, so memory stays flat
         chunk = range(start, min(n, start + 100))
-        people = [{"study_id": study.id, "public_id": secrets.token_urlsafe(16), "resume_code": secrets.token_hex(6),
-                   "prolific_pid": secrets.token_hex(12), "status": "finished",
-                   "created_at": t0, "finished_at": t0 + timedelta(minutes=25), "completion_code": "C0DE1234"}
-                  for _ in chunk]
+        people = [
+            {
+                "study_id": study.id,
+                "public_id": secrets.token_urlsafe(16),
+                "resume_code": secrets.token_hex(6),
+                "prolific_pid": secrets.token_hex(12),
+                "status": "finished",
+                "created_at": t0,
+                "finished_at": t0 + timedelta(minutes=25),
+                "completion_code": "C0DE1234",
+            }
+            for _ in chunk
+        ]
         ids = db.session.scalars(sa.insert(Participant).returning(Participant.id), people).all()
         counts["participants"] += len(ids)
-        db.session.execute(sa.insert(QuestionnaireAnswer), [
-            {"participant_id": pid, "question_id": q, "value": v} for pid in ids
-            for q, v in (("role", "Student"), ("years_programming", "5"), ("python_expertise", "3 - Intermediate"),
-                         ("ml_background", "Not at all"))])
+        db.session.execute(
+            sa.insert(QuestionnaireAnswer),
+            [
+                {"participant_id": pid, "question_id": q, "value": v}
+                for pid in ids
+                for q, v in (
+                    ("role", "Student"),
+                    ("years_programming", "5"),
+                    ("python_expertise", "3 - Intermediate"),
+                    ("ml_background", "Not at all"),
+                )
+            ],
+        )
         assignments = []
         for pid in ids:
             drawn = rng.sample(main, 12) + attention
-            assignments += [{"participant_id": pid, "study_task_id": t.id, "position": pos, "kind": t.kind}
-                            for pos, t in enumerate([tutorial, *drawn])]
-        rows = db.session.execute(sa.insert(Assignment).returning(
-            Assignment.id, Assignment.participant_id, Assignment.study_task_id, Assignment.kind), assignments).all()
+            assignments += [
+                {"participant_id": pid, "study_task_id": t.id, "position": pos, "kind": t.kind}
+                for pos, t in enumerate([tutorial, *drawn])
+            ]
+        rows = db.session.execute(
+            sa.insert(Assignment).returning(
+                Assignment.id, Assignment.participant_id, Assignment.study_task_id, Assignment.kind
+            ),
+            assignments,
+        ).all()
         payload = {t.id: t.payload for t in tasks}
         responses, evs = [], []
         for a in rows:
             phases = (1, 2) if a.kind == "main" else (1,)
             for phase in phases:
-                responses.append({"participant_id": a.participant_id, "assignment_id": a.id, "phase": phase,
-                                  "shown_at": t0, "submitted_at": t0 + timedelta(seconds=30), "active_ms": 25000,
-                                  "confidence": 3 if phase == 1 else None, "would_predict": "yes" if phase == 1 else None,
-                                  "agreement": 4 if phase == 2 else None})
-            evs += [{"participant_id": a.participant_id, "study_task_id": a.study_task_id, "kind": "toggle",
-                     "client_ts": 1_700_000_000_000 + k, "payload": {"phase": 1, "unit": k, "on": True, "selected": [k]},
-                     "server_ts": t0} for k in range(events_per_task)]
-        resp_rows = db.session.execute(sa.insert(Response).returning(Response.id, Response.assignment_id),
-                                       responses).all()
+                responses.append(
+                    {
+                        "participant_id": a.participant_id,
+                        "assignment_id": a.id,
+                        "phase": phase,
+                        "shown_at": t0,
+                        "submitted_at": t0 + timedelta(seconds=30),
+                        "active_ms": 25000,
+                        "confidence": 3 if phase == 1 else None,
+                        "would_predict": "yes" if phase == 1 else None,
+                        "agreement": 4 if phase == 2 else None,
+                    }
+                )
+            evs += [
+                {
+                    "participant_id": a.participant_id,
+                    "study_task_id": a.study_task_id,
+                    "kind": "toggle",
+                    "client_ts": 1_700_000_000_000 + k,
+                    "payload": {"phase": 1, "unit": k, "on": True, "selected": [k]},
+                    "server_ts": t0,
+                }
+                for k in range(events_per_task)
+            ]
+        resp_rows = db.session.execute(
+            sa.insert(Response).returning(Response.id, Response.assignment_id), responses
+        ).all()
         task_of = {a.id: a.study_task_id for a in rows}
         sels = []
         for r in resp_rows:
@@ -112,8 +154,10 @@ def main(participants: int, events_per_task: int, database: str | None) -> None:
         engine = sa.create_engine(database)
         with engine.begin() as conn:
             conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        config |= {"SQLALCHEMY_DATABASE_URI": database,
-                   "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}}
+        config |= {
+            "SQLALCHEMY_DATABASE_URI": database,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}},
+        }
     app = create_app(config)
     try:
         with app.app_context():
@@ -126,6 +170,7 @@ def main(participants: int, events_per_task: int, database: str | None) -> None:
 
             from study_app.export.bundle import build_export
             from study_app.export.writers import render, zip_bytes
+
             start, cpu = time.perf_counter(), time.process_time()
             export = build_export()
             built = time.perf_counter() - start
@@ -133,9 +178,11 @@ def main(participants: int, events_per_task: int, database: str | None) -> None:
             rendered = time.perf_counter() - start
             data = zip_bytes(files)
             total, cpu = time.perf_counter() - start, time.process_time() - cpu
-            print(f"export in process: build {built:.1f} s, +CSV {rendered - built:.1f} s, +zip {total - rendered:.1f} s "
-                  f"= {total:.1f} s wall, {cpu:.1f} s CPU; zip {len(data) / 1e6:.1f} MB; "
-                  f"rows {', '.join(f'{k} {len(v)}' for k, v in export.tables.items())}")
+            print(
+                f"export in process: build {built:.1f} s, +CSV {rendered - built:.1f} s, +zip {total - rendered:.1f} s "
+                f"= {total:.1f} s wall, {cpu:.1f} s CPU; zip {len(data) / 1e6:.1f} MB; "
+                f"rows {', '.join(f'{k} {len(v)}' for k, v in export.tables.items())}"
+            )
         client = app.test_client()
         page = client.get("/admin/login").text
         token = page.split('name="csrf-token" content="')[1].split('"')[0]
@@ -143,9 +190,11 @@ def main(participants: int, events_per_task: int, database: str | None) -> None:
         start = time.perf_counter()
         resp = client.post("/admin/export", data={"format": "csv", "csrf_token": token})
         http = time.perf_counter() - start
-        print(f"admin download (HTTP route): {http:.1f} s, {len(resp.data) / 1e6:.1f} MB, status {resp.status_code}; "
-              f"gunicorn worker timeout {GUNICORN_TIMEOUT_S} s: "
-              f"{'within' if http < GUNICORN_TIMEOUT_S else 'OVER: use flask export'}")
+        print(
+            f"admin download (HTTP route): {http:.1f} s, {len(resp.data) / 1e6:.1f} MB, status {resp.status_code}; "
+            f"gunicorn worker timeout {GUNICORN_TIMEOUT_S} s: "
+            f"{'within' if http < GUNICORN_TIMEOUT_S else 'OVER: use flask export'}"
+        )
     finally:
         with app.app_context():
             db.session.remove()

@@ -81,13 +81,20 @@ def free_port() -> int:
 def admin_url(server_url: str, dbname: str) -> tuple[str, str]:
     """Return (libpq URL of the maintenance database, SQLAlchemy URL of ``dbname``)."""
     base = sa.make_url(server_url)
-    return (base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False),
-            base.set(drivername="postgresql+psycopg", database=dbname).render_as_string(hide_password=False))
+    return (
+        base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False),
+        base.set(drivername="postgresql+psycopg", database=dbname).render_as_string(hide_password=False),
+    )
 
 
 def flask(env: dict, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "flask", "--app", "study_app", *args], env=env, cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "study_app", *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def worker_pids(master: int) -> list[int]:
@@ -115,14 +122,24 @@ def stored(engine: sa.Engine, prefix: str) -> tuple[set, int, set, int]:
     duplicates), their (bot, position, phase) answers and their number of participant rows.
     """
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT p.prolific_pid, a.position, r.phase, s.unit_index FROM selection s "
-            "JOIN response r ON r.id = s.response_id JOIN assignment a ON a.id = r.assignment_id "
-            "JOIN participant p ON p.id = r.participant_id WHERE p.prolific_pid LIKE :p"), {"p": prefix + "%"}).all()
-        answers = conn.execute(sa.text(
-            "SELECT p.prolific_pid, a.position, r.phase FROM response r JOIN assignment a ON a.id = r.assignment_id "
-            "JOIN participant p ON p.id = r.participant_id WHERE p.prolific_pid LIKE :p"), {"p": prefix + "%"}).all()
-        people = conn.scalar(sa.text("SELECT count(*) FROM participant WHERE prolific_pid LIKE :p"), {"p": prefix + "%"})
+        rows = conn.execute(
+            sa.text(
+                "SELECT p.prolific_pid, a.position, r.phase, s.unit_index FROM selection s "
+                "JOIN response r ON r.id = s.response_id JOIN assignment a ON a.id = r.assignment_id "
+                "JOIN participant p ON p.id = r.participant_id WHERE p.prolific_pid LIKE :p"
+            ),
+            {"p": prefix + "%"},
+        ).all()
+        answers = conn.execute(
+            sa.text(
+                "SELECT p.prolific_pid, a.position, r.phase FROM response r JOIN assignment a ON a.id = r.assignment_id "
+                "JOIN participant p ON p.id = r.participant_id WHERE p.prolific_pid LIKE :p"
+            ),
+            {"p": prefix + "%"},
+        ).all()
+        people = conn.scalar(
+            sa.text("SELECT count(*) FROM participant WHERE prolific_pid LIKE :p"), {"p": prefix + "%"}
+        )
     return {tuple(r) for r in rows}, len(rows), {tuple(r) for r in answers}, people
 
 
@@ -137,36 +154,57 @@ def report(name: str, results, seconds: float, engine: sa.Engine, prefix: str) -
     print(f"\n== {name} ==")
     print(f"bots finished            {finished} / {len(results)}  ({sum(b.retries for b in results)} retried requests)")
     print(f"wall time                {seconds:.1f} s")
-    print(f"throughput               {n_requests / seconds:.1f} requests/s ({n_requests} requests), "
-          f"{len(sent_ans) / seconds:.1f} answers/s")
-    print(f"participants stored      {people} for {len(results)} bots "
-          f"({sum(b.stopped for b in results)} stopped by the end of the run)")
+    print(
+        f"throughput               {n_requests / seconds:.1f} requests/s ({n_requests} requests), "
+        f"{len(sent_ans) / seconds:.1f} answers/s"
+    )
+    print(
+        f"participants stored      {people} for {len(results)} bots "
+        f"({sum(b.stopped for b in results)} stopped by the end of the run)"
+    )
     if lat.size:
         p50, p95, p99 = np.percentile(lat, [50, 95, 99])
         print(f"answer latency ms        p50 {p50:.0f}  p95 {p95:.0f}  p99 {p99:.0f}  max {lat.max():.0f}")
     server = np.array([x for b in results for x in b.answer_server_ms])
     if server.size:
         p50, p95, p99 = np.percentile(server, [50, 95, 99])
-        print(f"server time ms           p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {server.max():.1f}  "
-              f"(Server-Timing of the answers)")
-    print(f"answers ack'd/stored     {len(sent_ans)} / {len(got_ans)}  (acknowledged but missing: {len(sent_ans - got_ans)}, "
-          f"stored but never acknowledged: {len(got_ans - sent_ans)})")
-    print(f"selections sent/stored   {len(sent_sel)} / {len(got_sel)}  (duplicate rows: {n_rows - len(got_sel)}, "
-          f"acknowledged but missing: {len(sent_sel - got_sel)})")
+        print(
+            f"server time ms           p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {server.max():.1f}  "
+            f"(Server-Timing of the answers)"
+        )
+    print(
+        f"answers ack'd/stored     {len(sent_ans)} / {len(got_ans)}  (acknowledged but missing: {len(sent_ans - got_ans)}, "
+        f"stored but never acknowledged: {len(got_ans - sent_ans)})"
+    )
+    print(
+        f"selections sent/stored   {len(sent_sel)} / {len(got_sel)}  (duplicate rows: {n_rows - len(got_sel)}, "
+        f"acknowledged but missing: {len(sent_sel - got_sel)})"
+    )
     for b in results:
         if b.error:
             print(f"  {b.prolific_pid}: {b.error}")
     return not (sent_ans - got_ans) and not (sent_sel - got_sel) and n_rows == len(got_sel)
 
 
-def open_loop_phase(base: str, slug: str, catalog: Catalog, policy: str, n: int, ramp: float, duration: float,
-                    think_s: tuple[float, float], engine: sa.Engine) -> bool:
+def open_loop_phase(
+    base: str,
+    slug: str,
+    catalog: Catalog,
+    policy: str,
+    n: int,
+    ramp: float,
+    duration: float,
+    think_s: tuple[float, float],
+    engine: sa.Engine,
+) -> bool:
     """Run ``n`` participants arriving over ``ramp`` s and thinking ``think_s`` s per answer, for ``duration`` s."""
     rng = np.random.default_rng(3)
     arrivals = np.cumsum(rng.exponential(ramp / n, n)).tolist()
     settings = Settings(policy=policy, timeout=120, think_s=think_s, deadline=time.monotonic() + duration)
-    print(f"open loop: {n} participants arriving over {arrivals[-1]:.0f} s, thinking {think_s[0]:.0f}-{think_s[1]:.0f} s "
-          f"(uniform) before each answer, for {duration:.0f} s")
+    print(
+        f"open loop: {n} participants arriving over {arrivals[-1]:.0f} s, thinking {think_s[0]:.0f}-{think_s[1]:.0f} s "
+        f"(uniform) before each answer, for {duration:.0f} s"
+    )
     start = time.perf_counter()
     results = run_bots(base, slug, catalog, settings, n, threads=n, seed=3, prefix="0be7", arrivals=arrivals)
     return report(f"open loop: {n} participants", results, time.perf_counter() - start, engine, "0be7")
@@ -180,15 +218,36 @@ def open_loop_phase(base: str, slug: str, catalog: Catalog, policy: str, n: int,
 @click.option("--workers", default=4, show_default=True)
 @click.option("--threads", default=4, show_default=True, help="Threads per gunicorn worker.")
 @click.option("--policy", default="noisy-model", show_default=True)
-@click.option("--server", default=os.environ.get("CODEQ_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-              show_default=True, help="Any database URL on the PostgreSQL server to use.")
-@click.option("--open-loop", "open_loop", type=int, default=None,
-              help="Instead of load + fault: N participants arriving over --ramp, thinking between answers.")
+@click.option(
+    "--server",
+    default=os.environ.get("CODEQ_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    show_default=True,
+    help="Any database URL on the PostgreSQL server to use.",
+)
+@click.option(
+    "--open-loop",
+    "open_loop",
+    type=int,
+    default=None,
+    help="Instead of load + fault: N participants arriving over --ramp, thinking between answers.",
+)
 @click.option("--ramp", default=60.0, show_default=True, help="Open loop: seconds over which participants arrive.")
 @click.option("--duration", default=300.0, show_default=True, help="Open loop: seconds the run lasts.")
 @click.option("--think", default="20-60", show_default=True, help="Open loop: seconds before each answer, low-high.")
-def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int, threads: int, policy: str,
-         server: str, open_loop: int | None, ramp: float, duration: float, think: str) -> None:
+def main(
+    study: str,
+    bots: int,
+    fault_bots: int,
+    kill_after: float,
+    workers: int,
+    threads: int,
+    policy: str,
+    server: str,
+    open_loop: int | None,
+    ramp: float,
+    duration: float,
+    think: str,
+) -> None:
     """Run the load test, then the fault test (or the open-loop test), and print the figures."""
     try:
         think_s = tuple(float(x) for x in think.split("-"))
@@ -209,27 +268,39 @@ def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int
     except psycopg.OperationalError as err:
         raise click.ClickException(f"cannot reach PostgreSQL at {server}: {str(err).splitlines()[0]}") from None
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(16), "GUNICORN_ACCESSLOG": "/dev/null",
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads),
-           "GUNICORN_LOGLEVEL": "warning"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": secrets.token_hex(16),
+        "GUNICORN_ACCESSLOG": "/dev/null",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        "GUNICORN_LOGLEVEL": "warning",
+    }
     engine = sa.create_engine(url)
     proc = None
     try:
         flask(env, "db", "upgrade")
         flask(env, "load-study", str(folder))
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "study_app:create_app()"],
-                                env=env, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "study_app:create_app()"], env=env, cwd=ROOT
+        )
         base = f"http://127.0.0.1:{port}"
         wait_until_up(base, proc)
         n_tasks = inst.config["study"]["tasks_per_participant"]
-        print(f"study {inst.slug}: {n_tasks} tasks per participant; gunicorn {workers} workers x {threads} threads "
-              f"(gthread) on PostgreSQL database {dbname}; {os.cpu_count()} CPU cores shared with the bots")
+        print(
+            f"study {inst.slug}: {n_tasks} tasks per participant; gunicorn {workers} workers x {threads} threads "
+            f"(gthread) on PostgreSQL database {dbname}; {os.cpu_count()} CPU cores shared with the bots"
+        )
         with engine.connect() as conn:
-            study_id = conn.scalar(sa.text("SELECT id FROM study WHERE slug = :s ORDER BY version DESC"),
-                                   {"s": inst.slug})
+            study_id = conn.scalar(
+                sa.text("SELECT id FROM study WHERE slug = :s ORDER BY version DESC"), {"s": inst.slug}
+            )
         from study_app import create_app
         from study_app.extensions import db
         from study_app.models import Study
+
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": env["SECRET_KEY"]})
         with app.app_context():
             catalog = Catalog.from_study(db.session.get(Study, study_id))
@@ -257,10 +328,13 @@ def main(study: str, bots: int, fault_bots: int, kill_after: float, workers: int
         killer.start()
         results = run_bots(base, inst.slug, catalog, settings, fault_bots, threads=fault_bots, seed=2, prefix="fa17")
         killer.join()
-        print(f"\nSIGKILLed gunicorn worker {victims[0]} {kill_after:.0f} s into the fault phase; "
-              f"workers now {worker_pids(proc.pid)}")
-        ok_fault = report(f"fault: {fault_bots} bots, one worker killed", results, time.perf_counter() - start,
-                          engine, "fa17")
+        print(
+            f"\nSIGKILLed gunicorn worker {victims[0]} {kill_after:.0f} s into the fault phase; "
+            f"workers now {worker_pids(proc.pid)}"
+        )
+        ok_fault = report(
+            f"fault: {fault_bots} bots, one worker killed", results, time.perf_counter() - start, engine, "fa17"
+        )
         print(f"\nnothing acknowledged lost, no duplicates: load {ok_load}, fault {ok_fault}")
     finally:
         if proc is not None:

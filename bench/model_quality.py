@@ -46,13 +46,16 @@ def heldout_texts(corpus: Path | None) -> list[tuple[str, str]]:
     return [(p.relative_to(root).as_posix(), text) for p, text in zip(files, read_sources(files))]
 
 
-def quality(lm, texts: list[tuple[str, str]], functions: int, max_new_tokens: int, block_size: int,
-            seed: int) -> dict:
+def quality(lm, texts: list[tuple[str, str]], functions: int, max_new_tokens: int, block_size: int, seed: int) -> dict:
     """Measure ``lm`` on held-out ``texts``; return the figures and every completion."""
     blocks = token_blocks(lm.tokenizer, [text for _, text in texts], block_size)
     loss = evaluate_loss(lm.model, blocks)
-    snippets = [s for path, text in texts for s in head_snippets(text, path.removesuffix(".py").replace("/", "."))
-                if len(s.prompt) <= MAX_PROMPT_CHARS]
+    snippets = [
+        s
+        for path, text in texts
+        for s in head_snippets(text, path.removesuffix(".py").replace("/", "."))
+        if len(s.prompt) <= MAX_PROMPT_CHARS
+    ]
     positions = lm.model.config.max_position_embeddings
     chosen = sorted(random.Random(seed).sample(range(len(snippets)), min(functions, len(snippets))))
     rows = []
@@ -60,23 +63,42 @@ def quality(lm, texts: list[tuple[str, str]], functions: int, max_new_tokens: in
         snippet = snippets[i]
         length = len(lm.tokenizer(snippet.prompt)["input_ids"]) + max_new_tokens
         if length > positions:
-            raise click.ClickException(f"{snippet.snippet_id}: {length} tokens exceed the model's {positions} positions")
+            raise click.ClickException(
+                f"{snippet.snippet_id}: {length} tokens exceed the model's {positions} positions"
+            )
         completion = complete(lm, snippet.prompt, max_new_tokens=max_new_tokens)
         text = snippet.prompt + completion.text
         repeated = first_repeated_line(text, len(snippet.prompt))
-        rows.append({"snippet": snippet.snippet_id, "prompt": snippet.prompt, "completion": completion.text,
-                     "stop_reason": completion.stop_reason, "repeated_line": repeated,
-                     "parses": parses(text, "python")})
-    return {"heldout_tokens": blocks.numel(), "heldout_loss": loss, "heldout_perplexity": math.exp(loss),
-            "functions": len(rows), "max_new_tokens": max_new_tokens,
-            "repeating_a_line": sum(r["repeated_line"] is not None for r in rows),
-            "parsing": sum(r["parses"] for r in rows), "completions": rows}
+        rows.append(
+            {
+                "snippet": snippet.snippet_id,
+                "prompt": snippet.prompt,
+                "completion": completion.text,
+                "stop_reason": completion.stop_reason,
+                "repeated_line": repeated,
+                "parses": parses(text, "python"),
+            }
+        )
+    return {
+        "heldout_tokens": blocks.numel(),
+        "heldout_loss": loss,
+        "heldout_perplexity": math.exp(loss),
+        "functions": len(rows),
+        "max_new_tokens": max_new_tokens,
+        "repeating_a_line": sum(r["repeated_line"] is not None for r in rows),
+        "parsing": sum(r["parses"] for r in rows),
+        "completions": rows,
+    }
 
 
 @click.command()
 @click.option("--model", "model_name", default="codeq-tiny", show_default=True)
-@click.option("--corpus", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Corpus file whose held-out modules to use (default: this interpreter's stdlib).")
+@click.option(
+    "--corpus",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Corpus file whose held-out modules to use (default: this interpreter's stdlib).",
+)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--dtype", default="fp32", show_default=True, help="fp32 measures what a CPU user gets.")
 @click.option("--functions", default=40, show_default=True)
@@ -85,8 +107,13 @@ def quality(lm, texts: list[tuple[str, str]], functions: int, max_new_tokens: in
 @click.option("--seed", default=0, show_default=True)
 @click.option("--threads", default=None, type=int, help="CPU threads for torch.")
 @click.option("--show", is_flag=True, help="Print every prompt and completion.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the figures and completions here.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the figures and completions here.",
+)
 def main(model_name, corpus, device, dtype, functions, max_new_tokens, block_size, seed, threads, show, json_path):
     if threads:
         torch.set_num_threads(threads)
@@ -99,13 +126,19 @@ def main(model_name, corpus, device, dtype, functions, max_new_tokens, block_siz
     result.update(model=model_name, dtype=dtype, seed=seed)
     if show:
         for row in result["completions"]:
-            flags = ("" if row["parses"] else " [does not parse]") + (" [repeats a line]" if row["repeated_line"] else "")
+            flags = ("" if row["parses"] else " [does not parse]") + (
+                " [repeats a line]" if row["repeated_line"] else ""
+            )
             click.echo(f"--- {row['snippet']}{flags}\n{row['prompt']}⟪{row['completion']}⟫")
-    click.echo(f"model {model_name} ({dtype}): held-out perplexity {result['heldout_perplexity']:.2f} "
-               f"over {result['heldout_tokens']} tokens")
-    click.echo(f"{result['functions']} held-out functions, {max_new_tokens} new tokens: "
-               f"{result['repeating_a_line']} completions repeat a non-blank line, "
-               f"{result['parsing']} prompt+completion texts parse without tree-sitter errors")
+    click.echo(
+        f"model {model_name} ({dtype}): held-out perplexity {result['heldout_perplexity']:.2f} "
+        f"over {result['heldout_tokens']} tokens"
+    )
+    click.echo(
+        f"{result['functions']} held-out functions, {max_new_tokens} new tokens: "
+        f"{result['repeating_a_line']} completions repeat a non-blank line, "
+        f"{result['parsing']} prompt+completion texts parse without tree-sitter errors"
+    )
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

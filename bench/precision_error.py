@@ -51,24 +51,30 @@ def step_blocks(sequences: list[list[int]], per_snippet: int, max_subset: int, s
 
 def quantiles(values: torch.Tensor) -> str:
     q = torch.quantile(values.double(), torch.tensor([0.5, 0.9, 0.99, 0.999], dtype=torch.double)).tolist()
-    return "  ".join(f"{name} {v:.1e}" for name, v in zip(("median", "p90", "p99", "p99.9"), q)) + \
-        f"  max {values.max().item():.1e}"
+    return (
+        "  ".join(f"{name} {v:.1e}" for name, v in zip(("median", "p90", "p99", "p99.9"), q))
+        + f"  max {values.max().item():.1e}"
+    )
 
 
 def report(name: str, dtype_name: str, exact, reduced) -> dict:
     """Print the error distribution of ``reduced`` against ``exact`` (lists of LastScores per block)."""
     e = torch.cat([r.logp - x.logp for r, x in zip(reduced, exact)])
     scale = torch.cat([r.scale.max().expand(len(r.logp)) for r in reduced])
-    spread = torch.stack([((r.logp - x.logp).max() - (r.logp - x.logp).min()) / r.scale.max()
-                          for r, x in zip(reduced, exact)])
+    spread = torch.stack(
+        [((r.logp - x.logp).max() - (r.logp - x.logp).min()) / r.scale.max() for r, x in zip(reduced, exact)]
+    )
     gap_err = torch.cat([(r.gap - x.gap).abs() / r.scale.max() for r, x in zip(reduced, exact)])
     flips = sum(int(r.logp.argmax()) != int(x.logp.argmax()) for r, x in zip(reduced, exact))
     top_flips = sum(int((r.top != x.top).sum()) for r, x in zip(reduced, exact))
-    click.echo(f"{name} {dtype_name}: {len(e)} rows in {len(exact)} steps, largest |logit| median "
-               f"{scale.median().item():.2f}")
+    click.echo(
+        f"{name} {dtype_name}: {len(e)} rows in {len(exact)} steps, largest |logit| median {scale.median().item():.2f}"
+    )
     click.echo(f"  |e|          {quantiles(e.abs())}")
     click.echo(f"  |e| / scale  {quantiles(e.abs() / scale)}")
-    click.echo(f"  / scale: choice-margin error max {spread.max().item():.1e}; stopping-margin error {quantiles(gap_err)}")
+    click.echo(
+        f"  / scale: choice-margin error max {spread.max().item():.1e}; stopping-margin error {quantiles(gap_err)}"
+    )
     click.echo(f"  flips without re-scoring: choices {flips}/{len(exact)}, top predictions {top_flips}/{len(e)}")
     for bound in BOUNDS:
         steps = rows = missed = 0
@@ -76,26 +82,45 @@ def report(name: str, dtype_name: str, exact, reduced) -> dict:
             again = rows_to_rescore(r, bound)
             best = int(r.logp.argmax())
             steps, rows = steps + bool(len(again)), rows + len(again)
-            missed += int(x.logp.argmax()) not in (again.tolist() or [best]) or not len(again) and r.top[best] != x.top[best]
-        click.echo(f"  bound {bound:<6g}: {steps / len(exact):4.0%} of steps, {rows / len(e):6.2%} of rows re-scored, "
-                   f"{missed} missed")
-    return {"max_abs": e.abs().max().item(), "max_rel": (e.abs() / scale).max().item(),
-            "max_spread": spread.max().item(), "max_gap": gap_err.max().item()}
+            missed += (
+                int(x.logp.argmax()) not in (again.tolist() or [best]) or not len(again) and r.top[best] != x.top[best]
+            )
+        click.echo(
+            f"  bound {bound:<6g}: {steps / len(exact):4.0%} of steps, {rows / len(e):6.2%} of rows re-scored, "
+            f"{missed} missed"
+        )
+    return {
+        "max_abs": e.abs().max().item(),
+        "max_rel": (e.abs() / scale).max().item(),
+        "max_spread": spread.max().item(),
+        "max_gap": gap_err.max().item(),
+    }
 
 
 @click.command()
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--size", "sizes", multiple=True, default=["tiny"], show_default=True,
-              type=click.Choice(["tiny", "codeparrot-small"]),
-              help="Random models' size: tiny is codeq-tiny's width (4 x 192); codeparrot-small is 12 x 768.")
+@click.option(
+    "--size",
+    "sizes",
+    multiple=True,
+    default=["tiny"],
+    show_default=True,
+    type=click.Choice(["tiny", "codeparrot-small"]),
+    help="Random models' size: tiny is codeq-tiny's width (4 x 192); codeparrot-small is 12 x 768.",
+)
 @click.option("--snippets", default=12, show_default=True)
 @click.option("--steps-per-snippet", default=6, show_default=True)
 @click.option("--max-subset", default=16, show_default=True, help="Largest S besides t-1.")
 @click.option("--max-tokens", default=160, show_default=True)
-@click.option("--dtype", "dtypes", multiple=True, default=["bf16", "fp16"], show_default=True,
-              type=click.Choice(sorted(DTYPES)))
-@click.option("--model", "checkpoints", multiple=True,
-              help="Also measure this checkpoint (hub id or folder, on its own tokenizer); repeatable.")
+@click.option(
+    "--dtype", "dtypes", multiple=True, default=["bf16", "fp16"], show_default=True, type=click.Choice(sorted(DTYPES))
+)
+@click.option(
+    "--model",
+    "checkpoints",
+    multiple=True,
+    help="Also measure this checkpoint (hub id or folder, on its own tokenizer); repeatable.",
+)
 @click.option("--threads", type=int, default=None)
 def main(device, sizes, snippets, steps_per_snippet, max_subset, max_tokens, dtypes, checkpoints, threads):
     """Print the error distribution of reduced-precision scores against fp32."""
@@ -109,14 +134,22 @@ def main(device, sizes, snippets, steps_per_snippet, max_subset, max_tokens, dty
 
     def blocks_for(lm):
         sequences = [lm.tokenizer(source)["input_ids"][:max_tokens] for source in sources]
-        return [(ids.to(lm.device), target, rows.to(lm.device))
-                for ids, target, rows in step_blocks(sequences, steps_per_snippet, max_subset)]
+        return [
+            (ids.to(lm.device), target, rows.to(lm.device))
+            for ids, target, rows in step_blocks(sequences, steps_per_snippet, max_subset)
+        ]
 
     bundled = loaded[0]
     models = [(lm.name, lm.model, blocks_for(lm)) for lm in loaded]
     for size in sizes:
-        models += [(f"random {arch} {size}", random_model(arch, size, bundled.tokenizer, bundled.device, torch.float32),
-                    models[0][2]) for arch in ("gpt2", "llama")]
+        models += [
+            (
+                f"random {arch} {size}",
+                random_model(arch, size, bundled.tokenizer, bundled.device, torch.float32),
+                models[0][2],
+            )
+            for arch in ("gpt2", "llama")
+        ]
     worst = {}
     for name, model, blocks in models:
         exact = score_blocks(model, blocks, 1024, 32768, 0)
@@ -125,10 +158,12 @@ def main(device, sizes, snippets, steps_per_snippet, max_subset, max_tokens, dty
             for key, value in report(name, dtype_name, exact, reduced).items():
                 worst[dtype_name, key] = max(worst.get((dtype_name, key), 0.0), value)
     for dtype_name in dtypes:
-        click.echo(f"{dtype_name} over all models: largest |e| {worst[dtype_name, 'max_abs']:.2e}; relative to the "
-                   f"scale: |e| {worst[dtype_name, 'max_rel']:.2e}, choice-margin error "
-                   f"{worst[dtype_name, 'max_spread']:.2e}, stopping-margin error {worst[dtype_name, 'max_gap']:.2e}; "
-                   f"engine default bound {RESCORE_BOUNDS[DTYPES[dtype_name]]}")
+        click.echo(
+            f"{dtype_name} over all models: largest |e| {worst[dtype_name, 'max_abs']:.2e}; relative to the "
+            f"scale: |e| {worst[dtype_name, 'max_rel']:.2e}, choice-margin error "
+            f"{worst[dtype_name, 'max_spread']:.2e}, stopping-margin error {worst[dtype_name, 'max_gap']:.2e}; "
+            f"engine default bound {RESCORE_BOUNDS[DTYPES[dtype_name]]}"
+        )
 
 
 if __name__ == "__main__":

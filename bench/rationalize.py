@@ -35,8 +35,11 @@ def heldout_functions(count: int, min_lines: int = 6) -> list[str]:
     """Source of ``count`` top-level functions from the held-out modules, one file after the other."""
     per_file = []
     for text in read_sources(stdlib_files()[1]):
-        funcs = [ast.get_source_segment(text, node) for node in ast.parse(text).body
-                 if isinstance(node, ast.FunctionDef) and node.end_lineno - node.lineno + 1 >= min_lines]
+        funcs = [
+            ast.get_source_segment(text, node)
+            for node in ast.parse(text).body
+            if isinstance(node, ast.FunctionDef) and node.end_lineno - node.lineno + 1 >= min_lines
+        ]
         per_file.append(funcs)
     snippets = []
     for depth in range(max(map(len, per_file))):  # round robin: variety across modules first
@@ -49,7 +52,7 @@ def pick_targets(predicted: list[int], length: int, count: int, top_up: bool) ->
     if len(predicted) >= count:
         return [predicted[round(i * (len(predicted) - 1) / max(1, count - 1))] for i in range(count)]
     others = [t for t in range(length - 1, 0, -1) if t not in predicted] if top_up else []
-    return sorted(predicted + others[:count - len(predicted)])
+    return sorted(predicted + others[: count - len(predicted)])
 
 
 # Dense bf16 tensor-core peak (TFLOP/s, no sparsity) by device-name fragment, from the vendors' data sheets.
@@ -69,8 +72,11 @@ def matmul_flops(model, input_ids: torch.Tensor, last_only: bool) -> float:
     body = sum(p.numel() for p in model.parameters() if p.dim() == 2 and id(p) not in embeddings and p is not head)
     rows, width = input_ids.shape
     layers, hidden = config.num_hidden_layers, config.hidden_size
-    return 2.0 * rows * width * body + 4.0 * rows * width * width * hidden * layers + \
-        2.0 * head.numel() * rows * (1 if last_only else width)
+    return (
+        2.0 * rows * width * body
+        + 4.0 * rows * width * width * hidden * layers
+        + 2.0 * head.numel() * rows * (1 if last_only else width)
+    )
 
 
 class PassMeter:
@@ -84,8 +90,10 @@ class PassMeter:
         self.model, self.passes, self.tokens, self.flops, self.seconds = model, 0, 0, 0.0, 0.0
         self.cuda = next(model.parameters()).device.type == "cuda"
         self.events = []
-        self.handles = [model.register_forward_pre_hook(self._start, with_kwargs=True),
-                        model.register_forward_hook(self._end)]
+        self.handles = [
+            model.register_forward_pre_hook(self._start, with_kwargs=True),
+            model.register_forward_hook(self._end),
+        ]
 
     def _start(self, module, args, kwargs):
         ids = kwargs.get("input_ids") if "input_ids" in kwargs else args[0]
@@ -138,8 +146,14 @@ def compare(fast, slow) -> tuple[bool, float]:
     Probabilities are compared with a tolerance: a batch of other shape takes other fp32 kernels,
     which move p(target | S) in the 7th digit.
     """
-    same = all(a.positions == b.positions and a.top_predictions == b.top_predictions and a.converged == b.converged
-               and a.target_id == b.target_id and a.sequence_index == b.sequence_index for a, b in zip(fast, slow))
+    same = all(
+        a.positions == b.positions
+        and a.top_predictions == b.top_predictions
+        and a.converged == b.converged
+        and a.target_id == b.target_id
+        and a.sequence_index == b.sequence_index
+        for a, b in zip(fast, slow)
+    )
     diff = max(abs(p - q) for a, b in zip(fast, slow) for p, q in zip(a.probabilities, b.probabilities))
     return same and len(fast) == len(slow), diff
 
@@ -158,12 +172,21 @@ def random_model(arch: str, size: str, tokenizer, device, dtype: torch.dtype) ->
     vocab = max(vocab, len(tokenizer))
     torch.manual_seed(0)
     if arch == "gpt2":
-        model = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=1024, n_embd=width, n_layer=layers,
-                                           n_head=heads))
+        model = GPT2LMHeadModel(
+            GPT2Config(vocab_size=vocab, n_positions=1024, n_embd=width, n_layer=layers, n_head=heads)
+        )
     else:
-        model = LlamaForCausalLM(LlamaConfig(vocab_size=vocab, hidden_size=width, intermediate_size=width * 8 // 3,
-                                             num_hidden_layers=layers, num_attention_heads=heads,
-                                             num_key_value_heads=heads // 3, max_position_embeddings=1024))
+        model = LlamaForCausalLM(
+            LlamaConfig(
+                vocab_size=vocab,
+                hidden_size=width,
+                intermediate_size=width * 8 // 3,
+                num_hidden_layers=layers,
+                num_attention_heads=heads,
+                num_key_value_heads=heads // 3,
+                max_position_embeddings=1024,
+            )
+        )
     return model.to(device, dtype).eval()
 
 
@@ -173,14 +196,29 @@ def decisions(rationale) -> int:
 
 
 @click.command()
-@click.option("--model", "model_name", default="codeq-tiny", show_default=True,
-              help="Checkpoint to time (its tokenizer also serves the random models).")
-@click.option("--random", "random_arch", type=click.Choice(["gpt2", "llama"]), default=None,
-              help="Time a randomly initialised model of --size instead of --model's weights.")
+@click.option(
+    "--model",
+    "model_name",
+    default="codeq-tiny",
+    show_default=True,
+    help="Checkpoint to time (its tokenizer also serves the random models).",
+)
+@click.option(
+    "--random",
+    "random_arch",
+    type=click.Choice(["gpt2", "llama"]),
+    default=None,
+    help="Time a randomly initialised model of --size instead of --model's weights.",
+)
 @click.option("--size", type=click.Choice(sorted(SIZES)), default="codeparrot-small", show_default=True)
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--dtype", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
-              help="The engine's dtype (auto: bf16 on CUDA, fp32 on CPU); the reference is always fp32.")
+@click.option(
+    "--dtype",
+    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    default="auto",
+    show_default=True,
+    help="The engine's dtype (auto: bf16 on CUDA, fp32 on CPU); the reference is always fp32.",
+)
 @click.option("--inexact", is_flag=True, help="Also time the engine with exact=False (no fp32 re-scoring).")
 @click.option("--rescore-bound", type=float, default=None, help="The engine's rescore_bound (default: its dtype's).")
 @click.option("--snippets", default=20, show_default=True, help="Held-out functions to use.")
@@ -189,11 +227,30 @@ def decisions(rationale) -> int:
 @click.option("--max-steps", type=int, default=None, help="Cap the search (needed for untrained models).")
 @click.option("--batch-size", default=1024, show_default=True, help="The engine's batch_size.")
 @click.option("--max-batch-tokens", default=32768, show_default=True, help="The engine's max_batch_tokens.")
-@click.option("--peak-tflops", type=float, default=None,
-              help="The device's dense bf16 peak (default: looked up by GPU name; none on the CPU).")
+@click.option(
+    "--peak-tflops",
+    type=float,
+    default=None,
+    help="The device's dense bf16 peak (default: looked up by GPU name; none on the CPU).",
+)
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
-def main(model_name, random_arch, size, device, dtype, inexact, rescore_bound, snippets, targets, max_tokens,
-         max_steps, batch_size, max_batch_tokens, peak_tflops, threads):
+def main(
+    model_name,
+    random_arch,
+    size,
+    device,
+    dtype,
+    inexact,
+    rescore_bound,
+    snippets,
+    targets,
+    max_tokens,
+    max_steps,
+    batch_size,
+    max_batch_tokens,
+    peak_tflops,
+    threads,
+):
     """Print speed, forward passes, identity and re-scoring of the engine vs the fp32 reference."""
     if threads:
         torch.set_num_threads(threads)
@@ -202,62 +259,92 @@ def main(model_name, random_arch, size, device, dtype, inexact, rescore_bound, s
     except ModelLoadError as err:
         raise click.ClickException(str(err)) from None
     engine_dtype = resolve_dtype(dtype, exact.device)
-    reference_model = (random_model(random_arch, size, exact.tokenizer, exact.device, torch.float32) if random_arch
-                       else exact.model)
+    reference_model = (
+        random_model(random_arch, size, exact.tokenizer, exact.device, torch.float32) if random_arch else exact.model
+    )
     name = f"random {random_arch} {size}" if random_arch else model_name
     model = reference_model if engine_dtype == torch.float32 else copy.deepcopy(reference_model).to(engine_dtype)
-    lm = LoadedModel(model=model, tokenizer=exact.tokenizer, name=name, device=exact.device, dtype=engine_dtype,
-                     fp32_model=reference_model)
+    lm = LoadedModel(
+        model=model,
+        tokenizer=exact.tokenizer,
+        name=name,
+        device=exact.device,
+        dtype=engine_dtype,
+        fp32_model=reference_model,
+    )
     sequences, target_lists = [], []
     for source in heldout_functions(snippets):
         ids = lm.tokenizer(source)["input_ids"][:max_tokens]
         sequences.append(ids)
         # positions the model does not predict never converge: only worth adding to a capped search
-        target_lists.append(pick_targets(predicted_positions(reference_model, ids, start=2), len(ids), targets,
-                                         top_up=max_steps is not None))
+        target_lists.append(
+            pick_targets(
+                predicted_positions(reference_model, ids, start=2), len(ids), targets, top_up=max_steps is not None
+            )
+        )
     n_targets = sum(map(len, target_lists))
-    n_predicted = sum(len(set(ts) & set(predicted_positions(reference_model, ids, start=2)))
-                      for ids, ts in zip(sequences, target_lists))
-    click.echo(f"model {lm.name} on {lm.device}, engine {engine_dtype}, reference fp32, torch threads "
-               f"{torch.get_num_threads()}: {len(sequences)} snippets, {n_targets} targets ({n_predicted} "
-               f"model-predicted), mean length {sum(map(len, sequences)) / len(sequences):.0f} tokens, max_steps {max_steps}")
-    settings = {"max_steps": max_steps, "batch_size": batch_size, "max_batch_tokens": max_batch_tokens,
-                "rescore_bound": rescore_bound}
+    n_predicted = sum(
+        len(set(ts) & set(predicted_positions(reference_model, ids, start=2)))
+        for ids, ts in zip(sequences, target_lists)
+    )
+    click.echo(
+        f"model {lm.name} on {lm.device}, engine {engine_dtype}, reference fp32, torch threads "
+        f"{torch.get_num_threads()}: {len(sequences)} snippets, {n_targets} targets ({n_predicted} "
+        f"model-predicted), mean length {sum(map(len, sequences)) / len(sequences):.0f} tokens, max_steps {max_steps}"
+    )
+    settings = {
+        "max_steps": max_steps,
+        "batch_size": batch_size,
+        "max_batch_tokens": max_batch_tokens,
+        "rescore_bound": rescore_bound,
+    }
     rationalize(lm, sequences[:1], target_lists[:1], max_steps=1)  # warm-up
-    runs = {"batched": measure(lambda: rationalize(lm, sequences, target_lists, progress=True, **settings),
-                               lm.model, reference_model)}
+    runs = {
+        "batched": measure(
+            lambda: rationalize(lm, sequences, target_lists, progress=True, **settings), lm.model, reference_model
+        )
+    }
     if inexact:
         runs["inexact"] = measure(lambda: rationalize(lm, sequences, target_lists, exact=False, **settings), lm.model)
-    runs["reference"] = measure(lambda: rationalize_reference(reference_model, sequences, target_lists,
-                                                              max_steps=max_steps), reference_model)
+    runs["reference"] = measure(
+        lambda: rationalize_reference(reference_model, sequences, target_lists, max_steps=max_steps), reference_model
+    )
     slow = runs["reference"]
     for run_name, m in runs.items():
-        click.echo(f"{run_name:>9}: {n_targets / m['seconds']:8.2f} targets/s  {m['seconds']:8.2f} s wall  "
-                   f"{m['cpu']:8.2f} s CPU  {m['passes']:7d} forward passes  {m['tokens']:10d} tokens")
+        click.echo(
+            f"{run_name:>9}: {n_targets / m['seconds']:8.2f} targets/s  {m['seconds']:8.2f} s wall  "
+            f"{m['cpu']:8.2f} s CPU  {m['passes']:7d} forward passes  {m['tokens']:10d} tokens"
+        )
     for run_name, m in runs.items():
         if run_name == "reference":
             continue
         same, diff = compare(m["rationales"], slow["rationales"])
-        click.echo(f"{run_name:>9} vs fp32 reference: wall {slow['seconds'] / m['seconds']:.2f}x faster, forward passes "
-                   f"{slow['passes'] / m['passes']:.1f}x fewer; rationales identical (positions, predictions, "
-                   f"converged): {same}; largest probability difference {diff:.1e}")
+        click.echo(
+            f"{run_name:>9} vs fp32 reference: wall {slow['seconds'] / m['seconds']:.2f}x faster, forward passes "
+            f"{slow['passes'] / m['passes']:.1f}x fewer; rationales identical (positions, predictions, "
+            f"converged): {same}; largest probability difference {diff:.1e}"
+        )
     fast = runs["batched"]
     rescored = sum(r.rescored for r in fast["rationales"])
     total = sum(decisions(r) for r in fast["rationales"])
     converged = sum(r.converged for r in fast["rationales"])
     sizes = [len(r.positions) for r in fast["rationales"]]
-    click.echo(f"decisions re-scored in fp32: {rescored}/{total} ({rescored / total:.1%}); "
-               f"{fast.get('fp32_passes', 0)} fp32 passes, {fast.get('fp32_tokens', 0)} tokens "
-               f"({fast.get('fp32_tokens', 0) / fast['tokens']:.2%} of the candidate tokens), "
-               f"{fast.get('fp32_pass_seconds', 0.0):.2f} s; converged {converged}/{n_targets}; "
-               f"mean rationale size {sum(sizes) / len(sizes):.1f}")
+    click.echo(
+        f"decisions re-scored in fp32: {rescored}/{total} ({rescored / total:.1%}); "
+        f"{fast.get('fp32_passes', 0)} fp32 passes, {fast.get('fp32_tokens', 0)} tokens "
+        f"({fast.get('fp32_tokens', 0) / fast['tokens']:.2%} of the candidate tokens), "
+        f"{fast.get('fp32_pass_seconds', 0.0):.2f} s; converged {converged}/{n_targets}; "
+        f"mean rationale size {sum(sizes) / len(sizes):.1f}"
+    )
     rate = fast["flops"] / fast["pass_seconds"] / 1e12
     if peak_tflops is None and lm.device.type == "cuda":
         gpu = torch.cuda.get_device_name(lm.device)
         peak_tflops = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in gpu), None)
     share = f", {rate / peak_tflops:.1%} of the {peak_tflops:g} TFLOP/s bf16 peak" if peak_tflops else ""
-    click.echo(f"candidate passes ({engine_dtype}): {fast['flops'] / 1e12:.3g} TFLOP in {fast['pass_seconds']:.2f} s "
-               f"of {fast['seconds']:.2f} s wall: {rate:.3g} TFLOP/s{share}")
+    click.echo(
+        f"candidate passes ({engine_dtype}): {fast['flops'] / 1e12:.3g} TFLOP in {fast['pass_seconds']:.2f} s "
+        f"of {fast['seconds']:.2f} s wall: {rate:.3g} TFLOP/s{share}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ def main(ctx):
     """codeq: greedy rationales for code language models."""
     missing = [name for name in ENGINE_MODULES if importlib.util.find_spec(name) is None]
     if ctx.invoked_subcommand and missing:
-        raise click.ClickException(f"`codeq {ctx.invoked_subcommand}` needs the model engine ({missing[0]} is not "
-                                   "installed): pip install 'codeq-study[engine]'")
+        raise click.ClickException(
+            f"`codeq {ctx.invoked_subcommand}` needs the model engine ({missing[0]} is not "
+            "installed): pip install 'codeq-study[engine]'"
+        )
 
 
 # Path mistakes (a missing file, a folder where a file belongs, no permission); other OSErrors are bugs or
@@ -47,12 +49,21 @@ def user_errors():
 
 def model_options(default_dtype: str = "auto"):
     """Add --model, --device and --dtype to a command."""
+
     def decorate(command):
-        command = click.option("--dtype", default=default_dtype, show_default=True,
-                               help="auto (bf16/fp16 on CUDA, fp32 on CPU), fp32, bf16 or fp16.")(command)
-        command = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")(command)
-        return click.option("--model", "-m", "model_name", required=True,
-                            help="Hub id, local folder, or the bundled codeq-tiny.")(command)
+        command = click.option(
+            "--dtype",
+            default=default_dtype,
+            show_default=True,
+            help="auto (bf16/fp16 on CUDA, fp32 on CPU), fp32, bf16 or fp16.",
+        )(command)
+        command = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")(
+            command
+        )
+        return click.option(
+            "--model", "-m", "model_name", required=True, help="Hub id, local folder, or the bundled codeq-tiny."
+        )(command)
+
     return decorate
 
 
@@ -63,12 +74,24 @@ def load(model_name: str, device: str, dtype: str):
 
 
 @main.command("tiny-corpus")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Corpus file to write (xz-compressed JSON lines, e.g. runs/tiny-corpus.jsonl.xz).")
-@click.option("--stdlib", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Standard library folder (default: this interpreter's).")
-@click.option("--packages", type=click.Path(exists=True, file_okay=False, path_type=Path), multiple=True,
-              help="Folder of installed distributions, repeatable (default: this interpreter's site-packages).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Corpus file to write (xz-compressed JSON lines, e.g. runs/tiny-corpus.jsonl.xz).",
+)
+@click.option(
+    "--stdlib",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Standard library folder (default: this interpreter's).",
+)
+@click.option(
+    "--packages",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    multiple=True,
+    help="Folder of installed distributions, repeatable (default: this interpreter's site-packages).",
+)
 def tiny_corpus_cmd(out, stdlib, packages):
     """Write codeq-tiny's training corpus: the standard library and the permissively licensed Python
     source of the installed packages, deduplicated, held-out modules (and copies of them) left out."""
@@ -78,33 +101,71 @@ def tiny_corpus_cmd(out, stdlib, packages):
     with user_errors():
         write_corpus(corpus, out)
     summary = corpus.summary()
-    summary["packages"] = {p["name"]: p["licence"] + ("" if p["permissive"] else " (left out)")
-                           for p in corpus.manifest["packages"]}
+    summary["packages"] = {
+        p["name"]: p["licence"] + ("" if p["permissive"] else " (left out)") for p in corpus.manifest["packages"]
+    }
     click.echo(json.dumps(summary, indent=2))
 
 
 @main.command("train-tiny")
-@click.option("--out", type=click.Path(path_type=Path), default=Path(__file__).parent / "models" / "codeq-tiny",
-              show_default=True, help="Folder for the model, tokenizer and checkpoints.")
-@click.option("--corpus", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Corpus file from `codeq tiny-corpus` (default: build it from this machine now).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path(__file__).parent / "models" / "codeq-tiny",
+    show_default=True,
+    help="Folder for the model, tokenizer and checkpoints.",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Corpus file from `codeq tiny-corpus` (default: build it from this machine now).",
+)
 @click.option("--steps", default=20000, show_default=True, help="Optimizer steps (at most).")
-@click.option("--max-minutes", type=float, default=None,
-              help="Stop after this many minutes; the learning rate decays over them (see docs/engine.md).")
+@click.option(
+    "--max-minutes",
+    type=float,
+    default=None,
+    help="Stop after this many minutes; the learning rate decays over them (see docs/engine.md).",
+)
 @click.option("--batch-size", default=64, show_default=True, help="Sequences of --context tokens per step.")
 @click.option("--lr", default=2e-3, show_default=True, help="Peak learning rate.")
 @click.option("--warmup", default=200, show_default=True, help="Warm-up steps.")
-@click.option("--checkpoint-every", default=250, show_default=True, help="Steps between held-out evaluations and checkpoints.")
-@click.option("--layers", type=int, default=None, help="Transformer blocks (default: the bundled model's, see docs/engine.md).")
+@click.option(
+    "--checkpoint-every", default=250, show_default=True, help="Steps between held-out evaluations and checkpoints."
+)
+@click.option(
+    "--layers", type=int, default=None, help="Transformer blocks (default: the bundled model's, see docs/engine.md)."
+)
 @click.option("--width", type=int, default=None, help="Hidden size (default: the bundled model's).")
 @click.option("--heads", type=int, default=None, help="Attention heads (default: the bundled model's).")
 @click.option("--vocab-size", type=int, default=None, help="BPE vocabulary (default: the bundled model's).")
-@click.option("--context", type=int, default=None, help="Positions, also the training block size (default: the bundled model's).")
-@click.option("--tokenizer-mb", default=64.0, show_default=True, help="Megabytes of the corpus the tokenizer is trained on.")
+@click.option(
+    "--context", type=int, default=None, help="Positions, also the training block size (default: the bundled model's)."
+)
+@click.option(
+    "--tokenizer-mb", default=64.0, show_default=True, help="Megabytes of the corpus the tokenizer is trained on."
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
-def train_tiny_cmd(out, corpus, steps, max_minutes, batch_size, lr, warmup, checkpoint_every, layers, width,
-                   heads, vocab_size, context, tokenizer_mb, seed, device):
+def train_tiny_cmd(
+    out,
+    corpus,
+    steps,
+    max_minutes,
+    batch_size,
+    lr,
+    warmup,
+    checkpoint_every,
+    layers,
+    width,
+    heads,
+    vocab_size,
+    context,
+    tokenizer_mb,
+    seed,
+    device,
+):
     """Train the bundled codeq-tiny model on the standard library and installed packages' source.
 
     Resumable: rerunning with the same --out continues from the last checkpoint. The held-out loss
@@ -117,13 +178,24 @@ def train_tiny_cmd(out, corpus, steps, max_minutes, batch_size, lr, warmup, chec
 
     shape = {"layers": layers, "width": width, "heads": heads, "vocab_size": vocab_size, "context": context}
     size = TinySize(**{k: v for k, v in shape.items() if v is not None})
-    cfg = TrainConfig(steps=steps, batch_size=batch_size, block_size=size.context, lr=lr, warmup=warmup,
-                      checkpoint_every=checkpoint_every, seed=seed, max_minutes=max_minutes, save_dtype="bf16")
+    cfg = TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        block_size=size.context,
+        lr=lr,
+        warmup=warmup,
+        checkpoint_every=checkpoint_every,
+        seed=seed,
+        max_minutes=max_minutes,
+        save_dtype="bf16",
+    )
     with user_errors():
         device = resolve_device(device)
         loaded = read_corpus(corpus) if corpus else None
         result = train_tiny(out, loaded, size, cfg, tokenizer_mb=tokenizer_mb, device=device)
-    click.echo(json.dumps({k: v for k, v in result.items() if k not in ("config", "corpus", "heldout_curve")}, indent=2))
+    click.echo(
+        json.dumps({k: v for k, v in result.items() if k not in ("config", "corpus", "heldout_curve")}, indent=2)
+    )
 
 
 @main.command("prepare")
@@ -157,8 +229,21 @@ def prepare_cmd(study, model, device):
 @click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
 @click.option("--limit", default=None, type=int, help="Use at most this many snippets (the first ones).")
 @click.option("--seed", default=0, show_default=True)
-def rationalize_corpus_cmd(paths, out, language, model, device, dtype, targets_per_snippet, selection,
-                           min_context_units, max_new_tokens, max_steps, limit, seed):
+def rationalize_corpus_cmd(
+    paths,
+    out,
+    language,
+    model,
+    device,
+    dtype,
+    targets_per_snippet,
+    selection,
+    min_context_units,
+    max_new_tokens,
+    max_steps,
+    limit,
+    seed,
+):
     """Rationalize the model's own completions of every function in PATHS (files or folders)."""
     from codeq.contract import write_tasks
     from codeq.corpus import function_snippets, source_files
@@ -166,19 +251,28 @@ def rationalize_corpus_cmd(paths, out, language, model, device, dtype, targets_p
 
     with user_errors():
         files = source_files(list(paths), language)
-        snippets = [s for f in files
-                    for s in function_snippets(f, language, name=".".join(f.with_suffix("").parts[-2:]))]
+        snippets = [
+            s for f in files for s in function_snippets(f, language, name=".".join(f.with_suffix("").parts[-2:]))
+        ]
         if len({s.snippet_id for s in snippets}) != len(snippets):
             raise UserError("two functions got the same snippet id; pass fewer or differently named files")
         snippets = snippets[:limit]
-        rules = TargetRules(language=language, targets_per_snippet=targets_per_snippet, selection=selection,
-                            min_context_units=min_context_units, max_new_tokens=max_new_tokens,
-                            max_steps=max_steps, seed=seed)
+        rules = TargetRules(
+            language=language,
+            targets_per_snippet=targets_per_snippet,
+            selection=selection,
+            min_context_units=min_context_units,
+            max_new_tokens=max_new_tokens,
+            max_steps=max_steps,
+            seed=seed,
+        )
         lm = load(model, device, dtype)
         tasks = build_tasks(lm, snippets, rules, dtype)
     write_tasks(tasks, out)
-    click.echo(f"{len(tasks)} rationales ({sum(t.rationale.converged for t in tasks)} converged) "
-               f"from {len(snippets)} snippets in {len(files)} files -> {out}")
+    click.echo(
+        f"{len(tasks)} rationales ({sum(t.rationale.converged for t in tasks)} converged) "
+        f"from {len(snippets)} snippets in {len(files)} files -> {out}"
+    )
 
 
 @main.command("unit-coverage")
@@ -196,8 +290,10 @@ def unit_coverage_cmd(paths, language):
         files = source_files(list(paths), language)
         counts = category_counts(files, language)
     total = sum(counts.values())
-    click.echo(f"{len(files)} files, {total} units, unknown {counts['unknown'] / max(total, 1):.4%}, "
-               f"errors {counts['errors'] / max(total, 1):.4%}")
+    click.echo(
+        f"{len(files)} files, {total} units, unknown {counts['unknown'] / max(total, 1):.4%}, "
+        f"errors {counts['errors'] / max(total, 1):.4%}"
+    )
     for category, n in counts.most_common():
         click.echo(f"  {category:<14} {n:>9}  {n / total:.4%}")
 
@@ -206,10 +302,20 @@ def unit_coverage_cmd(paths, language):
 @model_options()
 @click.argument("prompt_file", type=click.File("r", encoding="utf-8"))
 @click.option("--max-new-tokens", default=64, show_default=True, help="Token budget for the completion.")
-@click.option("--stop", default="eos,blank_line,end_of_function", show_default=True,
-              help="Comma-separated stop rules: eos, blank_line, end_of_function (empty: budget only).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text: the completion only; json: ids, offsets and stop reason too.")
+@click.option(
+    "--stop",
+    default="eos,blank_line,end_of_function",
+    show_default=True,
+    help="Comma-separated stop rules: eos, blank_line, end_of_function (empty: budget only).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: the completion only; json: ids, offsets and stop reason too.",
+)
 def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, fmt):
     """Complete the code in PROMPT_FILE ('-' for stdin) greedily.
 
@@ -256,15 +362,31 @@ def read_rationalize_input(lines, tokenizer) -> list[dict]:
 @main.command("rationalize")
 @model_options()
 @click.argument("input_file", type=click.File("r", encoding="utf-8"))
-@click.option("--out", "-o", type=click.File("w", encoding="utf-8"), default="-", show_default=True,
-              help="Where to write the rationales.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True,
-              help="jsonl: one line per input sequence; json: one array.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    show_default=True,
+    help="Where to write the rationales.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "json"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one line per input sequence; json: one array.",
+)
 @click.option("--max-steps", type=int, default=None, help="Most positions added after t-1 (default: no limit).")
 @click.option("--batch-size", default=1024, show_default=True, help="Most candidate rows per forward pass.")
 @click.option("--max-batch-tokens", default=32768, show_default=True, help="Most padded tokens per forward pass.")
-@click.option("--exact/--inexact", default=True, show_default=True,
-              help="bf16/fp16 models: decide near-ties again in fp32, so rationales equal the fp32 computation's.")
+@click.option(
+    "--exact/--inexact",
+    default=True,
+    show_default=True,
+    help="bf16/fp16 models: decide near-ties again in fp32, so rationales equal the fp32 computation's.",
+)
 def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, batch_size, max_batch_tokens, exact):
     """Compute greedy rationales for target tokens of the sequences in INPUT_FILE ('-' for stdin).
 
@@ -284,10 +406,20 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
         if not items:
             raise UserError("the input holds no sequences")
         targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
-        results = rationalize(lm, [item["ids"] for item in items], targets, max_steps=max_steps,
-                              batch_size=batch_size, max_batch_tokens=max_batch_tokens, progress=True, exact=exact)
-    records = [{"ids": item["ids"], "tokens": lm.tokenizer.convert_ids_to_tokens(item["ids"]), "rationales": []}
-               for item in items]
+        results = rationalize(
+            lm,
+            [item["ids"] for item in items],
+            targets,
+            max_steps=max_steps,
+            batch_size=batch_size,
+            max_batch_tokens=max_batch_tokens,
+            progress=True,
+            exact=exact,
+        )
+    records = [
+        {"ids": item["ids"], "tokens": lm.tokenizer.convert_ids_to_tokens(item["ids"]), "rationales": []}
+        for item in items
+    ]
     for r in results:
         records[r.sequence_index]["rationales"].append(asdict(r))
     if fmt == "json":
@@ -299,13 +431,29 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
 @main.command("explain")
 @model_options()
 @click.argument("input_file", type=click.File("r", encoding="utf-8"))
-@click.option("--method", "methods", multiple=True, default=["greedy"], show_default=True,
-              help="Explainer (repeatable): greedy, attention, attention_rollout, saliency, grad_x_input, "
-                   "integrated_gradients, occlusion.")
-@click.option("--out", "-o", type=click.File("w", encoding="utf-8"), default="-", show_default=True,
-              help="Where to write the explanations.")
-@click.option("--batch-size", default=16, show_default=True,
-              help="Prefixes per forward pass (greedy: candidate rows, at least 1024 used).")
+@click.option(
+    "--method",
+    "methods",
+    multiple=True,
+    default=["greedy"],
+    show_default=True,
+    help="Explainer (repeatable): greedy, attention, attention_rollout, saliency, grad_x_input, "
+    "integrated_gradients, occlusion.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    show_default=True,
+    help="Where to write the explanations.",
+)
+@click.option(
+    "--batch-size",
+    default=16,
+    show_default=True,
+    help="Prefixes per forward pass (greedy: candidate rows, at least 1024 used).",
+)
 @click.option("--n-steps", default=50, show_default=True, help="Integrated gradients: integration steps.")
 @click.option("--max-steps", type=int, default=None, help="Greedy: most positions added after t-1.")
 def explain_cmd(model_name, device, dtype, input_file, methods, out, batch_size, n_steps, max_steps):
@@ -333,13 +481,22 @@ def explain_cmd(model_name, device, dtype, input_file, methods, out, batch_size,
         if not items:
             raise UserError("the input holds no sequences")
         targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
-        options = {"greedy": {"max_steps": max_steps, "batch_size": max(batch_size, 1024), "progress": True},
-                   "integrated_gradients": {"n_steps": n_steps, "batch_size": batch_size}}
-        results = {m: explain(lm, [item["ids"] for item in items], targets, m,
-                              **options.get(m, {"batch_size": batch_size})) for m in methods}
-    records = [{"ids": item["ids"], "tokens": lm.tokenizer.convert_ids_to_tokens(item["ids"]),
-                "targets": [{"position": t, "token_id": item["ids"][t], "explanations": {}} for t in ts]}
-               for item, ts in zip(items, targets)]
+        options = {
+            "greedy": {"max_steps": max_steps, "batch_size": max(batch_size, 1024), "progress": True},
+            "integrated_gradients": {"n_steps": n_steps, "batch_size": batch_size},
+        }
+        results = {
+            m: explain(lm, [item["ids"] for item in items], targets, m, **options.get(m, {"batch_size": batch_size}))
+            for m in methods
+        }
+    records = [
+        {
+            "ids": item["ids"],
+            "tokens": lm.tokenizer.convert_ids_to_tokens(item["ids"]),
+            "targets": [{"position": t, "token_id": item["ids"][t], "explanations": {}} for t in ts],
+        }
+        for item, ts in zip(items, targets)
+    ]
     for method, found in results.items():
         place = {}
         for r in found:
@@ -352,10 +509,20 @@ def explain_cmd(model_name, device, dtype, input_file, methods, out, batch_size,
 @main.command("compat-finetune")
 @model_options(default_dtype="fp32")
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Folder of source files to train on.")
-@click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="Folder for checkpoints and the fine-tuned model; rerun to resume.")
-@click.option("--suffix", "suffixes", multiple=True, default=[".py"], show_default=True,
-              help="File suffixes to read from --data (repeatable).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for checkpoints and the fine-tuned model; rerun to resume.",
+)
+@click.option(
+    "--suffix",
+    "suffixes",
+    multiple=True,
+    default=[".py"],
+    show_default=True,
+    help="File suffixes to read from --data (repeatable).",
+)
 @click.option("--steps", default=1000, show_default=True)
 @click.option("--batch-size", default=8, show_default=True)
 @click.option("--block-size", default=512, show_default=True, help="Tokens per training sequence.")
@@ -363,8 +530,21 @@ def explain_cmd(model_name, device, dtype, input_file, methods, out, batch_size,
 @click.option("--word-dropout", default=0.5, show_default=True, help="Share of batches trained with word dropout.")
 @click.option("--checkpoint-every", default=100, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-def compat_finetune_cmd(model_name, device, dtype, data, out, suffixes, steps, batch_size, block_size, lr,
-                        word_dropout, checkpoint_every, seed):
+def compat_finetune_cmd(
+    model_name,
+    device,
+    dtype,
+    data,
+    out,
+    suffixes,
+    steps,
+    batch_size,
+    block_size,
+    lr,
+    word_dropout,
+    checkpoint_every,
+    seed,
+):
     """Fine-tune a causal LM with word dropout (Vafa et al., 2021) so its rationales are meaningful.
 
     Resumable: rerunning with the same --out continues from the last checkpoint.
@@ -372,8 +552,16 @@ def compat_finetune_cmd(model_name, device, dtype, data, out, suffixes, steps, b
     from codeq.compat import compat_finetune
     from codeq.training import TrainConfig
 
-    cfg = TrainConfig(steps=steps, batch_size=batch_size, block_size=block_size, lr=lr, warmup=min(50, steps // 10),
-                      word_dropout=word_dropout, checkpoint_every=checkpoint_every, seed=seed)
+    cfg = TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        block_size=block_size,
+        lr=lr,
+        warmup=min(50, steps // 10),
+        word_dropout=word_dropout,
+        checkpoint_every=checkpoint_every,
+        seed=seed,
+    )
     with user_errors():
         lm = load(model_name, device, dtype)
         result = compat_finetune(lm, data, out, cfg, suffixes=tuple(suffixes))
@@ -387,30 +575,68 @@ def corpus_group():
 
 @corpus_group.command("run")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Run folder: manifest.json, rationales/ and errors/ shards. Rerun to resume.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder: manifest.json, rationales/ and errors/ shards. Rerun to resume.",
+)
 @model_options(default_dtype="fp32")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: this process; ray: Ray Data actors (RAY_ADDRESS joins a cluster).")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process; ray: Ray Data actors (RAY_ADDRESS joins a cluster).",
+)
 @click.option("--workers", default=1, show_default=True, help="Ray actors, each loading the model once.")
 @click.option("--gpus-per-worker", default=0.0, show_default=True, help="GPUs per Ray actor (0: CPU actors).")
-@click.option("--threads", type=int, default=None,
-              help="CPU threads per worker (local default: torch's; Ray CPU actors default: 1).")
+@click.option(
+    "--threads",
+    type=int,
+    default=None,
+    help="CPU threads per worker (local default: torch's; Ray CPU actors default: 1).",
+)
 @click.option("--items-per-shard", default=16, show_default=True, help="Items per batch and per shard file.")
-@click.option("--language", default="python", show_default=True,
-              help="Language of a source folder, and of records that name none.")
+@click.option(
+    "--language",
+    default="python",
+    show_default=True,
+    help="Language of a source folder, and of records that name none.",
+)
 @click.option("--targets-per-item", default=4, show_default=True)
 @click.option("--selection", type=click.Choice(["converged", "all"]), default="all", show_default=True)
 @click.option("--min-context-units", default=10, show_default=True)
 @click.option("--max-new-tokens", default=64, show_default=True)
 @click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--completion/--no-completion", default=True, show_default=True,
-              help="Complete each item and pick targets in the completion, or rationalize the item's own "
-                   "tokens that the model predicts itself.")
-def corpus_run_cmd(input_path, out, model_name, device, dtype, engine, workers, gpus_per_worker, threads,
-                   items_per_shard, language, targets_per_item, selection, min_context_units, max_new_tokens,
-                   max_steps, seed, completion):
+@click.option(
+    "--completion/--no-completion",
+    default=True,
+    show_default=True,
+    help="Complete each item and pick targets in the completion, or rationalize the item's own "
+    "tokens that the model predicts itself.",
+)
+def corpus_run_cmd(
+    input_path,
+    out,
+    model_name,
+    device,
+    dtype,
+    engine,
+    workers,
+    gpus_per_worker,
+    threads,
+    items_per_shard,
+    language,
+    targets_per_item,
+    selection,
+    min_context_units,
+    max_new_tokens,
+    max_steps,
+    seed,
+    completion,
+):
     """Complete every item of INPUT, choose targets as `codeq prepare` does, and rationalize them.
 
     INPUT is a JSONL or Parquet file of items (id, code, optional language; the code is the prompt)
@@ -428,14 +654,27 @@ def corpus_run_cmd(input_path, out, model_name, device, dtype, engine, workers, 
     from codeq.corpus_run.run import run_corpus
     from codeq.tasks import TargetRules
 
-    rules = TargetRules(language=language, targets_per_snippet=targets_per_item, selection=selection,
-                        min_context_units=min_context_units, max_new_tokens=max_new_tokens, max_steps=max_steps,
-                        seed=seed)
+    rules = TargetRules(
+        language=language,
+        targets_per_snippet=targets_per_item,
+        selection=selection,
+        min_context_units=min_context_units,
+        max_new_tokens=max_new_tokens,
+        max_steps=max_steps,
+        seed=seed,
+    )
     with user_errors():
-        summary = run_corpus(input_path, out, RunSettings(model=model_name, dtype=dtype, rules=rules,
-                                                          completion=completion),
-                             engine=engine, workers=workers, gpus_per_worker=gpus_per_worker, device=device,
-                             threads=threads, items_per_shard=items_per_shard)
+        summary = run_corpus(
+            input_path,
+            out,
+            RunSettings(model=model_name, dtype=dtype, rules=rules, completion=completion),
+            engine=engine,
+            workers=workers,
+            gpus_per_worker=gpus_per_worker,
+            device=device,
+            threads=threads,
+            items_per_shard=items_per_shard,
+        )
     click.echo(json.dumps(summary, indent=2))
 
 

@@ -10,8 +10,9 @@ from codeq.loading import LoadedModel, context_length
 from codeq.training import TrainConfig, read_sources, token_blocks, train
 
 
-def compat_finetune(lm: LoadedModel, data: str | Path, out: str | Path, cfg: TrainConfig,
-                    suffixes: tuple[str, ...] = (".py",)) -> dict:
+def compat_finetune(
+    lm: LoadedModel, data: str | Path, out: str | Path, cfg: TrainConfig, suffixes: tuple[str, ...] = (".py",)
+) -> dict:
     """Fine-tune ``lm`` with word dropout on the source files in ``data``; resume from ``out`` if present.
 
     ``out`` receives periodic checkpoints (``checkpoint.pt``) and, at the end, the model and tokenizer

@@ -26,6 +26,7 @@ _DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]")
 @dataclass
 class Completion:
     """A prompt, the model's greedy completion, and the tokens of both with character spans."""
+
     prompt: str
     text: str  # the completion only
     prompt_ids: list[int]
@@ -78,7 +79,7 @@ def find_stop(text: str, start: int, def_indent: int | None, rules) -> tuple[str
     line_start = text.rfind("\n", 0, start) + 1  # the line the prompt ends in may be completed
     stops = []
     if "blank_line" in rules:
-        for m in re.finditer(r"\n[ \t\r\f\v]*\n", text[max(0, line_start - 1):]):
+        for m in re.finditer(r"\n[ \t\r\f\v]*\n", text[max(0, line_start - 1) :]):
             if max(0, line_start - 1) + m.end() - 1 >= start:
                 stops.append((max(start, max(0, line_start - 1) + m.start() + 1), "blank_line"))
                 break
@@ -109,8 +110,11 @@ def complete(lm: LoadedModel, prompt: str, max_new_tokens: int = 64, stop=STOP_R
     prompt_ids = tokenizer(prompt)["input_ids"]
     if not prompt_ids:
         raise UserError("the prompt is empty")
-    check_length(lm, len(prompt_ids) + max_new_tokens,
-                 f"the prompt ({len(prompt_ids)} tokens) plus max_new_tokens ({max_new_tokens})")
+    check_length(
+        lm,
+        len(prompt_ids) + max_new_tokens,
+        f"the prompt ({len(prompt_ids)} tokens) plus max_new_tokens ({max_new_tokens})",
+    )
     if decode(tokenizer, prompt_ids) != prompt:
         raise UserError("the tokenizer does not reproduce this prompt when decoding it; offsets would be wrong")
     def_indent = enclosing_def_indent(prompt)
@@ -134,10 +138,16 @@ def complete(lm: LoadedModel, prompt: str, max_new_tokens: int = 64, stop=STOP_R
     offsets = token_offsets(tokenizer, prompt_ids + generated, full)
     keep = len(generated)
     if cut is not None:
-        keep = sum(1 for _, end in offsets[len(prompt_ids):] if end <= cut)
+        keep = sum(1 for _, end in offsets[len(prompt_ids) :] if end <= cut)
     while keep and offsets[len(prompt_ids) + keep - 1][0] == offsets[len(prompt_ids) + keep - 1][1]:
         keep -= 1  # a trailing token that only starts a character carries no text yet
-    offsets = offsets[:len(prompt_ids) + keep]
-    text = full[len(prompt):offsets[-1][1]] if keep else ""
-    return Completion(prompt=prompt, text=text, prompt_ids=prompt_ids, completion_ids=generated[:keep],
-                      offsets=offsets, stop_reason=reason)
+    offsets = offsets[: len(prompt_ids) + keep]
+    text = full[len(prompt) : offsets[-1][1]] if keep else ""
+    return Completion(
+        prompt=prompt,
+        text=text,
+        prompt_ids=prompt_ids,
+        completion_ids=generated[:keep],
+        offsets=offsets,
+        stop_reason=reason,
+    )

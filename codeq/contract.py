@@ -16,8 +16,15 @@ from codeq.errors import UserError
 SCHEMA_VERSION = 2  # 2 adds Task.explanations; version 1 files are still read (greedy only)
 
 # Explainer names (implemented in codeq.explainers); set-valued ones give a set, the others only scores.
-EXPLAINERS = ("greedy", "attention", "attention_rollout", "saliency", "grad_x_input", "integrated_gradients",
-              "occlusion")
+EXPLAINERS = (
+    "greedy",
+    "attention",
+    "attention_rollout",
+    "saliency",
+    "grad_x_input",
+    "integrated_gradients",
+    "occlusion",
+)
 SET_EXPLAINERS = ("greedy",)
 
 
@@ -45,6 +52,7 @@ class ModelInfo:
 @dataclass
 class Unit:
     """A code unit: a tree-sitter leaf or a whitespace unit (newline, indentation run)."""
+
     index: int
     start: int
     end: int
@@ -57,6 +65,7 @@ class Unit:
 @dataclass
 class Token:
     """A model BPE token with its character span and the units it overlaps."""
+
     index: int
     start: int
     end: int
@@ -85,6 +94,7 @@ class ModelRationale:
 @dataclass
 class Explanation:
     """One explainer's account of a task's target, over the units left of the target unit."""
+
     unit_scores: list[float]  # one per unit 0..target.unit_index-1; higher = more important
     units: list[int]  # its set, best (or first entered) first: see docs/explainers.md
     comprehensiveness: float | None = None  # p(target | x) - p(target | x without ``units``); None: undefined
@@ -128,10 +138,14 @@ class Task:
             return self.explanations[name]
         if name == "greedy":  # version 1 files, or a study whose [prepare] explainers leave greedy out
             chosen = set(self.rationale.units)
-            return Explanation(unit_scores=[float(k in chosen) for k in range(self.target.unit_index)],
-                               units=list(self.rationale.units))
-        raise ContractError(f"task {self.task_id} has no {name!r} explanation "
-                            f"(has: {', '.join(self.explainer_names())}); add it to [prepare] explainers")
+            return Explanation(
+                unit_scores=[float(k in chosen) for k in range(self.target.unit_index)],
+                units=list(self.rationale.units),
+            )
+        raise ContractError(
+            f"task {self.task_id} has no {name!r} explanation "
+            f"(has: {', '.join(self.explainer_names())}); add it to [prepare] explainers"
+        )
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -146,8 +160,9 @@ class Task:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise ContractError(f"schema_version must be a positive integer, got {version!r}")
         if version > SCHEMA_VERSION:
-            raise ContractError(f"schema_version {version} is newer than this codeq reads ({SCHEMA_VERSION}): "
-                                "upgrade codeq-study")
+            raise ContractError(
+                f"schema_version {version} is newer than this codeq reads ({SCHEMA_VERSION}): upgrade codeq-study"
+            )
         d = dict(d)
         d["model"] = ModelInfo(**d["model"])
         d["units"] = [Unit(**u) for u in d["units"]]
@@ -156,8 +171,9 @@ class Task:
         d["rationale"] = ModelRationale(**d["rationale"])
         version = d.get("schema_version", 1)
         if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise ContractError(f"schema_version {version!r} is newer than this codeq reads ({SCHEMA_VERSION}): "
-                                "upgrade codeq-study")
+            raise ContractError(
+                f"schema_version {version!r} is newer than this codeq reads ({SCHEMA_VERSION}): upgrade codeq-study"
+            )
         d["explanations"] = {name: Explanation(**e) for name, e in d.get("explanations", {}).items()}
         return cls(**d)
 
@@ -165,7 +181,7 @@ class Task:
         """Check the invariants every consumer relies on; raise ContractError naming the field."""
         text = self.text
         for u in self.units:
-            if text[u.start:u.end] != u.text:
+            if text[u.start : u.end] != u.text:
                 raise ContractError(f"units[{u.index}]: text {u.text!r} != text[{u.start}:{u.end}]")
         for i, u in enumerate(self.units):
             if u.index != i:
@@ -185,8 +201,10 @@ class Task:
             if name not in EXPLAINERS:
                 raise ContractError(f"explanations: unknown explainer {name!r}")
             if len(e.unit_scores) != self.target.unit_index:
-                raise ContractError(f"explanations.{name}: {len(e.unit_scores)} unit_scores for "
-                                    f"{self.target.unit_index} units left of the target")
+                raise ContractError(
+                    f"explanations.{name}: {len(e.unit_scores)} unit_scores for "
+                    f"{self.target.unit_index} units left of the target"
+                )
             if any(not 0 <= k < self.target.unit_index for k in e.units):
                 raise ContractError(f"explanations.{name}: units must lie left of the target")
 

@@ -35,8 +35,9 @@ def _functions(root, kinds: tuple[str, ...]):
         stack.extend(reversed(node.children))
 
 
-def function_snippets(path: Path, language: str, min_lines: int = 6, max_lines: int = 60,
-                      name: str | None = None) -> list[Snippet]:
+def function_snippets(
+    path: Path, language: str, min_lines: int = 6, max_lines: int = 60, name: str | None = None
+) -> list[Snippet]:
     """Return one snippet per function of ``path`` with ``min_lines``..``max_lines`` lines, in file order."""
     code = path.read_text(encoding="utf-8")
     data = code.encode("utf-8")
@@ -60,8 +61,11 @@ def function_snippets(path: Path, language: str, min_lines: int = 6, max_lines: 
 
 
 def _is_docstring(node) -> bool:
-    return (node.type == "expression_statement" and node.named_child_count == 1
-            and node.named_children[0].type in ("string", "concatenated_string"))
+    return (
+        node.type == "expression_statement"
+        and node.named_child_count == 1
+        and node.named_children[0].type in ("string", "concatenated_string")
+    )
 
 
 def head_snippets(code: str, name: str) -> list[Snippet]:
@@ -78,7 +82,7 @@ def head_snippets(code: str, name: str) -> list[Snippet]:
         if len(statements) < 2 or statements[0].start_point.row == node.start_point.row:
             continue  # nothing left to write, or a one-line function
         first = node.start_point.row
-        prompt = textwrap.dedent("".join(lines[first:statements[0].end_point.row + 1])).rstrip()
+        prompt = textwrap.dedent("".join(lines[first : statements[0].end_point.row + 1])).rstrip()
         label = node.child_by_field_name("name").text.decode("utf-8")
         snippet_id = f"{name}-{label}-L{first + 1}"
         snippets.append(Snippet(snippet_id=snippet_id, task_prefix=snippet_id, prompt=prompt))

@@ -23,14 +23,20 @@ class Column:
     free_text: bool = False  # typed by a person: CSV cells starting with = + - @ get a leading '
 
 
-PID = Column("participant_id", "string", "Pseudonymous participant id (keyed hash, stable across exports).",
-             required=True)
+PID = Column(
+    "participant_id", "string", "Pseudonymous participant id (keyed hash, stable across exports).", required=True
+)
 TASK = Column("task_id", "string", "Task id from tasks.jsonl (the data contract).", required=True)
-UNIT = Column("unit_index", "integer", "Index of the code unit within its task (0-based, contract Unit.index).",
-              required=True)
+UNIT = Column(
+    "unit_index", "integer", "Index of the code unit within its task (0-based, contract Unit.index).", required=True
+)
 # Without it (exports made before explainers existed) every row is greedy's: not required.
-EXPLAINER = Column("explainer", "string", "Explanation method (docs/explainers.md); greedy is the model's greedy rationale.",
-                   observed=True)
+EXPLAINER = Column(
+    "explainer",
+    "string",
+    "Explanation method (docs/explainers.md); greedy is the model's greedy rationale.",
+    observed=True,
+)
 UTC = "ISO 8601, UTC"
 
 COLUMNS: dict[str, list[Column]] = {
@@ -38,10 +44,19 @@ COLUMNS: dict[str, list[Column]] = {
         PID,
         Column("study", "string", "Study slug."),
         Column("study_version", "integer", "Version of the study definition the participant saw."),
-        Column("status", "string", "Furthest step reached.", levels="consented|questionnaire|tutorial|tasks|finished|declined"),
+        Column(
+            "status",
+            "string",
+            "Furthest step reached.",
+            levels="consented|questionnaire|tutorial|tasks|finished|declined",
+        ),
         Column("excluded", "integer", "1 if a researcher excluded the participant, else 0.", levels="0|1"),
-        Column("exclusion_reason", "string", "Reason the researcher gave for the exclusion; empty if not excluded.",
-               free_text=True),
+        Column(
+            "exclusion_reason",
+            "string",
+            "Reason the researcher gave for the exclusion; empty if not excluded.",
+            free_text=True,
+        ),
         Column("started_at", "datetime", "When the participant opened the study (consent page).", unit=UTC),
         Column("finished_at", "datetime", "When the participant finished; empty if not finished.", unit=UTC),
         Column("duration_s", "float", "finished_at - started_at; empty if not finished.", unit="seconds"),
@@ -51,22 +66,41 @@ COLUMNS: dict[str, list[Column]] = {
         TASK,
         Column("kind", "string", "Kind of task.", levels="main|tutorial|attention"),
         Column("position", "integer", "Position of the task in the participant's sequence (1-based)."),
-        Column("phase", "integer", "1 = participant's own selection, 2 = agreement with the model's rationale.", levels="1|2"),
+        Column(
+            "phase",
+            "integer",
+            "1 = participant's own selection, 2 = agreement with the model's rationale.",
+            levels="1|2",
+        ),
         Column("shown_at", "datetime", "Server time the task page was first served.", unit=UTC),
         Column("submitted_at", "datetime", "Server time the answer was stored.", unit=UTC),
         Column("server_ms", "integer", "submitted_at - shown_at as seen by the server.", unit="milliseconds"),
         Column("active_ms", "integer", "Time the page had focus, measured by the browser.", unit="milliseconds"),
         Column("confidence", "integer", "Self-rated confidence in the selection; empty if skipped.", unit="rating"),
         Column("would_predict", "string", "Answer to 'would you have predicted this token?'; empty if skipped."),
-        Column("agreement", "integer", "Phase 2: agreement with the model's reasons (5-point); empty in phase 1.", unit="rating", levels="1|2|3|4|5"),
-        Column("attention_passed", "integer", "Attention checks: 1 passed, 0 failed; empty for other tasks.", levels="0|1"),
+        Column(
+            "agreement",
+            "integer",
+            "Phase 2: agreement with the model's reasons (5-point); empty in phase 1.",
+            unit="rating",
+            levels="1|2|3|4|5",
+        ),
+        Column(
+            "attention_passed", "integer", "Attention checks: 1 passed, 0 failed; empty for other tasks.", levels="0|1"
+        ),
         Column("n_selected", "integer", "Number of units the participant selected in this response.", unit="units"),
     ],
     "selections": [
         PID,
         TASK,
         UNIT,
-        Column("selected", "integer", "1 if the participant selected the unit in phase 1, else 0. One row per selectable unit of each answered task.", levels="0|1", required=True),
+        Column(
+            "selected",
+            "integer",
+            "1 if the participant selected the unit in phase 1, else 0. One row per selectable unit of each answered task.",
+            levels="0|1",
+            required=True,
+        ),
     ],
     "units": [
         TASK,
@@ -74,8 +108,13 @@ COLUMNS: dict[str, list[Column]] = {
         Column("text", "string", "The unit's source text (a newline unit is '\\n').", required=True),
         Column("category", "string", "Programming category (codeq taxonomy).", observed=True, required=True),
         Column("group", "string", "Category group (codeq taxonomy).", observed=True, required=True),
-        Column("selectable", "integer", "1 if participants could select the unit (context left of the target).", levels="0|1",
-               required=True),
+        Column(
+            "selectable",
+            "integer",
+            "1 if participants could select the unit (context left of the target).",
+            levels="0|1",
+            required=True,
+        ),
         Column("is_target", "integer", "1 for the unit holding the model's predicted (boxed) token.", levels="0|1"),
         Column("start", "integer", "Start of the unit in prompt + completion.", unit="characters, 0-based"),
         Column("end", "integer", "End of the unit (exclusive).", unit="characters, 0-based"),
@@ -85,19 +124,55 @@ COLUMNS: dict[str, list[Column]] = {
         TASK,
         EXPLAINER,
         UNIT,
-        Column("in_rationale", "integer", "1 if the unit is in the explainer's set: greedy's own rationale; for a score explainer its top-k selectable units, k = the size of the task's greedy rationale (docs/explainers.md). One row per explainer and selectable unit.", levels="0|1",
-               required=True),
-        Column("rank", "integer", "Place of the unit in the explainer's set (1 = entered first for greedy, highest score for the others); empty if not in it."),
-        Column("score", "float", "The explainer's unit score (token scores summed over the unit, a token split equally among the units it overlaps); higher = more important. Binary methods (greedy): 1 in the set, 0 not.", unit="method-specific"),
-        Column("probability_gain", "float", "Greedy only: gain in p(target) of the step that brought the unit in; empty if not in it or another explainer.", unit="probability"),
+        Column(
+            "in_rationale",
+            "integer",
+            "1 if the unit is in the explainer's set: greedy's own rationale; for a score explainer its top-k selectable units, k = the size of the task's greedy rationale (docs/explainers.md). One row per explainer and selectable unit.",
+            levels="0|1",
+            required=True,
+        ),
+        Column(
+            "rank",
+            "integer",
+            "Place of the unit in the explainer's set (1 = entered first for greedy, highest score for the others); empty if not in it.",
+        ),
+        Column(
+            "score",
+            "float",
+            "The explainer's unit score (token scores summed over the unit, a token split equally among the units it overlaps); higher = more important. Binary methods (greedy): 1 in the set, 0 not.",
+            unit="method-specific",
+        ),
+        Column(
+            "probability_gain",
+            "float",
+            "Greedy only: gain in p(target) of the step that brought the unit in; empty if not in it or another explainer.",
+            unit="probability",
+        ),
     ],
     "explainers": [
         TASK,
         replace(EXPLAINER, required=True),
-        Column("set_valued", "integer", "1 if the explainer produces a set itself (greedy), 0 if its set is the top-k of its scores.", levels="0|1"),
+        Column(
+            "set_valued",
+            "integer",
+            "1 if the explainer produces a set itself (greedy), 0 if its set is the top-k of its scores.",
+            levels="0|1",
+        ),
         Column("set_size", "integer", "Units in the explainer's set (the k of its faithfulness).", unit="units"),
-        Column("comprehensiveness", "float", "ERASER comprehensiveness of the set: p(target | context) - p(target | context without the set's tokens); higher = more faithful. Empty when the set covers the whole context.", unit="probability", required=True),
-        Column("sufficiency", "float", "ERASER sufficiency of the set: p(target | context) - p(target | the set's tokens only); lower = more faithful. Empty when the set is empty.", unit="probability", required=True),
+        Column(
+            "comprehensiveness",
+            "float",
+            "ERASER comprehensiveness of the set: p(target | context) - p(target | context without the set's tokens); higher = more faithful. Empty when the set covers the whole context.",
+            unit="probability",
+            required=True,
+        ),
+        Column(
+            "sufficiency",
+            "float",
+            "ERASER sufficiency of the set: p(target | context) - p(target | the set's tokens only); lower = more faithful. Empty when the set is empty.",
+            unit="probability",
+            required=True,
+        ),
     ],
     "questionnaire": [
         PID,
@@ -132,6 +207,10 @@ def required_columns(table: str) -> tuple[str, ...]:
 
 def text_columns() -> tuple[str, ...]:
     """Required string columns: read as text whatever they look like ("007", "None", "NA" stay strings)."""
-    names = [c.name for table in (*ANALYSIS_TABLES, *ANALYSIS_OPTIONAL_TABLES) for c in COLUMNS[table]
-             if c.required and c.type == "string"]
+    names = [
+        c.name
+        for table in (*ANALYSIS_TABLES, *ANALYSIS_OPTIONAL_TABLES)
+        for c in COLUMNS[table]
+        if c.required and c.type == "string"
+    ]
     return tuple(dict.fromkeys(names))

@@ -46,15 +46,28 @@ def read_study(folder: str | Path) -> Study:
     """Read and check ``folder`` (study.toml, questionnaire.toml, consent.md) for preparing it."""
     definition = read_definition(folder)
     model, prep = definition.for_prepare()
-    rules = TargetRules(language=prep.language, targets_per_snippet=prep.targets_per_snippet,
-                        selection=prep.selection,
-                        categories=tuple(prep.categories) if prep.categories is not None else None,
-                        min_context_units=prep.min_context_units, max_new_tokens=prep.max_new_tokens,
-                        max_steps=prep.max_steps, seed=prep.seed)
-    return Study(folder=definition.folder, study_id=definition.study.id, model_name=model.name,
-                 dtype=model.dtype, rules=rules, snippets_dir=definition.snippets_dir,
-                 tutorial_dir=definition.tutorial_dir, definition=definition,
-                 prepared_from=preparation_hash(definition), explainers=tuple(prep.explainers))
+    rules = TargetRules(
+        language=prep.language,
+        targets_per_snippet=prep.targets_per_snippet,
+        selection=prep.selection,
+        categories=tuple(prep.categories) if prep.categories is not None else None,
+        min_context_units=prep.min_context_units,
+        max_new_tokens=prep.max_new_tokens,
+        max_steps=prep.max_steps,
+        seed=prep.seed,
+    )
+    return Study(
+        folder=definition.folder,
+        study_id=definition.study.id,
+        model_name=model.name,
+        dtype=model.dtype,
+        rules=rules,
+        snippets_dir=definition.snippets_dir,
+        tutorial_dir=definition.tutorial_dir,
+        definition=definition,
+        prepared_from=preparation_hash(definition),
+        explainers=tuple(prep.explainers),
+    )
 
 
 def read_snippets(folder: Path, study_id: str, language: str, required: bool = True) -> list[Snippet]:
@@ -72,8 +85,8 @@ def read_snippets(folder: Path, study_id: str, language: str, required: bool = T
         if not ID.match(path.stem):
             raise StudyError(f"{path}: file name must be letters, digits, '-', '_' or '.'")
         text = path.read_text(encoding="utf-8")
-        while (m := _HEADER.match(text)):
-            text = text[m.end():]
+        while m := _HEADER.match(text):
+            text = text[m.end() :]
         text = text.rstrip()
         if not text.strip():
             raise StudyError(f"{path}: the snippet is empty")

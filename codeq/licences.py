@@ -20,24 +20,54 @@ from dataclasses import dataclass
 
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 
-PERMISSIVE_SPDX = frozenset({
-    "0BSD", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "BSL-1.0", "CC0-1.0", "CNRI-Python", "HPND",
-    "ISC", "MIT", "MIT-0", "MIT-CMU", "PSF-2.0", "Python-2.0", "Unlicense", "Zlib",
-})
+PERMISSIVE_SPDX = frozenset(
+    {
+        "0BSD",
+        "Apache-2.0",
+        "BSD-2-Clause",
+        "BSD-3-Clause",
+        "BSL-1.0",
+        "CC0-1.0",
+        "CNRI-Python",
+        "HPND",
+        "ISC",
+        "MIT",
+        "MIT-0",
+        "MIT-CMU",
+        "PSF-2.0",
+        "Python-2.0",
+        "Unlicense",
+        "Zlib",
+    }
+)
 # License :: classifier (last part) -> SPDX id, permissive ones only
 PERMISSIVE_CLASSIFIERS = {
-    "MIT License": "MIT", "MIT No Attribution License (MIT-0)": "MIT-0", "BSD License": "BSD",
-    "Apache Software License": "Apache-2.0", "Python Software Foundation License": "PSF-2.0",
-    "ISC License (ISCL)": "ISC", "The Unlicense (Unlicense)": "Unlicense", "zlib/libpng License": "Zlib",
+    "MIT License": "MIT",
+    "MIT No Attribution License (MIT-0)": "MIT-0",
+    "BSD License": "BSD",
+    "Apache Software License": "Apache-2.0",
+    "Python Software Foundation License": "PSF-2.0",
+    "ISC License (ISCL)": "ISC",
+    "The Unlicense (Unlicense)": "Unlicense",
+    "zlib/libpng License": "Zlib",
     "Boost Software License 1.0 (BSL-1.0)": "BSL-1.0",
     "Historical Permission Notice and Disclaimer (HPND)": "HPND",
 }
 # short free-text License fields seen in the wild -> SPDX-like name
 COMMON_NAMES = [
-    (re.compile(r"^apache(\s+software)?(\s+license)?[\s,-]*(v(ersion)?\s*)?2(\.0)?(\s+license)?$", re.IGNORECASE), "Apache-2.0"),
+    (
+        re.compile(r"^apache(\s+software)?(\s+license)?[\s,-]*(v(ersion)?\s*)?2(\.0)?(\s+license)?$", re.IGNORECASE),
+        "Apache-2.0",
+    ),
     (re.compile(r"^(new\s+|modified\s+|simplified\s+)?bsd(\s+license)?$", re.IGNORECASE), "BSD"),
-    (re.compile(r"^(3|three)[\s-]*clause\s+bsd(\s+license)?$|^bsd[\s-]*3[\s-]*clause(\s+license)?$", re.IGNORECASE), "BSD-3-Clause"),
-    (re.compile(r"^(2|two)[\s-]*clause\s+bsd(\s+license)?$|^bsd[\s-]*2[\s-]*clause(\s+license)?$", re.IGNORECASE), "BSD-2-Clause"),
+    (
+        re.compile(r"^(3|three)[\s-]*clause\s+bsd(\s+license)?$|^bsd[\s-]*3[\s-]*clause(\s+license)?$", re.IGNORECASE),
+        "BSD-3-Clause",
+    ),
+    (
+        re.compile(r"^(2|two)[\s-]*clause\s+bsd(\s+license)?$|^bsd[\s-]*2[\s-]*clause(\s+license)?$", re.IGNORECASE),
+        "BSD-2-Clause",
+    ),
     (re.compile(r"^(the\s+)?mit(\s+license)?$", re.IGNORECASE), "MIT"),
     (re.compile(r"^isc(\s+license)?$", re.IGNORECASE), "ISC"),
     (re.compile(r"^(psf|python software foundation)(\s+license)?$", re.IGNORECASE), "PSF-2.0"),
@@ -101,13 +131,20 @@ def distribution_licence(metadata) -> Licence:
     expression = (metadata.get("License-Expression") or "").strip()
     if expression:
         canonical = _spdx(expression)
-        return Licence(canonical or expression, "License-Expression",
-                       canonical is not None and spdx_permissive(canonical))
-    classifiers = [c.split("::")[-1].strip() for c in metadata.get_all("Classifier") or []
-                   if c.startswith("License ::") and c.strip() != "License :: OSI Approved"]
+        return Licence(
+            canonical or expression, "License-Expression", canonical is not None and spdx_permissive(canonical)
+        )
+    classifiers = [
+        c.split("::")[-1].strip()
+        for c in metadata.get_all("Classifier") or []
+        if c.startswith("License ::") and c.strip() != "License :: OSI Approved"
+    ]
     if classifiers:
-        return Licence(" AND ".join(PERMISSIVE_CLASSIFIERS.get(c, c) for c in classifiers), "classifiers",
-                       all(c in PERMISSIVE_CLASSIFIERS for c in classifiers))
+        return Licence(
+            " AND ".join(PERMISSIVE_CLASSIFIERS.get(c, c) for c in classifiers),
+            "classifiers",
+            all(c in PERMISSIVE_CLASSIFIERS for c in classifiers),
+        )
     field = (metadata.get("License") or "").strip()
     if field and "\n" not in field and len(field) <= 60:
         canonical = _spdx(field)

@@ -28,6 +28,7 @@ class SequenceTooLong(UserError):
 @dataclass
 class LoadedModel:
     """A causal LM in eval mode with its tokenizer and where it lives."""
+
     model: torch.nn.Module
     tokenizer: object
     name: str
@@ -46,8 +47,11 @@ class LoadedModel:
         if self.dtype == torch.float32:
             return self.model
         if self.fp32_model is None:
-            twin = (AutoModelForCausalLM.from_pretrained(self.source, dtype=torch.float32) if self.source
-                    else copy.deepcopy(self.model).float())
+            twin = (
+                AutoModelForCausalLM.from_pretrained(self.source, dtype=torch.float32)
+                if self.source
+                else copy.deepcopy(self.model).float()
+            )
             self.fp32_model = twin.to(self.device).eval()
         return self.fp32_model
 
@@ -78,8 +82,22 @@ def check_length(model, length: int, what: str = "the sequence") -> None:
 
 
 # Programming languages a model card's metadata may name (``language``, ``programming_language``, ``tags``).
-CARD_LANGUAGES = ("python", "java", "javascript", "typescript", "c", "c++", "c#", "go", "rust", "ruby", "php",
-                  "kotlin", "scala", "swift")
+CARD_LANGUAGES = (
+    "python",
+    "java",
+    "javascript",
+    "typescript",
+    "c",
+    "c++",
+    "c#",
+    "go",
+    "rust",
+    "ruby",
+    "php",
+    "kotlin",
+    "scala",
+    "swift",
+)
 
 
 def model_languages(lm: LoadedModel) -> list[str]:
@@ -124,8 +142,14 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
     try:
-        return {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
-                "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}[dtype]
+        return {
+            "fp32": torch.float32,
+            "float32": torch.float32,
+            "bf16": torch.bfloat16,
+            "bfloat16": torch.bfloat16,
+            "fp16": torch.float16,
+            "float16": torch.float16,
+        }[dtype]
     except KeyError:
         raise ModelLoadError(f"unknown dtype {dtype!r}: use auto, fp32, bf16 or fp16") from None
 
@@ -165,11 +189,13 @@ def check_hub(name: str) -> None:
         raise ModelLoadError(f"{where}, and HF_HUB_OFFLINE is set")
     endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or constants.ENDPOINT)
     try:
-        socket.create_connection((endpoint.hostname, endpoint.port or (443 if endpoint.scheme == "https" else 80)),
-                                 timeout=3).close()
+        socket.create_connection(
+            (endpoint.hostname, endpoint.port or (443 if endpoint.scheme == "https" else 80)), timeout=3
+        ).close()
     except OSError as err:
-        raise ModelLoadError(f"{where}, and the hub ({endpoint.geturl()}) cannot be reached "
-                             f"({err.strerror or type(err).__name__})") from None
+        raise ModelLoadError(
+            f"{where}, and the hub ({endpoint.geturl()}) cannot be reached ({err.strerror or type(err).__name__})"
+        ) from None
 
 
 def _looks_like_hub_id(name: str) -> bool:
@@ -185,8 +211,9 @@ def model_config(name_or_path: str | os.PathLike):
     try:
         return AutoConfig.from_pretrained(resolve_source(name_or_path))
     except OSError as err:
-        raise ModelLoadError(f"cannot load {name_or_path!r}: not found locally and not downloadable "
-                             f"({str(err).splitlines()[0]})") from None
+        raise ModelLoadError(
+            f"cannot load {name_or_path!r}: not found locally and not downloadable ({str(err).splitlines()[0]})"
+        ) from None
 
 
 def load_model(name_or_path: str | os.PathLike, device: str = "auto", dtype: str | torch.dtype = "auto") -> LoadedModel:
@@ -203,8 +230,10 @@ def load_model(name_or_path: str | os.PathLike, device: str = "auto", dtype: str
     try:
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dt)
     except ValueError:
-        raise ModelLoadError(f"{name_or_path!r} is a {config.model_type} model, not a causal language model "
-                             "(AutoModelForCausalLM cannot load it)") from None
+        raise ModelLoadError(
+            f"{name_or_path!r} is a {config.model_type} model, not a causal language model "
+            "(AutoModelForCausalLM cannot load it)"
+        ) from None
     except OSError as err:
         raise ModelLoadError(f"cannot load weights of {name_or_path!r}: {str(err).splitlines()[0]}") from None
     try:

@@ -40,5 +40,10 @@ def _set_level(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 log_level_option = click.option(
-    "--log-level", default=None, callback=_set_level, expose_value=False, is_eager=True,
-    help=f"DEBUG, INFO, WARNING or ERROR (default: ${LEVEL_ENV}, else WARNING).")
+    "--log-level",
+    default=None,
+    callback=_set_level,
+    expose_value=False,
+    is_eager=True,
+    help=f"DEBUG, INFO, WARNING or ERROR (default: ${LEVEL_ENV}, else WARNING).",
+)

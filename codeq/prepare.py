@@ -39,13 +39,24 @@ def model_card(study: Study, lm, tasks: list[Task], tutorial: list[Task]) -> dic
     """Describe the model and settings that produced the tasks."""
     rules = study.rules
     return {
-        "study": study.study_id, "model": lm.name, "revision": lm.revision, "dtype": study.dtype,
-        "parameters": sum(p.numel() for p in lm.model.parameters()), "codeq_version": codeq.__version__,
-        "language": rules.language, "seed": rules.seed, "selection": rules.selection,
-        "targets_per_snippet": rules.targets_per_snippet, "categories": rules.categories,
-        "min_context_units": rules.min_context_units, "max_new_tokens": rules.max_new_tokens,
-        "max_steps": rules.max_steps, "tasks": len(tasks), "tutorial_tasks": len(tutorial),
-        "converged": sum(t.rationale.converged for t in tasks), "explainers": list(study.explainers),
+        "study": study.study_id,
+        "model": lm.name,
+        "revision": lm.revision,
+        "dtype": study.dtype,
+        "parameters": sum(p.numel() for p in lm.model.parameters()),
+        "codeq_version": codeq.__version__,
+        "language": rules.language,
+        "seed": rules.seed,
+        "selection": rules.selection,
+        "targets_per_snippet": rules.targets_per_snippet,
+        "categories": rules.categories,
+        "min_context_units": rules.min_context_units,
+        "max_new_tokens": rules.max_new_tokens,
+        "max_steps": rules.max_steps,
+        "tasks": len(tasks),
+        "tutorial_tasks": len(tutorial),
+        "converged": sum(t.rationale.converged for t in tasks),
+        "explainers": list(study.explainers),
     }
 
 
@@ -55,7 +66,9 @@ def short_of_targets(snippets: list[Snippet], tasks: list[Task], wanted: int) ->
     return {s.snippet_id: counts[s.snippet_id] for s in snippets if counts[s.snippet_id] < wanted}
 
 
-def preparation_warnings(study: Study, lm, snippets: list[Snippet], tasks: list[Task], tutorial: list[Task]) -> list[str]:
+def preparation_warnings(
+    study: Study, lm, snippets: list[Snippet], tasks: list[Task], tutorial: list[Task]
+) -> list[str]:
     """Return one line for each thing that works but is probably a mistake."""
     rules = study.rules
     out = []
@@ -66,15 +79,19 @@ def preparation_warnings(study: Study, lm, snippets: list[Snippet], tasks: list[
     for snippet_id, n in short_of_targets(snippets, tasks, rules.targets_per_snippet).items():
         out.append(f"snippet {snippet_id} has {n} of {rules.targets_per_snippet} targets")
     if not tutorial:
-        out.append(f"no tutorial task (no snippet in {study.tutorial_dir} gave a target): "
-                   "the study app will use the first task as the tutorial")
+        out.append(
+            f"no tutorial task (no snippet in {study.tutorial_dir} gave a target): "
+            "the study app will use the first task as the tutorial"
+        )
     languages = model_languages(lm)
     if languages and rules.language not in languages:
         out.append(f"the model card of {lm.name} names {', '.join(languages)}, not {rules.language}")
     layout = [t.task_id for t in tasks if t.units[t.target.unit_index].category in LAYOUT_CATEGORIES]
     if layout:
-        out.append(f"{len(layout)} targets are line ends or indentation (first: {layout[0]}); "
-                   "list the target categories in [prepare] categories")
+        out.append(
+            f"{len(layout)} targets are line ends or indentation (first: {layout[0]}); "
+            "list the target categories in [prepare] categories"
+        )
     return out
 
 
@@ -83,16 +100,16 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
     started = time.perf_counter()
     study = read_study(folder)
     snippets = read_snippets(study.snippets_dir, study.study_id, study.rules.language)
-    tutorial = read_snippets(study.tutorial_dir, f"{study.study_id}-tutorial", study.rules.language,
-                             required=False)
+    tutorial = read_snippets(study.tutorial_dir, f"{study.study_id}-tutorial", study.rules.language, required=False)
     if lm is None:
         lm = load_model(study.model_name, device=device, dtype=study.dtype)
     screened = []
     tasks = build_tasks(lm, snippets, study.rules, study.dtype, screened=screened)
     if not tasks:
         raise StudyError(f"{study.folder}: no snippet gave an eligible target; relax [prepare] settings")
-    tutorial_tasks = build_tasks(lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype,
-                                 screened=screened)
+    tutorial_tasks = build_tasks(
+        lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype, screened=screened
+    )
     tasks, tutorial_tasks = (explain_tasks(lm, ts, study.explainers) for ts in (tasks, tutorial_tasks))
     write_tasks(tasks, study.folder / "tasks.jsonl")
     if tutorial_tasks:
@@ -104,8 +121,14 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
     card["screened_out"] = [asdict(line) for line in screened]
     card["prepared_from"] = study.prepared_from
     card["warnings"] = preparation_warnings(study, lm, snippets, tasks, tutorial_tasks)
-    log.info("prepared %s: %d tasks (%d converged) from %d snippets with %s in %.1f s", study.folder, len(tasks),
-             card["converged"], len(snippets), lm.name, time.perf_counter() - started)
-    (study.folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n",
-                                                  encoding="utf-8")
+    log.info(
+        "prepared %s: %d tasks (%d converged) from %d snippets with %s in %.1f s",
+        study.folder,
+        len(tasks),
+        card["converged"],
+        len(snippets),
+        lm.name,
+        time.perf_counter() - started,
+    )
+    (study.folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return card

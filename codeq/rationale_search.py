@@ -34,6 +34,7 @@ from codeq.loading import LoadedModel, check_length
 @dataclass
 class Rationale:
     """The greedy rationale of one target token."""
+
     target_position: int
     target_id: int
     positions: list[int]  # context positions in the order added; the first is target_position - 1
@@ -75,19 +76,25 @@ class _Search:
         best = int(logp.argmax())  # first maximum: lowest position on ties
         j = int(cands[best])
         if self.order:
-            self.chosen = torch.sort(torch.cat([self.chosen, cands[best:best + 1]])).values
+            self.chosen = torch.sort(torch.cat([self.chosen, cands[best : best + 1]])).values
         self.order.append(j)
         self.probabilities.append(math.exp(float(logp[best])))
         self.tops.append(int(top[best]))
         added = len(self.order) - 1
-        return (self.tops[-1] != self.target_id and len(self.order) < self.t
-                and (max_steps is None or added < max_steps))
+        return self.tops[-1] != self.target_id and len(self.order) < self.t and (max_steps is None or added < max_steps)
 
     def result(self) -> Rationale:
-        return Rationale(target_position=self.t, target_id=self.target_id, positions=self.order,
-                         probabilities=self.probabilities, top_prediction=self.tops[-1],
-                         converged=self.tops[-1] == self.target_id, sequence_index=self.sequence_index,
-                         top_predictions=self.tops, rescored=self.rescored)
+        return Rationale(
+            target_position=self.t,
+            target_id=self.target_id,
+            positions=self.order,
+            probabilities=self.probabilities,
+            top_prediction=self.tops[-1],
+            converged=self.tops[-1] == self.target_id,
+            sequence_index=self.sequence_index,
+            top_predictions=self.tops,
+            rescored=self.rescored,
+        )
 
 
 # A reduced-precision decision is re-scored in fp32 when its margin (in log-probability) is under this
@@ -103,6 +110,7 @@ def _keeps_last_logits_only(model) -> bool:
 
 class LastScores(NamedTuple):
     """Scores of the next token after each row, one entry per row."""
+
     logp: torch.Tensor  # log p(target), log-softmax in fp32
     top: torch.Tensor  # argmax token (first maximum)
     gap: torch.Tensor  # highest minus second-highest logit in fp32: the margin of the stopping test
@@ -113,12 +121,16 @@ class LastScores(NamedTuple):
 def score_last(model, input_ids, position_ids, attention_mask, target_ids) -> LastScores:
     """Return the :class:`LastScores` at the last position of each row."""
     kwargs = {"logits_to_keep": 1} if _keeps_last_logits_only(model) else {}
-    logits = model(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask,
-                   use_cache=False, **kwargs).logits[:, -1].float()  # (R, V)
+    logits = (
+        model(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask, use_cache=False, **kwargs)
+        .logits[:, -1]
+        .float()
+    )  # (R, V)
     logp = logits.log_softmax(-1)
     two = logits.topk(2, -1).values
-    return LastScores(logp.gather(1, target_ids[:, None]).squeeze(1), logits.argmax(-1), two[:, 0] - two[:, 1],
-                      logits.abs().amax(-1))
+    return LastScores(
+        logp.gather(1, target_ids[:, None]).squeeze(1), logits.argmax(-1), two[:, 0] - two[:, 1], logits.abs().amax(-1)
+    )
 
 
 def _chunks(lengths: list[int], counts: list[int], batch_size: int, max_batch_tokens: int):
@@ -166,10 +178,10 @@ def score_blocks(model, blocks, batch_size: int, max_batch_tokens: int, pad_id: 
         for b, s, e in chunk:
             ids, target_id, positions = blocks[order[b]]
             rows = positions[s:e]
-            input_ids[r:r + e - s, width - rows.shape[1]:] = ids[rows]
-            position_ids[r:r + e - s, width - rows.shape[1]:] = rows
-            mask[r:r + e - s, width - rows.shape[1]:] = 1
-            targets[r:r + e - s] = target_id
+            input_ids[r : r + e - s, width - rows.shape[1] :] = ids[rows]
+            position_ids[r : r + e - s, width - rows.shape[1] :] = rows
+            mask[r : r + e - s, width - rows.shape[1] :] = 1
+            targets[r : r + e - s] = target_id
             r += e - s
         outs.append(score_last(model, input_ids, position_ids, mask, targets))
         pieces += [(order[b], e - s) for b, s, e in chunk]
@@ -196,8 +208,9 @@ def rows_to_rescore(scores: LastScores, bound: float) -> torch.Tensor:
     return near[:0] if len(near) == 1 and scores.gap[near[0]] >= margin else near
 
 
-def _decide_again(fp32_model, blocks, scores: list[LastScores], bound: float, batch_size: int,
-                  max_batch_tokens: int, pad_id: int) -> None:
+def _decide_again(
+    fp32_model, blocks, scores: list[LastScores], bound: float, batch_size: int, max_batch_tokens: int, pad_id: int
+) -> None:
     """Overwrite with fp32 scores the rows of every close decision (:func:`rows_to_rescore`).
 
     A re-scored choice also decides its stopping test in fp32: two decisions.
@@ -208,16 +221,25 @@ def _decide_again(fp32_model, blocks, scores: list[LastScores], bound: float, ba
         if len(rows):
             todo.append((search, positions[rows.to(positions.device)], sc, rows))
             search.rescored += 2 if len(rows) > 1 else 1
-    exact = score_blocks(fp32_model, [(s.ids, s.target_id, positions) for s, positions, _, _ in todo], batch_size,
-                         max_batch_tokens, pad_id)
+    exact = score_blocks(
+        fp32_model,
+        [(s.ids, s.target_id, positions) for s, positions, _, _ in todo],
+        batch_size,
+        max_batch_tokens,
+        pad_id,
+    )
     for (_, _, sc, rows), ex in zip(todo, exact):
         sc.logp[rows], sc.top[rows] = ex.logp, ex.top
 
 
 def _normalize(input_ids, target_positions):
     """Return (list of 1-D sequences, list of target lists) for one or several sequences."""
-    several = not (torch.is_tensor(input_ids) and input_ids.dim() == 1
-                   or isinstance(input_ids, (list, tuple)) and (not input_ids or isinstance(input_ids[0], int)))
+    several = not (
+        torch.is_tensor(input_ids)
+        and input_ids.dim() == 1
+        or isinstance(input_ids, (list, tuple))
+        and (not input_ids or isinstance(input_ids[0], int))
+    )
     if not several:
         return [torch.as_tensor(input_ids, dtype=torch.long)], [list(target_positions)]
     sequences = [torch.as_tensor(ids, dtype=torch.long) for ids in input_ids]
@@ -243,9 +265,17 @@ def predicted_positions(lm, ids, start: int = 1) -> list[int]:
     return [t for t in hits.tolist() if t >= start]
 
 
-def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, batch_size: int = 1024,
-                max_batch_tokens: int = 32768, progress: bool = False, exact: bool = True,
-                rescore_bound: float | None = None) -> list[Rationale]:
+def rationalize(
+    lm,
+    input_ids,
+    target_positions,
+    max_steps: int | None = None,
+    batch_size: int = 1024,
+    max_batch_tokens: int = 32768,
+    progress: bool = False,
+    exact: bool = True,
+    rescore_bound: float | None = None,
+) -> list[Rationale]:
     """Compute the greedy rationale of each target token.
 
     Parameters
@@ -306,12 +336,16 @@ def rationalize(lm, input_ids, target_positions, max_steps: int | None = None, b
     bar = tqdm(desc="rationalizing", unit="step", disable=not progress, leave=False)
     while active:
         blocks = [(search, *search.rows()) for search in active]
-        scores = score_blocks(model, [(s.ids, s.target_id, positions) for s, positions, _ in blocks], batch_size,
-                              max_batch_tokens, pad_id)
+        scores = score_blocks(
+            model, [(s.ids, s.target_id, positions) for s, positions, _ in blocks], batch_size, max_batch_tokens, pad_id
+        )
         if fp32_model is not None:
             _decide_again(fp32_model, blocks, scores, bound, batch_size, max_batch_tokens, pad_id)
-        active = [search for (search, _, cands), sc in zip(blocks, scores)
-                  if search.advance(cands, sc.logp, sc.top, max_steps)]
+        active = [
+            search
+            for (search, _, cands), sc in zip(blocks, scores)
+            if search.advance(cands, sc.logp, sc.top, max_steps)
+        ]
         bar.update()
         bar.set_postfix(active=len(active))
     bar.close()

@@ -26,14 +26,19 @@ def score_subsets(model, ids: torch.Tensor, subsets: list[list[int]], target_id:
     """
     device = next(model.parameters()).device
     positions = torch.tensor(subsets, device=device)  # (m, k)
-    out = model(input_ids=ids.to(device)[positions], position_ids=positions,
-                attention_mask=torch.ones_like(positions), use_cache=False)
+    out = model(
+        input_ids=ids.to(device)[positions],
+        position_ids=positions,
+        attention_mask=torch.ones_like(positions),
+        use_cache=False,
+    )
     logp = out.logits[:, -1].float().log_softmax(-1)  # (m, V)
     return logp[:, target_id].tolist(), logp.argmax(-1).tolist()
 
 
-def rationalize_one(model, ids, target_position: int, max_steps: int | None = None,
-                    sequence_index: int = 0) -> Rationale:
+def rationalize_one(
+    model, ids, target_position: int, max_steps: int | None = None, sequence_index: int = 0
+) -> Rationale:
     """Greedily rationalize the token at ``target_position`` of ``ids``.
 
     Ties between candidates with the same log-probability go to the lowest position.
@@ -53,12 +58,22 @@ def rationalize_one(model, ids, target_position: int, max_steps: int | None = No
         top = cand_tops[best]
         probabilities.append(math.exp(logps[best]))
         tops.append(top)
-    return Rationale(target_position=t, target_id=target_id, positions=chosen, probabilities=probabilities,
-                     top_prediction=top, converged=top == target_id, sequence_index=sequence_index,
-                     top_predictions=tops)
+    return Rationale(
+        target_position=t,
+        target_id=target_id,
+        positions=chosen,
+        probabilities=probabilities,
+        top_prediction=top,
+        converged=top == target_id,
+        sequence_index=sequence_index,
+        top_predictions=tops,
+    )
 
 
 def rationalize_reference(model, sequences, targets, max_steps: int | None = None) -> list[Rationale]:
     """Rationalize every target of every sequence, one target after the other."""
-    return [rationalize_one(model, ids, t, max_steps, sequence_index=s)
-            for s, (ids, ts) in enumerate(zip(sequences, targets)) for t in ts]
+    return [
+        rationalize_one(model, ids, t, max_steps, sequence_index=s)
+        for s, (ids, ts) in enumerate(zip(sequences, targets))
+        for t in ts
+    ]

@@ -56,7 +56,7 @@ def screen_reason(text: str, completion_start: int, position: int, language: str
     The text up to the end of the target's line must parse, and no completion line up to there may
     repeat an earlier one.
     """
-    head = text[:line_end(text, position)]
+    head = text[: line_end(text, position)]
     if not parses(head, language):
         return PARSE_ERROR
     if first_repeated_line(head, completion_start) is not None:

@@ -39,6 +39,7 @@ class StudyError(UserError):
 @dataclass(frozen=True)
 class StudyInfo:
     """``[study]``: what participants are told and how many tasks each one gets."""
+
     id: str
     title: str
     researcher: str
@@ -54,6 +55,7 @@ class StudyInfo:
 @dataclass(frozen=True)
 class ModelSettings:
     """``[model]``: the model ``codeq prepare`` uses."""
+
     name: str
     dtype: str = "fp32"
 
@@ -61,6 +63,7 @@ class ModelSettings:
 @dataclass(frozen=True)
 class PrepareSettings:
     """``[prepare]``: how ``codeq prepare`` picks snippets and targets."""
+
     language: str
     targets_per_snippet: int
     snippets: str = "snippets"
@@ -78,6 +81,7 @@ class PrepareSettings:
 @dataclass(frozen=True)
 class Annotation:
     """``[annotation]``: the questions of the task page."""
+
     question: str = "Click the code tokens you think mattered most for the model to produce its next token."
     confidence: bool = True
     would_predict: bool = True
@@ -89,12 +93,14 @@ class Annotation:
 @dataclass(frozen=True)
 class Tutorial:
     """``[tutorial]``: the practice task's text."""
+
     intro: str = ""
 
 
 @dataclass(frozen=True)
 class AttentionCheck:
     """One ``[[attention_checks]]``: select exactly the units reading ``select_text`` in ``base_task``."""
+
     id: str
     instruction: str
     select_text: str
@@ -105,6 +111,7 @@ class AttentionCheck:
 @dataclass(frozen=True)
 class Question:
     """One ``[[questions]]`` of questionnaire.toml (export column ``q_<id>``)."""
+
     id: str
     text: str
     type: str = "choice"
@@ -117,6 +124,7 @@ class Question:
 @dataclass(frozen=True)
 class StudyDefinition:
     """A study folder's settings, checked."""
+
     folder: Path
     study: StudyInfo
     model: ModelSettings | None  # None without [model]: the tasks come from elsewhere
@@ -277,8 +285,11 @@ def read_definition(folder: str | Path) -> StudyDefinition:
         prep = parse_table(PrepareSettings, data["prepare"], where)
         _one_of(where, "language", prep.language, LANGUAGES)
         _one_of(where, "selection", prep.selection, SELECTIONS)
-        _at_least(where, prep, {"targets_per_snippet": 1, "min_context_units": 0, "max_new_tokens": 1,
-                                "seed": 0, "max_steps": 1})
+        _at_least(
+            where,
+            prep,
+            {"targets_per_snippet": 1, "min_context_units": 0, "max_new_tokens": 1, "seed": 0, "max_steps": 1},
+        )
         unknown = sorted(set(prep.categories or ()) - set(load_taxonomy(prep.language).categories))
         if unknown:
             raise StudyError(f"{where}: categories has {unknown[0]!r}, not a {prep.language} category")
@@ -299,10 +310,17 @@ def read_definition(folder: str | Path) -> StudyDefinition:
     if not consent.is_file():
         raise StudyError(f"{consent}: no such file")
     return StudyDefinition(
-        folder=folder, study=study, model=model, prepare=prep, annotation=annotation, tutorial=tutorial,
-        attention_checks=checks, questions=read_questions(folder / "questionnaire.toml"),
+        folder=folder,
+        study=study,
+        model=model,
+        prepare=prep,
+        annotation=annotation,
+        tutorial=tutorial,
+        attention_checks=checks,
+        questions=read_questions(folder / "questionnaire.toml"),
         consent=consent.read_text(encoding="utf-8"),
-        preparation={k: data[k] for k in ("model", "prepare") if k in data})
+        preparation={k: data[k] for k in ("model", "prepare") if k in data},
+    )
 
 
 def snippet_files(folder: Path, language: str) -> list[Path]:

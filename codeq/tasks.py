@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Snippet:
     """A prompt the model completes; tasks from it are named ``<task_prefix>-t<n>``."""
+
     snippet_id: str
     task_prefix: str
     prompt: str
@@ -58,6 +59,7 @@ class TargetRules:
 @dataclass(frozen=True)
 class ScreenedLine:
     """Candidate targets on one line of a completion that the screen left out, and why."""
+
     snippet: str  # the snippet's task prefix, unique across a study's tasks and tutorial
     line: int  # 1-based line number in prompt + completion
     text: str
@@ -77,8 +79,9 @@ class _Draft:
     chosen: list[Rationale] = field(default_factory=list)
 
 
-def target_candidates(tokens: list[Token], units: list[Unit], first_completion_token: int,
-                      rules: TargetRules) -> list[int]:
+def target_candidates(
+    tokens: list[Token], units: list[Unit], first_completion_token: int, rules: TargetRules
+) -> list[int]:
     """Return the token positions that may be targets, in text order."""
     found = []
     for token in tokens[first_completion_token:]:
@@ -93,8 +96,9 @@ def target_candidates(tokens: list[Token], units: list[Unit], first_completion_t
     return found
 
 
-def screen_targets(text: str, completion_start: int, units: list[Unit], tokens: list[Token],
-                   candidates: list[int], language: str) -> tuple[list[int], Counter]:
+def screen_targets(
+    text: str, completion_start: int, units: list[Unit], tokens: list[Token], candidates: list[int], language: str
+) -> tuple[list[int], Counter]:
     """Split candidate positions into the eligible ones (in order) and a count of the others per
     (line index, reason). A target's line is the line of the unit it starts."""
     kept, screened, reasons = [], Counter(), {}
@@ -121,8 +125,10 @@ def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     candidates = target_candidates(tokens, units, len(completion.prompt_ids), rules)
     candidates, counts = screen_targets(text, len(snippet.prompt), units, tokens, candidates, rules.language)
     lines = text.split("\n")
-    screened = [ScreenedLine(snippet.task_prefix, line + 1, lines[line], reason, n)
-                for (line, reason), n in sorted(counts.items())]
+    screened = [
+        ScreenedLine(snippet.task_prefix, line + 1, lines[line], reason, n)
+        for (line, reason), n in sorted(counts.items())
+    ]
     random.Random(f"{rules.seed}:{snippet.snippet_id}").shuffle(candidates)
     return _Draft(snippet, completion.text, completion.ids, units, tokens, candidates, screened)
 
@@ -151,33 +157,56 @@ def _select(lm, drafts: list[_Draft], rules: TargetRules, progress: bool) -> Non
                 del draft.candidates[:need]
         if not pending:
             return
-        rationales = rationalize(lm, [d.ids for d, _ in pending], [sorted(ts) for _, ts in pending],
-                                 max_steps=rules.max_steps, progress=progress)
+        rationales = rationalize(
+            lm,
+            [d.ids for d, _ in pending],
+            [sorted(ts) for _, ts in pending],
+            max_steps=rules.max_steps,
+            progress=progress,
+        )
         by_draft = {}
         for r in rationales:
             by_draft.setdefault(r.sequence_index, []).append(r)
         for k, (draft, _) in enumerate(pending):
             draft.chosen.extend(r for r in by_draft[k] if r.converged or rules.selection == "all")
-        log.info("target round %d: %d candidates of %d snippets rationalized, %d converged", round_number,
-                 len(rationales), len(pending), sum(r.converged for r in rationales))
+        log.info(
+            "target round %d: %d candidates of %d snippets rationalized, %d converged",
+            round_number,
+            len(rationales),
+            len(pending),
+            sum(r.converged for r in rationales),
+        )
 
 
 def _task(draft: _Draft, number: int, rationale: Rationale, model: ModelInfo, language: str) -> Task:
     token = draft.tokens[rationale.target_position]
     unit = draft.units[token.units[0]]
     return Task(
-        task_id=f"{draft.snippet.task_prefix}-t{number}", language=language, model=model,
-        snippet_id=draft.snippet.snippet_id, prompt=draft.snippet.prompt, completion=draft.completion_text,
-        units=draft.units, tokens=draft.tokens,
+        task_id=f"{draft.snippet.task_prefix}-t{number}",
+        language=language,
+        model=model,
+        snippet_id=draft.snippet.snippet_id,
+        prompt=draft.snippet.prompt,
+        completion=draft.completion_text,
+        units=draft.units,
+        tokens=draft.tokens,
         target=Target(token_index=token.index, token_id=token.id, unit_index=unit.index, text=unit.text),
-        rationale=unit_rationale(rationale.positions, rationale.probabilities, rationale.top_prediction,
-                                 rationale.converged, draft.tokens),
-        context_start=0)
+        rationale=unit_rationale(
+            rationale.positions, rationale.probabilities, rationale.top_prediction, rationale.converged, draft.tokens
+        ),
+        context_start=0,
+    )
 
 
-def build_tasks(lm, snippets: list[Snippet], rules: TargetRules, dtype: str,
-                screened: list[ScreenedLine] | None = None, progress: bool = True,
-                completion: bool = True) -> list[Task]:
+def build_tasks(
+    lm,
+    snippets: list[Snippet],
+    rules: TargetRules,
+    dtype: str,
+    screened: list[ScreenedLine] | None = None,
+    progress: bool = True,
+    completion: bool = True,
+) -> list[Task]:
     """Complete every snippet, choose and rationalize its targets, and return the tasks in order.
 
     Tasks of one snippet are numbered t1, t2, ... in text order of their targets. A snippet with

@@ -39,12 +39,13 @@ class Rule:
     path: tuple[str, ...] | None = None
 
     def matches(self, node_type: str, text: str, ancestors: tuple[str, ...]) -> bool:
-        return ((self.types is None or node_type in self.types)
-                and (self.text is None or text in self.text)
-                and (self.parent is None or (bool(ancestors) and ancestors[-1] in self.parent))
-                and (self.inside is None or node_type in self.inside
-                     or not self.inside.isdisjoint(ancestors))
-                and (self.path is None or ancestors[-len(self.path):] == self.path))
+        return (
+            (self.types is None or node_type in self.types)
+            and (self.text is None or text in self.text)
+            and (self.parent is None or (bool(ancestors) and ancestors[-1] in self.parent))
+            and (self.inside is None or node_type in self.inside or not self.inside.isdisjoint(ancestors))
+            and (self.path is None or ancestors[-len(self.path) :] == self.path)
+        )
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,20 @@ def parse_taxonomy(data: dict, source: str, language: str) -> Taxonomy:
             raise TaxonomyError(f"{source}: rules[{i}] has unknown key(s) {', '.join(sorted(extra))}")
         if spec.get("category") not in groups:
             raise TaxonomyError(f"{source}: rules[{i}].category {spec.get('category')!r} is not a category")
-        rules.append(Rule(category=spec["category"],
-                          **{k: frozenset(spec[k]) for k in ("types", "text", "parent", "inside") if k in spec},
-                          **({"path": tuple(spec["path"])} if "path" in spec else {})))
-    return Taxonomy(language=language, atomic=frozenset(data.get("atomic", [])), groups=groups,
-                    descriptions=descriptions, rules=tuple(rules))
+        rules.append(
+            Rule(
+                category=spec["category"],
+                **{k: frozenset(spec[k]) for k in ("types", "text", "parent", "inside") if k in spec},
+                **({"path": tuple(spec["path"])} if "path" in spec else {}),
+            )
+        )
+    return Taxonomy(
+        language=language,
+        atomic=frozenset(data.get("atomic", [])),
+        groups=groups,
+        descriptions=descriptions,
+        rules=tuple(rules),
+    )
 
 
 @cache

@@ -43,8 +43,9 @@ def starts_unit(token: Token, units: list[Unit]) -> bool:
     return bool(token.units) and units[token.units[0]].start >= token.start
 
 
-def unit_rationale(positions: list[int], probabilities: list[float], top_prediction: int, converged: bool,
-                   tokens: list[Token]) -> ModelRationale:
+def unit_rationale(
+    positions: list[int], probabilities: list[float], top_prediction: int, converged: bool, tokens: list[Token]
+) -> ModelRationale:
     """Map a token rationale onto units, keeping the order in which units entered.
 
     A unit enters with the first rationale token that overlaps it; its gain is that step's rise in
@@ -61,9 +62,14 @@ def unit_rationale(positions: list[int], probabilities: list[float], top_predict
                 units.append(unit)
                 gains.append(probability - previous)
         previous = probability
-    return ModelRationale(positions=list(positions), probabilities=list(probabilities),
-                          top_prediction=int(top_prediction), converged=bool(converged), units=units,
-                          unit_gains=gains)
+    return ModelRationale(
+        positions=list(positions),
+        probabilities=list(probabilities),
+        top_prediction=int(top_prediction),
+        converged=bool(converged),
+        units=units,
+        unit_gains=gains,
+    )
 
 
 def unit_scores(token_scores: list[float], tokens: list[Token], n_units: int) -> list[float]:
@@ -89,4 +95,4 @@ def top_units(scores: Sequence[float] | Mapping[int, float], k: int, among=None)
     binary 1/0 score ranks its set first. ``among`` restricts the candidates (default: all).
     """
     candidates = range(len(scores)) if among is None else among
-    return sorted(candidates, key=lambda u: (-scores[u], -u))[:max(k, 0)]
+    return sorted(candidates, key=lambda u: (-scores[u], -u))[: max(k, 0)]

@@ -77,9 +77,9 @@ def token_blocks(tokenizer, texts, block_size: int, chunk: int = 256) -> torch.T
     parts = []
     with tqdm(total=len(texts), desc="tokenizing", unit="file", leave=False) as bar:
         for i in range(0, len(texts), chunk):
-            for ids in tokenizer(texts[i:i + chunk])["input_ids"]:
+            for ids in tokenizer(texts[i : i + chunk])["input_ids"]:
                 parts.append(np.asarray(ids + separator, dtype=np.int64))
-            bar.update(len(texts[i:i + chunk]))
+            bar.update(len(texts[i : i + chunk]))
     ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     n = len(ids) // block_size
     return torch.from_numpy(ids[: n * block_size].copy()).view(n, block_size)
@@ -105,7 +105,7 @@ def _batch(blocks: torch.Tensor, step: int, cfg: TrainConfig) -> torch.Tensor:
     per_epoch = max(1, len(blocks) // cfg.batch_size)
     epoch, index = divmod(step, per_epoch)
     order = _epoch_order(len(blocks), cfg.seed + epoch)
-    return blocks[order[index * cfg.batch_size:(index + 1) * cfg.batch_size]]
+    return blocks[order[index * cfg.batch_size : (index + 1) * cfg.batch_size]]
 
 
 def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, eval_blocks=None) -> dict:
@@ -123,8 +123,11 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
     device = next(model.parameters()).device
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
     start, log, best = 0, [], None
     if ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=False)
@@ -135,8 +138,10 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
         now = asdict(cfg)
         changed = {k: (v, now.get(k)) for k, v in state["config"].items() if now.get(k) != v}
         if changed:  # e.g. more --steps: the learning-rate schedule jumps to the new one's position
-            tqdm.write("warning: settings differ from the checkpoint's, the new ones apply from here: "
-                       + ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()))
+            tqdm.write(
+                "warning: settings differ from the checkpoint's, the new ones apply from here: "
+                + ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
+            )
     gen = torch.Generator().manual_seed(cfg.seed)
     model.train()
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="training", unit="step")
@@ -165,25 +170,46 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
                 log[-1]["heldout_loss"] = evaluate_loss(model, eval_blocks, cfg.batch_size)
                 model.train()
                 if best is None or log[-1]["heldout_loss"] < best["heldout_loss"]:
-                    best = {"step": step + 1, "heldout_loss": log[-1]["heldout_loss"],
-                            "model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+                    best = {
+                        "step": step + 1,
+                        "heldout_loss": log[-1]["heldout_loss"],
+                        "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+                    }
                 bar.write(f"step {step + 1}: held-out loss {log[-1]['heldout_loss']:.3f}")
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
-                        "log": log, "best": best, "config": asdict(cfg)}, ckpt_path)
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "step": step + 1,
+                    "log": log,
+                    "best": best,
+                    "config": asdict(cfg),
+                },
+                ckpt_path,
+            )
         if out_of_time:
             bar.write(f"stopping at step {step + 1}: the {cfg.max_minutes} minutes are up")
             break
     bar.close()
     model.eval()
-    result = {"config": asdict(cfg), "final_train_loss": log[-1]["loss"] if log else None,
-              "steps_done": len(log), "stopped_by_time": out_of_time,
-              "train_seconds": round(time.time() - t0, 1)}
+    result = {
+        "config": asdict(cfg),
+        "final_train_loss": log[-1]["loss"] if log else None,
+        "steps_done": len(log),
+        "stopped_by_time": out_of_time,
+        "train_seconds": round(time.time() - t0, 1),
+    }
     if best is not None:
         model.load_state_dict(best["model"])
-        result.update(best_step=best["step"], heldout_loss=best["heldout_loss"],
-                      heldout_perplexity=math.exp(best["heldout_loss"]),
-                      heldout_curve=[(e["step"] + 1, round(e["heldout_loss"], 4)) for e in log if "heldout_loss" in e])
-    model.to(SAVE_DTYPES[cfg.save_dtype]).save_pretrained(out, safe_serialization=True)  # the model is left in that dtype
+        result.update(
+            best_step=best["step"],
+            heldout_loss=best["heldout_loss"],
+            heldout_perplexity=math.exp(best["heldout_loss"]),
+            heldout_curve=[(e["step"] + 1, round(e["heldout_loss"], 4)) for e in log if "heldout_loss" in e],
+        )
+    model.to(SAVE_DTYPES[cfg.save_dtype]).save_pretrained(
+        out, safe_serialization=True
+    )  # the model is left in that dtype
     tokenizer.save_pretrained(out)
     return result
 
@@ -195,7 +221,7 @@ def evaluate_loss(model, blocks: torch.Tensor, batch_size: int = 8) -> float:
     model.eval()
     total, count = 0.0, 0
     for i in range(0, len(blocks), batch_size):
-        x = blocks[i:i + batch_size].to(device)
+        x = blocks[i : i + batch_size].to(device)
         loss = model(input_ids=x, labels=x, use_cache=False).loss
         n = x.shape[0] * (x.shape[1] - 1)
         total += loss.item() * n

@@ -110,8 +110,17 @@ def code_units(code: str, language: str) -> list[Unit]:
     def add(start: int, end: int, node_type: str, path: tuple[str, ...]) -> None:
         text = code[start:end]
         category, group = taxonomy.categorize(node_type, text, path)
-        units.append(Unit(index=len(units), start=start, end=end, text=text, category=category,
-                          group=group, node_path=[*path, node_type]))
+        units.append(
+            Unit(
+                index=len(units),
+                start=start,
+                end=end,
+                text=text,
+                category=category,
+                group=group,
+                node_path=[*path, node_type],
+            )
+        )
 
     cursor = 0
     for node, path in _leaves(tree.root_node, taxonomy.atomic):

@@ -37,8 +37,10 @@ def load_study_command(folder: str) -> None:
     study, created = import_study(inst)
     log.info("study %s from %s: %s version %d", study.slug, folder, "new" if created else "unchanged", study.version)
     state = "loaded as" if created else "unchanged, still"
-    click.echo(f"Study '{study.slug}' {state} version {study.version} "
-               f"({len(inst.tasks)} tasks, {len(inst.attention)} attention checks).")
+    click.echo(
+        f"Study '{study.slug}' {state} version {study.version} "
+        f"({len(inst.tasks)} tasks, {len(inst.attention)} attention checks)."
+    )
 
 
 @click.command("delete-participant")
@@ -59,8 +61,10 @@ def delete_participant_command(identifier: str, yes: bool) -> None:
         raise click.ClickException(str(err)) from None
     counts = count_rows(participant)
     listed = ", ".join(f"{n} {table}" for table, n in counts.items() if n)
-    click.echo(f"Participant {participant.public_id} (study {participant.study.slug}, status {participant.status}): "
-               f"{sum(counts.values())} rows ({listed}).")
+    click.echo(
+        f"Participant {participant.public_id} (study {participant.study.slug}, status {participant.status}): "
+        f"{sum(counts.values())} rows ({listed})."
+    )
     if not yes:
         click.confirm("Erase them for good?", abort=True)
     deleted = erase(participant)

@@ -12,8 +12,22 @@ import os
 from pathlib import Path
 
 # Keys seen in tutorials and earlier versions of this app; a session signed with one can be forged.
-KNOWN_DEFAULTS = {"dev", "development", "secret", "secret-key", "secretkey", "changeme", "change-me",
-                  "default", "test", "testing", "key", "password", "flask", "your-secret-key"}
+KNOWN_DEFAULTS = {
+    "dev",
+    "development",
+    "secret",
+    "secret-key",
+    "secretkey",
+    "changeme",
+    "change-me",
+    "default",
+    "test",
+    "testing",
+    "key",
+    "password",
+    "flask",
+    "your-secret-key",
+}
 MIN_KEY_CHARS = 16  # shorter keys can be brute-forced offline from a single signed cookie
 
 
@@ -76,8 +90,10 @@ def from_env(instance_path: str) -> dict:
 def key_problem(name: str, value: str | None) -> str | None:
     """Return why ``value`` is unusable as the key ``name``, or None if it is fine."""
     if not value:
-        return (f"{name} is not set: export {name}=$(python -c 'import secrets; print(secrets.token_hex(32))') "
-                f"or run `bash scripts/serve.sh` once to create instance/{name.lower()}")
+        return (
+            f"{name} is not set: export {name}=$(python -c 'import secrets; print(secrets.token_hex(32))') "
+            f"or run `bash scripts/serve.sh` once to create instance/{name.lower()}"
+        )
     if value.strip().lower() in KNOWN_DEFAULTS:
         return f"{name} is a well-known default ({value!r}): set it to a long random value"
     if len(value) < MIN_KEY_CHARS:

@@ -21,9 +21,15 @@ def find_participant(identifier: str) -> Participant:
     """Return the one participant named by ``identifier``; raise EraseError otherwise."""
     identifier = identifier.strip()
     code = identifier.upper().replace("-", "").replace(" ", "")
-    matches = db.session.scalars(select(Participant).where(
-        (Participant.public_id == identifier) | (Participant.prolific_pid == identifier)
-        | (Participant.resume_code == code)).order_by(Participant.id)).all()
+    matches = db.session.scalars(
+        select(Participant)
+        .where(
+            (Participant.public_id == identifier)
+            | (Participant.prolific_pid == identifier)
+            | (Participant.resume_code == code)
+        )
+        .order_by(Participant.id)
+    ).all()
     if not matches:
         raise EraseError(f"no participant has the resume code, public id or PROLIFIC_PID {identifier!r}")
     if len(matches) > 1:
@@ -41,7 +47,10 @@ def rows_of(participant_id: int) -> list[tuple[str, object]]:
         ("response", delete(Response).where(Response.participant_id == participant_id)),
         ("page_view", delete(PageView).where(PageView.assignment_id.in_(assignments))),
         ("event", delete(Event).where(Event.participant_id == participant_id)),
-        ("questionnaire_answer", delete(QuestionnaireAnswer).where(QuestionnaireAnswer.participant_id == participant_id)),
+        (
+            "questionnaire_answer",
+            delete(QuestionnaireAnswer).where(QuestionnaireAnswer.participant_id == participant_id),
+        ),
         ("exclusion", delete(Exclusion).where(Exclusion.participant_id == participant_id)),
         ("assignment", delete(Assignment).where(Assignment.participant_id == participant_id)),
         ("participant", delete(Participant).where(Participant.id == participant_id)),

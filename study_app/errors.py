@@ -29,8 +29,14 @@ def csrf_error(err: CSRFError):
 
 def http_error(err: HTTPException):
     # 4xx are the visitor's (a stale link, bad input); they are logged without a traceback
-    log.log(logging.ERROR if (err.code or 500) >= 500 else logging.INFO, "%s %s: %s %s", request.method,
-            request.path, err.code, err.description)
+    log.log(
+        logging.ERROR if (err.code or 500) >= 500 else logging.INFO,
+        "%s %s: %s %s",
+        request.method,
+        request.path,
+        err.code,
+        err.description,
+    )
     if wants_json():
         return jsonify(ok=False, error=err.description), err.code
     return render_template("participant/message.html", title=err.name, text=err.description), err.code

@@ -55,8 +55,10 @@ def check_fresh(definition: StudyDefinition) -> None:
     except (json.JSONDecodeError, AttributeError):
         raise InstrumentError(f"{card_path}: not a JSON object; run `codeq prepare {definition.folder}`") from None
     if recorded is not None and recorded != preparation_hash(definition):
-        raise InstrumentError(f"{definition.folder / 'tasks.jsonl'} is stale: the snippets or the [model]/[prepare] "
-                              f"settings changed since it was prepared; run `codeq prepare {definition.folder}`")
+        raise InstrumentError(
+            f"{definition.folder / 'tasks.jsonl'} is stale: the snippets or the [model]/[prepare] "
+            f"settings changed since it was prepared; run `codeq prepare {definition.folder}`"
+        )
 
 
 def attention_tasks(path: Path, checks: list[AttentionCheck], tasks: list[Task]) -> tuple[list[Task], list[dict]]:
@@ -91,8 +93,9 @@ def load_instrument(folder: str | Path) -> Instrument:
     try:
         tasks = read_tasks(folder / "tasks.jsonl")
         tutorial_path = folder / "tutorial.jsonl"
-        tutorial = (read_tasks(tutorial_path) if tutorial_path.exists()
-                    else [renamed(tasks[0], f"tutorial-{tasks[0].task_id}")])
+        tutorial = (
+            read_tasks(tutorial_path) if tutorial_path.exists() else [renamed(tasks[0], f"tutorial-{tasks[0].task_id}")]
+        )
     except ContractError as err:
         raise InstrumentError(str(err)) from None
     check_fresh(definition)
@@ -109,13 +112,26 @@ def load_instrument(folder: str | Path) -> Instrument:
     ids = [t.task_id for t in tutorial + tasks + attention]
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)
-        raise InstrumentError(f"{folder}: task id '{duplicate}' is used twice (tutorial, tasks and attention checks share ids)")
-    config = {"study": asdict(definition.study), "annotation": asdict(definition.annotation),
-              "tutorial": asdict(definition.tutorial), "attention_checks": checks,
-              "consent": definition.consent, "questions": [asdict(q) for q in definition.questions]}
+        raise InstrumentError(
+            f"{folder}: task id '{duplicate}' is used twice (tutorial, tasks and attention checks share ids)"
+        )
+    config = {
+        "study": asdict(definition.study),
+        "annotation": asdict(definition.annotation),
+        "tutorial": asdict(definition.tutorial),
+        "attention_checks": checks,
+        "consent": definition.consent,
+        "questions": [asdict(q) for q in definition.questions],
+    }
     if definition.model is not None:
         config["model"] = asdict(definition.model)
     if definition.prepare is not None:
         config["prepare"] = asdict(definition.prepare)
-    return Instrument(slug=definition.study.id, config=config, tasks=tasks, tutorial=tutorial,
-                      attention=attention, content_hash=content_hash(folder))
+    return Instrument(
+        slug=definition.study.id,
+        config=config,
+        tasks=tasks,
+        tutorial=tutorial,
+        attention=attention,
+        content_hash=content_hash(folder),
+    )

@@ -21,6 +21,7 @@ def utcnow() -> datetime:
 
 class Study(db.Model):
     """One version of a study definition; a changed instrument folder becomes a new version."""
+
     __table_args__ = (UniqueConstraint("slug", "version"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), index=True)
@@ -34,6 +35,7 @@ class Study(db.Model):
 
 class StudyTask(db.Model):
     """A task of a study version: the contract Task as a dict, plus its kind."""
+
     __table_args__ = (UniqueConstraint("study_id", "task_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
@@ -46,6 +48,7 @@ class StudyTask(db.Model):
 
 class Participant(db.Model):
     """A person taking one version of a study; a recruiter id enrols at most once per version."""
+
     __table_args__ = (UniqueConstraint("study_id", "prolific_pid", name="uq_participant_study_prolific_pid"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
@@ -62,12 +65,12 @@ class Participant(db.Model):
     # instead of enrolling the same person twice.
     enrol_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     study: Mapped[Study] = relationship()
-    assignments: Mapped[list[Assignment]] = relationship(
-        back_populates="participant", order_by="Assignment.position")
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="participant", order_by="Assignment.position")
 
 
 class Assignment(db.Model):
     """A task placed at a position (1..N) of a participant's sequence."""
+
     __table_args__ = (UniqueConstraint("participant_id", "position"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
@@ -89,6 +92,7 @@ class QuestionnaireAnswer(db.Model):
 
 class Response(db.Model):
     """The answer to one phase of an assignment (1 = own selection, 2 = agreement with the model)."""
+
     __table_args__ = (UniqueConstraint("assignment_id", "phase"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
@@ -114,6 +118,7 @@ class Selection(db.Model):
 
 class PageView(db.Model):
     """When a participant first saw a task phase: the server-side start of its timing."""
+
     __table_args__ = (UniqueConstraint("assignment_id", "phase"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
@@ -123,6 +128,7 @@ class PageView(db.Model):
 
 class Event(db.Model):
     """A telemetry event (a toggle, focus, blur, ...), as the browser reported it."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
     study_task_id: Mapped[int | None] = mapped_column(ForeignKey("study_task.id"))

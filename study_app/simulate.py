@@ -60,6 +60,7 @@ class Settings:
 @dataclass
 class Answered:
     """An answer the server acknowledged (2xx)."""
+
     position: int
     phase: int
     task_id: str
@@ -97,8 +98,9 @@ class Catalog:
         """Build the catalog from a ``study_app.models.Study`` row."""
         return cls([(t.kind, t.payload) for t in study.tasks], study.config.get("attention_checks", []))
 
-    def identify(self, units: dict[int, str], selectable: list[int], instruction: str | None,
-                 tutorial: bool) -> tuple[dict, dict | None]:
+    def identify(
+        self, units: dict[int, str], selectable: list[int], instruction: str | None, tutorial: bool
+    ) -> tuple[dict, dict | None]:
         """Return the payload shown on a page, and its attention check if any.
 
         A page is matched by its unit texts (``units``: index -> text) and its selectable range, so
@@ -113,10 +115,15 @@ class Catalog:
         for k, p in self.tasks:
             target = p["target"]["unit_index"]
             # the page ends with the target token, which may be only the start of its unit
-            if (k == kind and selectable == list(selectable_of(p))
-                    and len(p["units"]) > max(units, default=-1)
-                    and all(text == p["units"][i]["text"] if i != target else p["units"][i]["text"].startswith(text)
-                            for i, text in units.items())):
+            if (
+                k == kind
+                and selectable == list(selectable_of(p))
+                and len(p["units"]) > max(units, default=-1)
+                and all(
+                    text == p["units"][i]["text"] if i != target else p["units"][i]["text"].startswith(text)
+                    for i, text in units.items()
+                )
+            ):
                 return p, None
         raise SimulationError(f"the {kind} task on the page matches no task of the study")
 
@@ -249,7 +256,7 @@ class Bot:
             if attempt < self.settings.retries:
                 self.result.retries += 1
                 # jitter from the global generator: a retry must not change the bot's later answers
-                time.sleep(min(0.1 * 2 ** attempt, 3.0) * (0.5 + random.random()))
+                time.sleep(min(0.1 * 2**attempt, 3.0) * (0.5 + random.random()))
         return resp
 
     def run(self) -> BotResult:
@@ -273,11 +280,18 @@ class Bot:
         time.sleep(pause)
 
     def _run(self) -> None:
-        params = {"PROLIFIC_PID": self.result.prolific_pid, "STUDY_ID": "SIMULATION", "SESSION_ID": self.result.prolific_pid}
+        params = {
+            "PROLIFIC_PID": self.result.prolific_pid,
+            "STUDY_ID": "SIMULATION",
+            "SESSION_ID": self.result.prolific_pid,
+        }
         page = self.request("GET", f"s/{self.slug}", params=params)
         enrol = next((i.get("value") for i in parse_page(page.text).inputs if i.get("name") == "enrol_token"), None)
-        page = self.request("POST", f"s/{self.slug}/consent", data={
-            "choice": "agree", "csrf_token": csrf_token(page.text), "enrol_token": enrol})
+        page = self.request(
+            "POST",
+            f"s/{self.slug}/consent",
+            data={"choice": "agree", "csrf_token": csrf_token(page.text), "enrol_token": enrol},
+        )
         for _ in range(200):  # far more pages than any study has: a loop guard
             path = urlsplit(page.url).path
             if page.status_code != 200:
@@ -288,7 +302,9 @@ class Bot:
                 return
             if path.endswith("/questionnaire"):
                 self.result.questionnaire = fill_questionnaire(parsed.inputs, self.rng)
-                page = self.request("POST", page.url, data={**self.result.questionnaire, "csrf_token": csrf_token(page.text)})
+                page = self.request(
+                    "POST", page.url, data={**self.result.questionnaire, "csrf_token": csrf_token(page.text)}
+                )
             elif parsed.state_json:
                 page = self.task(page, parsed)
             else:
@@ -303,51 +319,83 @@ class Bot:
             return self.request("POST", "tutorial", data={"csrf_token": token})
         self.result.public_id = state["storageKey"].split(":")[1]
         payload, check = self.catalog.identify(
-            {i: t for i, t in parsed.units.items() if t != "↵"}, state["selectable"],
+            {i: t for i, t in parsed.units.items() if t != "↵"},
+            state["selectable"],
             parsed.instruction and parsed.instruction.strip(),
-            tutorial=state["position"] == 0)
+            tutorial=state["position"] == 0,
+        )
         body = self.answer(state, payload, check)
         self.think()
         started = time.perf_counter()
         resp = self.request("POST", state["answerUrl"], json=body, headers={"X-CSRFToken": token})
         if resp.status_code != 200 or not resp.json().get("ok"):
-            raise SimulationError(f"answer to task {state['position']} refused: HTTP {resp.status_code} {resp.text[:200]}")
+            raise SimulationError(
+                f"answer to task {state['position']} refused: HTTP {resp.status_code} {resp.text[:200]}"
+            )
         self.result.answer_latencies_ms.append((time.perf_counter() - started) * 1000)
         timing = SERVER_TIMING.search(resp.headers.get("Server-Timing", ""))
         if timing:
             self.result.answer_server_ms.append(float(timing.group(1)))
-        self.result.answers.append(Answered(
-            position=state["position"], phase=body["phase"], task_id=payload["task_id"], selected=sorted(body["selected"]),
-            confidence=body["confidence"], would_predict=body["would_predict"], agreement=body["agreement"],
-            active_ms=body["active_ms"]))
+        self.result.answers.append(
+            Answered(
+                position=state["position"],
+                phase=body["phase"],
+                task_id=payload["task_id"],
+                selected=sorted(body["selected"]),
+                confidence=body["confidence"],
+                would_predict=body["would_predict"],
+                agreement=body["agreement"],
+                active_ms=body["active_ms"],
+            )
+        )
         return self.request("GET", resp.json()["next"])
 
     def answer(self, state: dict, payload: dict, check: dict | None) -> dict:
         """Return the JSON body a participant's browser would post for this page."""
         rng = self.rng
-        body = {"phase": state["phase"], "active_ms": rng.randint(3000, 60000), "events": [],
-                "confidence": None, "would_predict": None, "agreement": None}
+        body = {
+            "phase": state["phase"],
+            "active_ms": rng.randint(3000, 60000),
+            "events": [],
+            "confidence": None,
+            "would_predict": None,
+            "agreement": None,
+        }
         if state["mode"] == "review":
             return {**body, "selected": state["selected"], "agreement": rng.randint(1, 5)}
         selectable = state["selectable"]
         if check is not None:
             wrong = rng.random() < self.settings.attention_fail
-            return {**body, "selected": [k for k in selectable if k not in check["expected"]][:1] if wrong
-                    else list(check["expected"])}
+            return {
+                **body,
+                "selected": [k for k in selectable if k not in check["expected"]][:1]
+                if wrong
+                else list(check["expected"]),
+            }
         model = [k for k in payload["rationale"]["units"] if k in selectable]
         selected = choose(self.settings, selectable, model, rng)
         while len(selected) < min(state["minSelected"], len(selectable)):  # as a person would: pick one more
             selected = sorted(set(selected) | {rng.choice(selectable)})
         if state["position"] > 0:
             body.update(confidence=rng.randint(1, 5), would_predict=rng.choice(["yes", "no", "unsure"]))
-        body["events"] = [{"kind": "toggle", "ts": int(time.time() * 1000), "unit": k, "selected": selected}
-                          for k in selected[:3]]
+        body["events"] = [
+            {"kind": "toggle", "ts": int(time.time() * 1000), "unit": k, "selected": selected} for k in selected[:3]
+        ]
         return {**body, "selected": selected}
 
 
-def run_bots(base_url: str, slug: str, catalog: Catalog, settings: Settings, n: int, threads: int = 8,
-             seed: int = 0, prefix: str = "b07", progress: bool = True,
-             arrivals: list[float] | None = None) -> list[BotResult]:
+def run_bots(
+    base_url: str,
+    slug: str,
+    catalog: Catalog,
+    settings: Settings,
+    n: int,
+    threads: int = 8,
+    seed: int = 0,
+    prefix: str = "b07",
+    progress: bool = True,
+    arrivals: list[float] | None = None,
+) -> list[BotResult]:
     """Run ``n`` bots, ``threads`` at a time; return their results in bot order.
 
     Bot ``i`` is recruited as PROLIFIC_PID ``prefix`` + ``i`` in hex, 24 hex digits in all (the
@@ -358,8 +406,9 @@ def run_bots(base_url: str, slug: str, catalog: Catalog, settings: Settings, n: 
     if not re.fullmatch(r"[0-9a-f]{1,8}", prefix):
         raise ValueError(f"bot prefix {prefix!r} must be 1 to 8 hex digits (PROLIFIC_PIDs are 24 hex digits)")
     width = 24 - len(prefix)
-    bots = [Bot(base_url, slug, catalog, settings, seed=seed * 100_003 + i, name=f"{prefix}{i:0{width}x}")
-            for i in range(n)]
+    bots = [
+        Bot(base_url, slug, catalog, settings, seed=seed * 100_003 + i, name=f"{prefix}{i:0{width}x}") for i in range(n)
+    ]
     start = time.monotonic()
 
     def arrive(bot: Bot, at: float) -> BotResult:

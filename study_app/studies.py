@@ -26,8 +26,13 @@ def import_study(inst: Instrument) -> tuple[Study, bool]:
     if current is not None and current.content_hash == inst.content_hash:
         return current, False
     version = db.session.scalar(select(func.coalesce(func.max(Study.version), 0)).where(Study.slug == inst.slug)) + 1
-    study = Study(slug=inst.slug, version=version, title=inst.config["study"]["title"],
-                  config=inst.config, content_hash=inst.content_hash)
+    study = Study(
+        slug=inst.slug,
+        version=version,
+        title=inst.config["study"]["title"],
+        config=inst.config,
+        content_hash=inst.content_hash,
+    )
     kinds = [("tutorial", inst.tutorial), ("main", inst.tasks), ("attention", inst.attention)]
     position = 0
     for kind, tasks in kinds:

@@ -25,15 +25,21 @@ def test_app_only_install_runs_without_torch(tmp_path):
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__", "checkpoint.pt"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(source)], check=True, env=env, cwd=tmp_path,
-                   timeout=900)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", str(source)], check=True, env=env, cwd=tmp_path, timeout=900
+    )
 
     def run(*args):
-        return subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env, cwd=tmp_path,
-                              timeout=300)
+        return subprocess.run(
+            [str(a) for a in args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+        )
 
-    absent = run(python, "-c", "import importlib.util as u; print([m for m in ('torch', 'transformers', "
-                               "'tree_sitter', 'ray', 'pytest') if u.find_spec(m)])")
+    absent = run(
+        python,
+        "-c",
+        "import importlib.util as u; print([m for m in ('torch', 'transformers', "
+        "'tree_sitter', 'ray', 'pytest') if u.find_spec(m)])",
+    )
     assert absent.stdout.strip() == "[]", absent.stderr
     flask = run(bindir / "flask", "--app", "study_app", "--help")
     assert flask.returncode == 0, flask.stderr
@@ -44,4 +50,5 @@ def test_app_only_install_runs_without_torch(tmp_path):
     codeq = run(bindir / "codeq", "prepare", ROOT / "instruments" / "pilot")
     assert codeq.returncode == 1
     assert codeq.stderr.strip().splitlines() == [
-        "Error: `codeq prepare` needs the model engine (torch is not installed): pip install 'codeq-study[engine]'"]
+        "Error: `codeq prepare` needs the model engine (torch is not installed): pip install 'codeq-study[engine]'"
+    ]

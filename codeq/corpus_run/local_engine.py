@@ -10,8 +10,9 @@ from codeq.corpus_run.manifest import RunSettings
 from codeq.corpus_run.worker import ItemRationalizer
 
 
-def run_local(settings: RunSettings, batches: Iterable[pd.DataFrame], device: str = "auto",
-              threads: int | None = None) -> Iterator[pd.DataFrame]:
+def run_local(
+    settings: RunSettings, batches: Iterable[pd.DataFrame], device: str = "auto", threads: int | None = None
+) -> Iterator[pd.DataFrame]:
     """Yield one result frame (see :mod:`codeq.corpus_run.worker`) per batch of items, in order."""
     worker = ItemRationalizer(settings, device=device, threads=threads)
     for batch in batches:

@@ -28,6 +28,7 @@ class RunSettings:
     ``completion``: the model completes each item's code and targets come from the completion (as
     in ``codeq prepare``); without it, targets are tokens of the code itself that the model predicts.
     """
+
     model: str
     dtype: str
     rules: TargetRules
@@ -37,8 +38,13 @@ class RunSettings:
         """Return the settings as one flat JSON-able dict (target rules beside the model)."""
         rules = asdict(self.rules)
         rules["categories"] = list(rules["categories"]) if rules["categories"] is not None else None
-        return {"model": self.model, "model_files": model_fingerprint(self.model), "dtype": self.dtype,
-                "completion": self.completion, **rules}
+        return {
+            "model": self.model,
+            "model_files": model_fingerprint(self.model),
+            "dtype": self.dtype,
+            "completion": self.completion,
+            **rules,
+        }
 
 
 def model_fingerprint(model: str) -> str | None:
@@ -75,18 +81,21 @@ def check_manifest(out: Path, settings: RunSettings) -> None:
         changed = [key for key in wanted if recorded.get(key) != wanted[key]]
         if changed and _holds_shards(out):
             detail = "; ".join(f"{key} was {recorded.get(key)!r}, now {wanted[key]!r}" for key in changed)
-            raise UserError(f"{out} holds a run with other settings ({detail}): "
-                             "rerun with the same settings or choose another --out")
+            raise UserError(
+                f"{out} holds a run with other settings ({detail}): "
+                "rerun with the same settings or choose another --out"
+            )
         if not changed:
             return
     elif out.exists() and any(not p.name.startswith(".") for p in out.iterdir()):
         raise UserError(f"{out} is not empty and holds no {MANIFEST}: choose a new or empty --out")
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps({"settings": wanted, "codeq_version": codeq.__version__}, indent=2, sort_keys=True)
-                   + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps({"settings": wanted, "codeq_version": codeq.__version__}, indent=2, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
     os.replace(tmp, path)
-
 
 
 def _holds_shards(out: Path) -> bool:

@@ -34,8 +34,14 @@ def import_ray():
     return ray
 
 
-def run_ray(settings: RunSettings, items: pd.DataFrame, items_per_batch: int, workers: int = 1,
-            gpus_per_worker: float = 0, threads: int | None = None) -> Iterator[pd.DataFrame]:
+def run_ray(
+    settings: RunSettings,
+    items: pd.DataFrame,
+    items_per_batch: int,
+    workers: int = 1,
+    gpus_per_worker: float = 0,
+    threads: int | None = None,
+) -> Iterator[pd.DataFrame]:
     """Yield one result frame per batch of ``items`` as the actors finish them (in no fixed order)."""
     ray = import_ray()
     started_here = not ray.is_initialized()
@@ -46,16 +52,23 @@ def run_ray(settings: RunSettings, items: pd.DataFrame, items_per_batch: int, wo
         context.enable_progress_bars = False  # the driver shows one bar over items
         context.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
-        dataset = ray.data.from_items(items.to_dict("records"),
-                                      override_num_blocks=max(1, math.ceil(len(items) / items_per_batch)))
+        dataset = ray.data.from_items(
+            items.to_dict("records"), override_num_blocks=max(1, math.ceil(len(items) / items_per_batch))
+        )
         on_gpu = gpus_per_worker > 0
         resources = {"num_gpus": gpus_per_worker} if on_gpu else {"num_cpus": threads or 1}
         results = dataset.map_batches(
-            ItemRationalizer, batch_size=items_per_batch, batch_format="pandas",
+            ItemRationalizer,
+            batch_size=items_per_batch,
+            batch_format="pandas",
             compute=ray.data.ActorPoolStrategy(size=workers),
-            fn_constructor_kwargs={"settings": settings, "device": "cuda" if on_gpu else "cpu",
-                                   "threads": None if on_gpu else threads or 1},
-            **resources)
+            fn_constructor_kwargs={
+                "settings": settings,
+                "device": "cuda" if on_gpu else "cpu",
+                "threads": None if on_gpu else threads or 1,
+            },
+            **resources,
+        )
         yield from results.iter_batches(batch_size=None, batch_format="pandas")
     finally:
         if started_here:

@@ -32,9 +32,18 @@ from codeq.loading import model_config
 ENGINES = ("local", "ray")
 
 
-def run_corpus(input_path: str | Path, out: str | Path, settings: RunSettings, engine: str = "local",
-               workers: int = 1, gpus_per_worker: float = 0, device: str = "auto", threads: int | None = None,
-               items_per_shard: int = 16, progress: bool = True) -> dict:
+def run_corpus(
+    input_path: str | Path,
+    out: str | Path,
+    settings: RunSettings,
+    engine: str = "local",
+    workers: int = 1,
+    gpus_per_worker: float = 0,
+    device: str = "auto",
+    threads: int | None = None,
+    items_per_shard: int = 16,
+    progress: bool = True,
+) -> dict:
     """Rationalize every item of ``input_path`` into shards under ``out``; return a summary.
 
     The summary counts what ``out`` holds (:func:`summarize`) and, under ``"this_run"``, the items
@@ -64,11 +73,18 @@ def run_corpus(input_path: str | Path, out: str | Path, settings: RunSettings, e
     total = len(items) + len(input_errors)
     this_run = {"items": 0, "worker_seconds": 0.0, "worker_cpu_seconds": 0.0}
     start = time.perf_counter()
-    with tqdm(total=total, initial=total - len(pending) - len(fresh_errors), unit="item", desc="corpus",
-              disable=not progress, smoothing=0.1) as bar:
+    with tqdm(
+        total=total,
+        initial=total - len(pending) - len(fresh_errors),
+        unit="item",
+        desc="corpus",
+        disable=not progress,
+        smoothing=0.1,
+    ) as bar:
         if len(pending):
-            for result in _engine_results(engine, settings, pending, items_per_shard, workers, gpus_per_worker,
-                                          device, threads):
+            for result in _engine_results(
+                engine, settings, pending, items_per_shard, workers, gpus_per_worker, device, threads
+            ):
                 finished = _write_results(out, result, done)
                 this_run["items"] += finished
                 this_run["worker_seconds"] += float(result["seconds"].sum())
@@ -86,11 +102,12 @@ def _engine_results(engine, settings, pending, items_per_shard, workers, gpus_pe
     if engine == "ray":
         from codeq.corpus_run.ray_engine import run_ray
 
-        return run_ray(settings, pending, items_per_shard, workers=workers, gpus_per_worker=gpus_per_worker,
-                       threads=threads)
+        return run_ray(
+            settings, pending, items_per_shard, workers=workers, gpus_per_worker=gpus_per_worker, threads=threads
+        )
     from codeq.corpus_run.local_engine import run_local
 
-    batches = (pending.iloc[i:i + items_per_shard] for i in range(0, len(pending), items_per_shard))
+    batches = (pending.iloc[i : i + items_per_shard] for i in range(0, len(pending), items_per_shard))
     return run_local(settings, batches, device=device, threads=threads)
 
 
@@ -113,6 +130,11 @@ def _write_results(out: Path, result: pd.DataFrame, done: set[str]) -> int:
 def summarize(out: str | Path) -> dict:
     """Count what ``out`` holds: items with rows, rows, converged rows, and errors by reason."""
     rationales, errors = read_table(out, RATIONALES, columns=["converged"]), read_table(out, ERRORS, columns=["reason"])
-    return {"out": str(out), "items": int(rationales["item_id"].nunique()), "rows": len(rationales),
-            "converged": int(rationales["converged"].sum()), "errors": len(errors),
-            "errors_by_reason": dict(sorted(Counter(errors["reason"]).items()))}
+    return {
+        "out": str(out),
+        "items": int(rationales["item_id"].nunique()),
+        "rows": len(rationales),
+        "converged": int(rationales["converged"].sum()),
+        "errors": len(errors),
+        "errors_by_reason": dict(sorted(Counter(errors["reason"]).items())),
+    }

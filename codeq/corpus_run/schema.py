@@ -56,14 +56,24 @@ def task_row(item_id: str, task: Task, versions: dict[str, str]) -> dict:
     token = task.tokens[task.target.token_index]
     target_unit = task.units[task.target.unit_index]
     return {
-        "item_id": item_id, "task_id": task.task_id, "language": task.language,
-        "target_position": token.index, "target_token": task.text[token.start:token.end],
-        "target_token_id": token.id, "target_unit": target_unit.index, "target_category": target_unit.category,
-        "rationale_positions": task.rationale.positions, "rationale_probabilities": task.rationale.probabilities,
+        "item_id": item_id,
+        "task_id": task.task_id,
+        "language": task.language,
+        "target_position": token.index,
+        "target_token": task.text[token.start : token.end],
+        "target_token_id": token.id,
+        "target_unit": target_unit.index,
+        "target_category": target_unit.category,
+        "rationale_positions": task.rationale.positions,
+        "rationale_probabilities": task.rationale.probabilities,
         "rationale_units": task.rationale.units,
         "rationale_categories": [task.units[u].category for u in task.rationale.units],
-        "converged": task.rationale.converged, "model": task.model.name, "model_revision": task.model.revision,
-        "dtype": task.model.dtype, **versions, "task": task.to_json(),
+        "converged": task.rationale.converged,
+        "model": task.model.name,
+        "model_revision": task.model.revision,
+        "dtype": task.model.dtype,
+        **versions,
+        "task": task.to_json(),
     }
 
 

@@ -79,6 +79,9 @@ def read_table(out: str | Path, table: str = RATIONALES, columns: list[str] | No
     schema = SCHEMAS[table]
     if columns is not None:
         schema = pa.schema([schema.field(name) for name in schema.names if name in {*keys, *columns}])
-    data = (pa.concat_tables([pq.read_table(p, schema=schema, columns=schema.names) for p in files]) if files
-            else schema.empty_table())
+    data = (
+        pa.concat_tables([pq.read_table(p, schema=schema, columns=schema.names) for p in files])
+        if files
+        else schema.empty_table()
+    )
     return data.to_pandas().sort_values(keys, kind="stable").reset_index(drop=True)

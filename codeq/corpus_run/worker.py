@@ -45,8 +45,11 @@ class ItemRationalizer:
         self.settings = settings
         self.lm = load_model(settings.model, device=device, dtype=settings.dtype)
         self.context = getattr(self.lm.model.config, "max_position_embeddings", None)
-        self.versions = {"codeq_version": codeq.__version__, "torch_version": torch.__version__,
-                         "transformers_version": transformers.__version__}
+        self.versions = {
+            "codeq_version": codeq.__version__,
+            "torch_version": torch.__version__,
+            "transformers_version": transformers.__version__,
+        }
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         results = []
@@ -74,8 +77,14 @@ class ItemRationalizer:
         if self.context is not None and n + budget > self.context:
             added = f" + max_new_tokens {budget}" if budget else ""
             raise ItemError("too_long", f"{n} tokens{added} exceed the model's context of {self.context}")
-        tasks = build_tasks(self.lm, [Snippet(item_id, item_id, prompt)], rules, self.settings.dtype, progress=False,
-                            completion=self.settings.completion)
+        tasks = build_tasks(
+            self.lm,
+            [Snippet(item_id, item_id, prompt)],
+            rules,
+            self.settings.dtype,
+            progress=False,
+            completion=self.settings.completion,
+        )
         if not tasks:
             where = "the completion" if self.settings.completion else "the code that the model predicts"
             kept = " whose rationale converged" if rules.selection == "converged" else ""

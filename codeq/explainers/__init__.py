@@ -36,6 +36,7 @@ from codeq.rationale_search import _normalize
 @dataclass
 class TokenScores:
     """One explanation of one target: a score for every position left of it."""
+
     method: str
     sequence_index: int
     target_position: int  # t
@@ -84,10 +85,18 @@ def explain(lm, sequences, targets, method: str, **options) -> list[TokenScores]
     pairs = target_pairs(sequences, targets)
     pad_id = getattr(getattr(lm, "tokenizer", None), "pad_token_id", None) or 0
     results = _run(method, model, sequences, pairs, pad_id, **options) if pairs else []
-    return [TokenScores(method=method, sequence_index=s, target_position=t, target_id=int(sequences[s][t]),
-                        scores=scores, positions=details.pop("positions") if method in SET_EXPLAINERS else None,
-                        details=details)
-            for (s, t), (scores, details) in zip(pairs, results)]
+    return [
+        TokenScores(
+            method=method,
+            sequence_index=s,
+            target_position=t,
+            target_id=int(sequences[s][t]),
+            scores=scores,
+            positions=details.pop("positions") if method in SET_EXPLAINERS else None,
+            details=details,
+        )
+        for (s, t), (scores, details) in zip(pairs, results)
+    ]
 
 
 __all__ = ["ATTRIBUTIONS", "EXPLAINERS", "SET_EXPLAINERS", "TokenScores", "explain"]

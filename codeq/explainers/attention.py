@@ -46,8 +46,9 @@ def rollout(attentions: list[torch.Tensor]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def attention_scores(method: str, model, sequences: list[torch.Tensor], pairs: list[tuple[int, int]], pad_id: int,
-                     **_) -> list[tuple[list[float], dict]]:
+def attention_scores(
+    method: str, model, sequences: list[torch.Tensor], pairs: list[tuple[int, int]], pad_id: int, **_
+) -> list[tuple[list[float], dict]]:
     """Return, per (sequence, target) pair, the attention scores of positions 0..t-1."""
     device = next(model.parameters()).device
     by_sequence: dict[int, list[int]] = {}
@@ -56,7 +57,7 @@ def attention_scores(method: str, model, sequences: list[torch.Tensor], pairs: l
     found = {}
     with eager_attention(model):
         for s, ts in by_sequence.items():
-            ids = sequences[s][:max(ts)].to(device)[None]
+            ids = sequences[s][: max(ts)].to(device)[None]
             out = model(input_ids=ids, attention_mask=torch.ones_like(ids), output_attentions=True, use_cache=False)
             weights = widen(out.attentions[-1]).mean(1) if method == "attention" else rollout(list(out.attentions))
             for t in ts:

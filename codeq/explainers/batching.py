@@ -19,6 +19,7 @@ from codeq.errors import UserError
 @dataclass
 class Rows:
     """A left-padded batch of prefixes x_<t, one row per (sequence, target)."""
+
     input_ids: torch.Tensor  # (B, L) padded with ``pad_id``
     attention_mask: torch.Tensor  # (B, L) 1 on real tokens
     position_ids: torch.Tensor  # (B, L) 0..t-1 on real tokens, 0 on padding
@@ -38,8 +39,13 @@ def pairs(sequences: list[torch.Tensor], targets: list[list[int]]) -> list[tuple
     return out
 
 
-def left_pad(prefixes: list[torch.Tensor], target_ids: list[int], device, pad_id: int = 0,
-             positions: list[torch.Tensor] | None = None) -> Rows:
+def left_pad(
+    prefixes: list[torch.Tensor],
+    target_ids: list[int],
+    device,
+    pad_id: int = 0,
+    positions: list[torch.Tensor] | None = None,
+) -> Rows:
     """Stack 1-D id tensors into a :class:`Rows` batch on ``device``.
 
     ``positions`` gives each row's position ids (a subset of a sequence keeps its original ones);
@@ -57,14 +63,20 @@ def left_pad(prefixes: list[torch.Tensor], target_ids: list[int], device, pad_id
         mask[r, off:] = 1
         position_ids[r, off:] = torch.arange(len(p), device=device) if positions is None else positions[r].to(device)
         offsets.append(off)
-    return Rows(ids, mask, position_ids, torch.tensor(target_ids, dtype=torch.long, device=device), offsets,
-                [len(p) for p in prefixes])
+    return Rows(
+        ids,
+        mask,
+        position_ids,
+        torch.tensor(target_ids, dtype=torch.long, device=device),
+        offsets,
+        [len(p) for p in prefixes],
+    )
 
 
 def chunked(items: list, size: int):
     """Yield consecutive slices of ``items`` of at most ``size`` elements."""
     for start in range(0, len(items), max(1, size)):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def widen(x: torch.Tensor) -> torch.Tensor:
@@ -84,6 +96,5 @@ def target_probability(model, inputs_embeds, attention_mask, position_ids, targe
     Captum repeats the additional arguments when it expands the batch (integrated gradients' steps),
     so every argument here has the batch as its first dimension.
     """
-    logits = last_logits(model, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                         position_ids=position_ids)
+    logits = last_logits(model, inputs_embeds=inputs_embeds, attention_mask=attention_mask, position_ids=position_ids)
     return logits.softmax(-1).gather(1, target_ids[:, None]).squeeze(1)  # (B,)

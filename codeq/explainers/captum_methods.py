@@ -35,8 +35,9 @@ def _args(rows: Rows) -> tuple:
 
 
 def saliency(model, embeds: torch.Tensor, rows: Rows, **_) -> tuple[torch.Tensor, dict]:
-    grads = Saliency(partial(target_probability, model)).attribute(embeds, additional_forward_args=_args(rows),
-                                                                     abs=True)
+    grads = Saliency(partial(target_probability, model)).attribute(
+        embeds, additional_forward_args=_args(rows), abs=True
+    )
     return widen(grads).norm(dim=-1), {}
 
 
@@ -45,32 +46,54 @@ def grad_x_input(model, embeds: torch.Tensor, rows: Rows, **_) -> tuple[torch.Te
     return widen(attr).sum(-1), {}
 
 
-def integrated_gradients(model, embeds: torch.Tensor, rows: Rows, n_steps: int = 50,
-                         internal_batch_size: int | None = 64, **_) -> tuple[torch.Tensor, dict]:
+def integrated_gradients(
+    model, embeds: torch.Tensor, rows: Rows, n_steps: int = 50, internal_batch_size: int | None = 64, **_
+) -> tuple[torch.Tensor, dict]:
     # rows x n_steps interpolated inputs go through the model internal_batch_size at a time: one
     # pass over all 800 of 16 prefixes x 50 steps took twice the CPU time of passes of 64 (memory)
     attr, delta = IntegratedGradients(partial(target_probability, model)).attribute(
-        embeds, baselines=torch.zeros_like(embeds), additional_forward_args=_args(rows), n_steps=n_steps,
-        internal_batch_size=internal_batch_size, return_convergence_delta=True)
+        embeds,
+        baselines=torch.zeros_like(embeds),
+        additional_forward_args=_args(rows),
+        n_steps=n_steps,
+        internal_batch_size=internal_batch_size,
+        return_convergence_delta=True,
+    )
     return widen(attr).sum(-1), {"convergence_delta": widen(delta)}
 
 
 @torch.no_grad()
-def occlusion(model, embeds: torch.Tensor, rows: Rows, perturbations_per_eval: int = 16,
-              **_) -> tuple[torch.Tensor, dict]:
+def occlusion(
+    model, embeds: torch.Tensor, rows: Rows, perturbations_per_eval: int = 16, **_
+) -> tuple[torch.Tensor, dict]:
     columns = torch.arange(embeds.shape[1], device=embeds.device)[None, :, None].expand(1, -1, embeds.shape[2])
     attr = FeatureAblation(partial(target_probability, model)).attribute(
-        embeds, baselines=0.0, additional_forward_args=_args(rows), feature_mask=columns,
-        perturbations_per_eval=perturbations_per_eval)
+        embeds,
+        baselines=0.0,
+        additional_forward_args=_args(rows),
+        feature_mask=columns,
+        perturbations_per_eval=perturbations_per_eval,
+    )
     return widen(attr[..., 0]), {}
 
 
-ATTRIBUTIONS = {"saliency": saliency, "grad_x_input": grad_x_input, "integrated_gradients": integrated_gradients,
-                "occlusion": occlusion}
+ATTRIBUTIONS = {
+    "saliency": saliency,
+    "grad_x_input": grad_x_input,
+    "integrated_gradients": integrated_gradients,
+    "occlusion": occlusion,
+}
 
 
-def attribute(method: str, model, sequences: list[torch.Tensor], pairs: list[tuple[int, int]], pad_id: int,
-              batch_size: int = 16, **options) -> list[tuple[list[float], dict]]:
+def attribute(
+    method: str,
+    model,
+    sequences: list[torch.Tensor],
+    pairs: list[tuple[int, int]],
+    pad_id: int,
+    batch_size: int = 16,
+    **options,
+) -> list[tuple[list[float], dict]]:
     """Run one Captum method over (sequence, target) pairs, ``batch_size`` prefixes per batch.
 
     Returns, per pair, the scores of positions 0..t-1 and the method's per-target details.
@@ -78,8 +101,7 @@ def attribute(method: str, model, sequences: list[torch.Tensor], pairs: list[tup
     device = next(model.parameters()).device
     out = []
     for chunk in chunked(pairs, batch_size):
-        rows = left_pad([sequences[s][:t] for s, t in chunk], [int(sequences[s][t]) for s, t in chunk], device,
-                        pad_id)
+        rows = left_pad([sequences[s][:t] for s, t in chunk], [int(sequences[s][t]) for s, t in chunk], device, pad_id)
         with torch.enable_grad():
             scores, details = ATTRIBUTIONS[method](model, _embed(model, rows), rows, **options)
         for r, off in enumerate(rows.offsets):

@@ -20,8 +20,9 @@ from codeq.explainers.batching import chunked, last_logits, left_pad
 
 
 @torch.inference_mode()
-def erasure(model, requests: list[tuple[list[int], int, set[int]]], pad_id: int = 0,
-            batch_size: int = 64) -> list[tuple[float | None, float | None]]:
+def erasure(
+    model, requests: list[tuple[list[int], int, set[int]]], pad_id: int = 0, batch_size: int = 64
+) -> list[tuple[float | None, float | None]]:
     """Return (comprehensiveness, sufficiency) for each (ids, t, token positions of R) request."""
     device = next(model.parameters()).device
     rows = []  # (request, kind, positions kept)
@@ -36,9 +37,15 @@ def erasure(model, requests: list[tuple[list[int], int, set[int]]], pad_id: int 
         prefixes = [torch.tensor([requests[k][0][j] for j in kept]) for k, _, kept in chunk]
         targets = [requests[k][0][requests[k][1]] for k, _, _ in chunk]
         batch = left_pad(prefixes, targets, device, pad_id, positions=[torch.tensor(kept) for _, _, kept in chunk])
-        probs = last_logits(model, input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                            position_ids=batch.position_ids).softmax(-1)
+        probs = last_logits(
+            model, input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=batch.position_ids
+        ).softmax(-1)
         for (k, kind, _), value in zip(chunk, probs.gather(1, batch.target_ids[:, None])[:, 0].tolist()):
             p[k, kind] = value
-    return [(p[k, "full"] - p[k, "without"] if (k, "without") in p else None,
-             p[k, "full"] - p[k, "only"] if (k, "only") in p else None) for k in range(len(requests))]
+    return [
+        (
+            p[k, "full"] - p[k, "without"] if (k, "without") in p else None,
+            p[k, "full"] - p[k, "only"] if (k, "only") in p else None,
+        )
+        for k in range(len(requests))
+    ]

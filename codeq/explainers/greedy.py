@@ -11,19 +11,44 @@ import torch
 from codeq.rationale_search import rationalize
 
 
-def greedy_scores(model, sequences: list[torch.Tensor], pairs: list[tuple[int, int]], pad_id: int,
-                  max_steps: int | None = None, batch_size: int = 1024, max_batch_tokens: int = 32768,
-                  progress: bool = False, **_) -> list[tuple[list[float], dict]]:
+def greedy_scores(
+    model,
+    sequences: list[torch.Tensor],
+    pairs: list[tuple[int, int]],
+    pad_id: int,
+    max_steps: int | None = None,
+    batch_size: int = 1024,
+    max_batch_tokens: int = 32768,
+    progress: bool = False,
+    **_,
+) -> list[tuple[list[float], dict]]:
     """Return, per (sequence, target) pair, 1/0 scores of positions 0..t-1 and the search's record."""
     targets = [[t for s, t in pairs if s == k] for k in range(len(sequences))]
-    found = {(r.sequence_index, r.target_position): r
-             for r in rationalize(model, sequences, targets, max_steps=max_steps, batch_size=batch_size,
-                                  max_batch_tokens=max_batch_tokens, progress=progress)}
+    found = {
+        (r.sequence_index, r.target_position): r
+        for r in rationalize(
+            model,
+            sequences,
+            targets,
+            max_steps=max_steps,
+            batch_size=batch_size,
+            max_batch_tokens=max_batch_tokens,
+            progress=progress,
+        )
+    }
     out = []
     for s, t in pairs:
         r = found[s, t]
         chosen = set(r.positions)
-        out.append(([1.0 if j in chosen else 0.0 for j in range(t)],
-                    {"positions": list(r.positions), "probabilities": list(r.probabilities),
-                     "converged": r.converged, "top_prediction": r.top_prediction}))
+        out.append(
+            (
+                [1.0 if j in chosen else 0.0 for j in range(t)],
+                {
+                    "positions": list(r.positions),
+                    "probabilities": list(r.probabilities),
+                    "converged": r.converged,
+                    "top_prediction": r.top_prediction,
+                },
+            )
+        )
     return out

@@ -22,8 +22,9 @@ from codeq.loading import LoadedModel
 from codeq.token_alignment import top_units, unit_scores
 
 
-def explain_tasks(lm, tasks: list[Task], methods: list[str] | tuple[str, ...], progress: bool = True,
-                  **options) -> list[Task]:
+def explain_tasks(
+    lm, tasks: list[Task], methods: list[str] | tuple[str, ...], progress: bool = True, **options
+) -> list[Task]:
     """Return copies of ``tasks`` carrying an :class:`~codeq.contract.Explanation` per method.
 
     Greedy's comes from the task's own rationale (no second search). ``options`` go to
@@ -56,7 +57,8 @@ def explain_tasks(lm, tasks: list[Task], methods: list[str] | tuple[str, ...], p
         explanations = {}
         for method in found:
             comprehensiveness, sufficiency = faithful[method, i]
-            explanations[method] = replace(found[method][i], comprehensiveness=comprehensiveness,
-                                           sufficiency=sufficiency)
+            explanations[method] = replace(
+                found[method][i], comprehensiveness=comprehensiveness, sufficiency=sufficiency
+            )
         out.append(replace(task, explanations=explanations, schema_version=SCHEMA_VERSION))
     return out

@@ -89,10 +89,14 @@ def authenticate(username: str, password: str) -> AdminUser | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMITS, methods=["POST"], key_func=client_address, scope="address",
-               error_message=LOGIN_MESSAGE)
-@limiter.limit(LOGIN_LIMITS, methods=["POST"], key_func=lambda: "user:" + request.form.get("username", "")[:80].lower(),
-               scope="user", error_message=LOGIN_MESSAGE)
+@limiter.limit(LOGIN_LIMITS, methods=["POST"], key_func=client_address, scope="address", error_message=LOGIN_MESSAGE)
+@limiter.limit(
+    LOGIN_LIMITS,
+    methods=["POST"],
+    key_func=lambda: "user:" + request.form.get("username", "")[:80].lower(),
+    scope="user",
+    error_message=LOGIN_MESSAGE,
+)
 def login():
     form = LoginForm()
     if form.validate_on_submit():

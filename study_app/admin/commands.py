@@ -49,14 +49,19 @@ def create_admin_command(username: str, password: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--study", "slug", help="Study slug; may be left out when the database holds one study.")
 @click.option("--drop-excluded", is_flag=True, help="Leave excluded participants out entirely.")
-@click.option("--linkage", type=click.Path(path_type=Path, dir_okay=False),
-              help="Also write the linkage table (pseudonym -> Prolific ids, completion codes) to this CSV file. "
-                   "It identifies people: keep it private, apart from OUT.")
+@click.option(
+    "--linkage",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the linkage table (pseudonym -> Prolific ids, completion codes) to this CSV file. "
+    "It identifies people: keep it private, apart from OUT.",
+)
 @with_appcontext
 def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool, linkage: Path | None) -> None:
     """Export a study to the folder OUT (or to a zip if OUT ends in .zip), without recruiter ids."""
     if linkage is not None and (linkage.resolve() == out.resolve() or out.resolve() in linkage.resolve().parents):
-        raise click.ClickException(f"--linkage {linkage} lies inside {out}: keep recruiter ids apart from the shared data")
+        raise click.ClickException(
+            f"--linkage {linkage} lies inside {out}: keep recruiter ids apart from the shared data"
+        )
     require_schema()
     try:
         export = build_export(slug, drop_excluded=drop_excluded)
@@ -87,8 +92,17 @@ def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool, l
 @click.option("--threads", default=4, show_default=True, help="Bots running at once.")
 @click.option("--seed", default=0, show_default=True)
 @with_appcontext
-def simulate_command(n: int, url: str, policy: str, slug: str | None, rate: float, noise: float,
-                     attention_fail: float, threads: int, seed: int) -> None:
+def simulate_command(
+    n: int,
+    url: str,
+    policy: str,
+    slug: str | None,
+    rate: float,
+    noise: float,
+    attention_fail: float,
+    threads: int,
+    seed: int,
+) -> None:
     """Run N simulated participants through the study served at --url.
 
     The bots recognise tasks from this app's database, which must hold the same study as the server.
@@ -101,13 +115,16 @@ def simulate_command(n: int, url: str, policy: str, slug: str | None, rate: floa
     try:  # one clear line instead of every bot retrying a server that is not there
         requests.get(url, timeout=10)
     except requests.RequestException as err:
-        raise click.ClickException(f"no study app answers at {url} ({type(err).__name__}): "
-                                   "start it (bash scripts/serve.sh) or pass --url") from None
+        raise click.ClickException(
+            f"no study app answers at {url} ({type(err).__name__}): start it (bash scripts/serve.sh) or pass --url"
+        ) from None
     settings = Settings(policy=policy, rate=rate, noise=noise, attention_fail=attention_fail)
     results = run_bots(url, study.slug, Catalog.from_study(study), settings, n, threads=threads, seed=seed)
     done = [b for b in results if b.error is None]
-    click.echo(f"{len(done)} of {n} bots finished; {sum(len(b.answers) for b in results)} answers acknowledged, "
-               f"{sum(b.retries for b in results)} retries.")
+    click.echo(
+        f"{len(done)} of {n} bots finished; {sum(len(b.answers) for b in results)} answers acknowledged, "
+        f"{sum(b.retries for b in results)} retries."
+    )
     for b in results:
         if b.error is not None:
             click.echo(f"{b.prolific_pid}: {b.error}", err=True)

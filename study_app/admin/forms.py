@@ -20,6 +20,7 @@ class ExclusionForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A bare POST form: its only job is the CSRF token."""
+
     submit = SubmitField("Include again")
 
 
@@ -34,6 +35,8 @@ class LinkageForm(FlaskForm):
 
 
 class EraseForm(FlaskForm):
-    confirm = BooleanField("Erase every row of this participant; this cannot be undone",
-                           validators=[InputRequired("Tick the box to confirm.")])
+    confirm = BooleanField(
+        "Erase every row of this participant; this cannot be undone",
+        validators=[InputRequired("Tick the box to confirm.")],
+    )
     submit = SubmitField("Erase participant")

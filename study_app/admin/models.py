@@ -39,6 +39,7 @@ class AdminUser(UserMixin, db.Model):
 
 class Exclusion(db.Model):
     """A researcher's decision to leave a participant out of the analysis; exports record it."""
+
     __tablename__ = "exclusion"
 
     id: Mapped[int] = mapped_column(primary_key=True)

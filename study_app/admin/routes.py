@@ -99,21 +99,35 @@ def dashboard():
     if slug is None:
         return render_template("admin/dashboard.html", slug=None)
     rows, tables = study_tables(slug)
-    main_ids = list(dict.fromkeys(t.task_id for t in sorted(rows.tasks.values(), key=lambda t: t.position)
-                                  if t.kind == "main"))
+    main_ids = list(
+        dict.fromkeys(t.task_id for t in sorted(rows.tasks.values(), key=lambda t: t.position) if t.kind == "main")
+    )
     scores = agreement(tables)
-    overall = None if scores is None else {
-        r["metric"]: r for r in records(scores["alignment_summary"].set_index("metric").loc[["kappa", "ac1"]].reset_index())}
+    overall = (
+        None
+        if scores is None
+        else {
+            r["metric"]: r
+            for r in records(scores["alignment_summary"].set_index("metric").loc[["kappa", "ac1"]].reset_index())
+        }
+    )
     attention = None  # the section shows only for a study with attention checks
     if any(s.config.get("attention_checks") for s in rows.studies):
         names = public_ids(rows)
         excluded = set(tables["participants"].loc[tables["participants"]["excluded"] == 1, "participant_id"])
-        attention = [{**r, "public_id": names[r["participant_id"]], "excluded": r["participant_id"] in excluded}
-                     for r in records(attention_results(tables))]
-    return render_template("admin/dashboard.html", slug=slug, summary=participant_summary(
-                               tables, utcnow(), current_app.config.get("DROPOUT_MINUTES", 60)),
-                           overall=overall, tasks=records(task_rows(tables, main_ids, scores)),
-                           time=overall_time(tables), attention=attention)
+        attention = [
+            {**r, "public_id": names[r["participant_id"]], "excluded": r["participant_id"] in excluded}
+            for r in records(attention_results(tables))
+        ]
+    return render_template(
+        "admin/dashboard.html",
+        slug=slug,
+        summary=participant_summary(tables, utcnow(), current_app.config.get("DROPOUT_MINUTES", 60)),
+        overall=overall,
+        tasks=records(task_rows(tables, main_ids, scores)),
+        time=overall_time(tables),
+        attention=attention,
+    )
 
 
 @bp.get("/participants")
@@ -123,8 +137,12 @@ def participants():
         return redirect(url_for("admin.dashboard"))
     rows, tables = study_tables(slug)
     people = participant_rows(tables, public_ids(rows), agreement(tables, keep_excluded=True))
-    return render_template("admin/participants.html", slug=slug, people=records(people.sort_values("started_at")),
-                           questions=[(question_column(q["id"]), q) for q in rows.questions])
+    return render_template(
+        "admin/participants.html",
+        slug=slug,
+        people=records(people.sort_values("started_at")),
+        questions=[(question_column(q["id"]), q) for q in rows.questions],
+    )
 
 
 def get_participant(public_id: str) -> Participant:
@@ -139,12 +157,19 @@ def participant(public_id: str):
     p = get_participant(public_id)
     rows, tables = study_tables(p.study.slug, only=p.id)
     responses = response_rows(tables, agreement(tables, keep_excluded=True))
-    return render_template("admin/participant.html", p=p, slug=p.study.slug, switch_to="admin.participants",
-                           name=pseudonym(p.public_id, export_key(current_app.config)),
-                           exclusion=rows.exclusions.get(p.id),
-                           responses=records(responses),
-                           answers=records(tables["questionnaire"]), exclude_form=ExclusionForm(), include_form=ConfirmForm(),
-                           erase_form=EraseForm())
+    return render_template(
+        "admin/participant.html",
+        p=p,
+        slug=p.study.slug,
+        switch_to="admin.participants",
+        name=pseudonym(p.public_id, export_key(current_app.config)),
+        exclusion=rows.exclusions.get(p.id),
+        responses=records(responses),
+        answers=records(tables["questionnaire"]),
+        exclude_form=ExclusionForm(),
+        include_form=ConfirmForm(),
+        erase_form=EraseForm(),
+    )
 
 
 @bp.post("/participants/<public_id>/exclude")
@@ -197,8 +222,11 @@ def export():
             flash(str(err))
             return redirect(url_for("admin.export"))
         name = f"{slug}-export-{form.format.data}.zip"
-        return Response(zip_bytes(files), mimetype="application/zip",
-                        headers={"Content-Disposition": f"attachment; filename={name}"})
+        return Response(
+            zip_bytes(files),
+            mimetype="application/zip",
+            headers={"Content-Disposition": f"attachment; filename={name}"},
+        )
     return render_template("admin/export.html", slug=slug, form=form, linkage_form=LinkageForm())
 
 
@@ -213,6 +241,8 @@ def export_linkage():
     except ExportError as err:
         flash(str(err))
         return redirect(url_for("admin.export"))
-    return Response(data, mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={slug}-{LINKAGE_FILE}",
-                             "Cache-Control": "no-store"})
+    return Response(
+        data,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={slug}-{LINKAGE_FILE}", "Cache-Control": "no-store"},
+    )

@@ -62,8 +62,9 @@ def agreement(tables: dict[str, pd.DataFrame], keep_excluded: bool = False) -> d
 def kept_responses(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The responses of participants not excluded (the analysis leaves the excluded out)."""
     people = tables["participants"]
-    return tables["responses"][tables["responses"]["participant_id"].isin(
-        people.loc[people["excluded"] != 1, "participant_id"])]
+    return tables["responses"][
+        tables["responses"]["participant_id"].isin(people.loc[people["excluded"] != 1, "participant_id"])
+    ]
 
 
 def task_rows(tables: dict[str, pd.DataFrame], task_ids: list[str], scores: dict | None) -> pd.DataFrame:
@@ -126,9 +127,11 @@ def response_rows(tables: dict[str, pd.DataFrame], scores: dict | None) -> pd.Da
     rows = first.merge(second, on=["participant_id", "task_id"], how="left")
     if scores is not None:
         per_response = scores["alignment"][["participant_id", "task_id", "kappa", "kappa_reason", "ac1"]].astype(
-            {"participant_id": "str", "task_id": "str"})
+            {"participant_id": "str", "task_id": "str"}
+        )
         rows = rows.astype({"participant_id": "str", "task_id": "str"}).merge(
-            per_response, on=["participant_id", "task_id"], how="left")
+            per_response, on=["participant_id", "task_id"], how="left"
+        )
     else:
         rows = rows.assign(kappa=np.nan, kappa_reason=None, ac1=np.nan)
     return rows.sort_values("position")

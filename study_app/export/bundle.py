@@ -21,8 +21,18 @@ def build_export(slug: str | None = None, drop_excluded: bool = False) -> Export
     slug = find_slug(slug)
     rows = load_rows(slug, drop_excluded=drop_excluded)
     tables = build_tables(rows, key)
-    log.info("export of %s: %d participants, %d responses%s", slug,
-             len(tables["participants"]), len(tables["responses"]), " (excluded left out)" if drop_excluded else "")
+    log.info(
+        "export of %s: %d participants, %d responses%s",
+        slug,
+        len(tables["participants"]),
+        len(tables["responses"]),
+        " (excluded left out)" if drop_excluded else "",
+    )
     targets = {task_id: t["target"]["text"] for task_id, t in latest_tasks(rows).items()}
-    return Export(tables=tables, codebook=codebook(rows.questions, tables), linkage=linkage_table(rows, key),
-                  eraser=eraser_annotations(tables, targets), documents=eraser_documents(tables["units"]))
+    return Export(
+        tables=tables,
+        codebook=codebook(rows.questions, tables),
+        linkage=linkage_table(rows, key),
+        eraser=eraser_annotations(tables, targets),
+        documents=eraser_documents(tables["units"]),
+    )

@@ -40,16 +40,31 @@ def codebook(questions: list[dict], tables: dict[str, pd.DataFrame]) -> pd.DataF
             levels = c.levels
             if c.observed:
                 levels = "|".join(sorted(tables[table][c.name].dropna().astype(str).unique()))
-            rows.append({"table": table, "column": c.name, "type": c.type, "unit": c.unit,
-                         "levels": levels, "description": c.description})
+            rows.append(
+                {
+                    "table": table,
+                    "column": c.name,
+                    "type": c.type,
+                    "unit": c.unit,
+                    "levels": levels,
+                    "description": c.description,
+                }
+            )
     return pd.DataFrame(rows, columns=["table", "column", "type", "unit", "levels", "description"])
 
 
 def codebook_markdown(book: pd.DataFrame) -> str:
     """Render the codebook as Markdown, one section per table."""
-    lines = ["# Codebook", "", ("Empty cells are missing values. Times are UTC. In CSV files, free-text cells "
-                                "(questionnaire answers, exclusion reasons) that start with = + - @ have a leading ' "
-                                "so that spreadsheets show them as text instead of running them as formulas."), ""]
+    lines = [
+        "# Codebook",
+        "",
+        (
+            "Empty cells are missing values. Times are UTC. In CSV files, free-text cells "
+            "(questionnaire answers, exclusion reasons) that start with = + - @ have a leading ' "
+            "so that spreadsheets show them as text instead of running them as formulas."
+        ),
+        "",
+    ]
     for table, rows in book.groupby("table", sort=False):
         lines += [f"## {table}", "", "| column | type | unit | levels | description |", "|---|---|---|---|---|"]
         for r in rows.itertuples():

@@ -36,16 +36,33 @@ def eraser_annotations(tables: dict[str, pd.DataFrame], targets: dict[str, str])
     out = []
     for pid, task_id in chosen[keys].drop_duplicates().sort_values(keys).itertuples(index=False):
         picked = [int(k) for k in picks.get((pid, task_id), [])]
-        group = [{"docid": task_id, "start_token": s, "end_token": e, "start_sentence": -1,
-                  "end_sentence": -1, "text": "".join(texts[(task_id, k)] for k in range(s, e))}
-                 for s, e in runs(picked)]
-        out.append({"annotation_id": f"{pid}:{task_id}", "query": QUERY, "query_type": None,
-                    "docids": [task_id], "evidences": [group] if group else [],
-                    "classification": targets[task_id]})
+        group = [
+            {
+                "docid": task_id,
+                "start_token": s,
+                "end_token": e,
+                "start_sentence": -1,
+                "end_sentence": -1,
+                "text": "".join(texts[(task_id, k)] for k in range(s, e)),
+            }
+            for s, e in runs(picked)
+        ]
+        out.append(
+            {
+                "annotation_id": f"{pid}:{task_id}",
+                "query": QUERY,
+                "query_type": None,
+                "docids": [task_id],
+                "evidences": [group] if group else [],
+                "classification": targets[task_id],
+            }
+        )
     return out
 
 
 def eraser_documents(units: pd.DataFrame) -> list[dict]:
     """Return one document per task: its unit texts in order (token i = unit i)."""
-    return [{"docid": task_id, "tokens": rows.sort_values("unit_index")["text"].tolist()}
-            for task_id, rows in units.groupby("task_id", sort=True)]
+    return [
+        {"docid": task_id, "tokens": rows.sort_values("unit_index")["text"].tolist()}
+        for task_id, rows in units.groupby("task_id", sort=True)
+    ]

@@ -33,6 +33,7 @@ class Rows:
 
     Assignments, responses, answers and events are plain rows carrying their model's column names.
     """
+
     studies: list[Study]
     tasks: dict[int, StudyTask]  # by StudyTask.id, every version
     participants: list[Participant]
@@ -58,8 +59,11 @@ def find_slug(slug: str | None) -> str:
     slugs = db.session.scalars(select(Study.slug).distinct()).all()
     if slug is None:
         if len(slugs) != 1:
-            raise ExportError(f"{len(slugs)} studies in the database: name one ({', '.join(sorted(slugs))})"
-                              if slugs else "no study in the database: load one with `load-study`")
+            raise ExportError(
+                f"{len(slugs)} studies in the database: name one ({', '.join(sorted(slugs))})"
+                if slugs
+                else "no study in the database: load one with `load-study`"
+            )
         return slugs[0]
     if slug not in slugs:
         raise ExportError(f"no study '{slug}' in the database")
@@ -76,9 +80,12 @@ def load_rows(slug: str, drop_excluded: bool = False, events: bool = True, only:
     study_ids = [s.id for s in studies]
     tasks = {t.id: t for t in db.session.scalars(select(StudyTask).where(StudyTask.study_id.in_(study_ids)))}
     participants = db.session.scalars(
-        select(Participant).where(Participant.study_id.in_(study_ids)).order_by(Participant.id)).all()
-    exclusions = {e.participant_id: e for e in db.session.scalars(
-        select(Exclusion).join(Participant).where(Participant.study_id.in_(study_ids)))}
+        select(Participant).where(Participant.study_id.in_(study_ids)).order_by(Participant.id)
+    ).all()
+    exclusions = {
+        e.participant_id: e
+        for e in db.session.scalars(select(Exclusion).join(Participant).where(Participant.study_id.in_(study_ids)))
+    }
     if drop_excluded:
         participants = [p for p in participants if p.id not in exclusions]
     if only is not None:
@@ -88,18 +95,25 @@ def load_rows(slug: str, drop_excluded: bool = False, events: bool = True, only:
     def of_participants(model):
         # plain rows with the model's column names, not ORM objects: ten times faster for the
         # hundreds of thousands of events a large study has
-        return db.session.execute(select(*model.__table__.columns).where(model.participant_id.in_(pids))
-                                  .order_by(model.id)).all()
+        return db.session.execute(
+            select(*model.__table__.columns).where(model.participant_id.in_(pids)).order_by(model.id)
+        ).all()
 
     selections: dict[int, set[int]] = defaultdict(set)
     query = select(Selection.response_id, Selection.unit_index).join(Response).where(Response.participant_id.in_(pids))
     for response_id, unit_index in db.session.execute(query):
         selections[response_id].add(unit_index)
-    return Rows(studies=list(studies), tasks=tasks, participants=list(participants), exclusions=exclusions,
-                assignments={a.id: a for a in of_participants(Assignment)},
-                responses=list(of_participants(Response)), selections=selections,
-                answers=list(of_participants(QuestionnaireAnswer)),
-                events=list(of_participants(Event)) if events else [])
+    return Rows(
+        studies=list(studies),
+        tasks=tasks,
+        participants=list(participants),
+        exclusions=exclusions,
+        assignments={a.id: a for a in of_participants(Assignment)},
+        responses=list(of_participants(Response)),
+        selections=selections,
+        answers=list(of_participants(QuestionnaireAnswer)),
+        events=list(of_participants(Event)) if events else [],
+    )
 
 
 def typed(rows: list[dict], table: str, extra: list[str] = ()) -> pd.DataFrame:
@@ -146,11 +160,20 @@ def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
         excl = rows.exclusions.get(p.id)
         slug, ver = version[p.study_id]
         duration = _ms(p.finished_at, p.created_at)
-        out.append({"participant_id": names[p.id], "study": slug, "study_version": ver,
-                    "status": p.status, "excluded": int(excl is not None),
-                    "exclusion_reason": excl.reason if excl else None, "started_at": p.created_at,
-                    "finished_at": p.finished_at, "duration_s": None if duration is None else duration / 1000,
-                    **{q: answers[p.id].get(q) for q in qcols}})
+        out.append(
+            {
+                "participant_id": names[p.id],
+                "study": slug,
+                "study_version": ver,
+                "status": p.status,
+                "excluded": int(excl is not None),
+                "exclusion_reason": excl.reason if excl else None,
+                "started_at": p.created_at,
+                "finished_at": p.finished_at,
+                "duration_s": None if duration is None else duration / 1000,
+                **{q: answers[p.id].get(q) for q in qcols},
+            }
+        )
     return typed(out, "participants", qcols)
 
 
@@ -158,12 +181,24 @@ def responses_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
     out = []
     for r in rows.responses:
         a = rows.assignments[r.assignment_id]
-        out.append({"participant_id": names[r.participant_id], "task_id": rows.tasks[a.study_task_id].task_id,
-                    "kind": a.kind, "position": a.position, "phase": r.phase, "shown_at": r.shown_at,
-                    "submitted_at": r.submitted_at, "server_ms": _ms(r.submitted_at, r.shown_at),
-                    "active_ms": r.active_ms, "confidence": r.confidence, "would_predict": r.would_predict,
-                    "agreement": r.agreement, "attention_passed": _flag(r.attention_passed),
-                    "n_selected": len(rows.selections.get(r.id, ()))})
+        out.append(
+            {
+                "participant_id": names[r.participant_id],
+                "task_id": rows.tasks[a.study_task_id].task_id,
+                "kind": a.kind,
+                "position": a.position,
+                "phase": r.phase,
+                "shown_at": r.shown_at,
+                "submitted_at": r.submitted_at,
+                "server_ms": _ms(r.submitted_at, r.shown_at),
+                "active_ms": r.active_ms,
+                "confidence": r.confidence,
+                "would_predict": r.would_predict,
+                "agreement": r.agreement,
+                "attention_passed": _flag(r.attention_passed),
+                "n_selected": len(rows.selections.get(r.id, ())),
+            }
+        )
     return typed(out, "responses")
 
 
@@ -175,8 +210,15 @@ def selections_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
             continue
         task = rows.tasks[rows.assignments[r.assignment_id].study_task_id]
         chosen = rows.selections.get(r.id, set())
-        out += [{"participant_id": names[r.participant_id], "task_id": task.task_id, "unit_index": k,
-                 "selected": int(k in chosen)} for k in selectable_of(task.payload)]
+        out += [
+            {
+                "participant_id": names[r.participant_id],
+                "task_id": task.task_id,
+                "unit_index": k,
+                "selected": int(k in chosen),
+            }
+            for k in selectable_of(task.payload)
+        ]
     return typed(out, "selections")
 
 
@@ -185,10 +227,21 @@ def units_table(tasks: dict[str, dict]) -> pd.DataFrame:
     for task_id, t in tasks.items():
         text = t["prompt"] + t["completion"]
         can = selectable_of(t)
-        out += [{"task_id": task_id, "unit_index": u["index"], "text": u["text"], "category": u["category"],
-                 "group": u["group"], "selectable": int(u["index"] in can),
-                 "is_target": int(u["index"] == t["target"]["unit_index"]), "start": u["start"], "end": u["end"],
-                 "line": text.count("\n", 0, u["start"]) + 1} for u in t["units"]]
+        out += [
+            {
+                "task_id": task_id,
+                "unit_index": u["index"],
+                "text": u["text"],
+                "category": u["category"],
+                "group": u["group"],
+                "selectable": int(u["index"] in can),
+                "is_target": int(u["index"] == t["target"]["unit_index"]),
+                "start": u["start"],
+                "end": u["end"],
+                "line": text.count("\n", 0, u["start"]) + 1,
+            }
+            for u in t["units"]
+        ]
     return typed(out, "units")
 
 
@@ -206,9 +259,17 @@ def model_rationales_table(tasks: dict[str, dict]) -> pd.DataFrame:
             e = task.explanation(name)
             rank = {k: r for r, k in enumerate(e.units, 1)}
             for k in task.selectable:
-                out.append({"task_id": task_id, "explainer": name, "unit_index": k, "in_rationale": int(k in rank),
-                            "rank": rank.get(k), "score": e.unit_scores[k],
-                            "probability_gain": gains.get(k) if name == "greedy" else None})
+                out.append(
+                    {
+                        "task_id": task_id,
+                        "explainer": name,
+                        "unit_index": k,
+                        "in_rationale": int(k in rank),
+                        "rank": rank.get(k),
+                        "score": e.unit_scores[k],
+                        "probability_gain": gains.get(k) if name == "greedy" else None,
+                    }
+                )
     return typed(out, "model_rationales")
 
 
@@ -219,23 +280,44 @@ def explainers_table(tasks: dict[str, dict]) -> pd.DataFrame:
         task = Task.from_dict(t)
         for name in task.explainer_names():
             e = task.explanation(name)
-            out.append({"task_id": task_id, "explainer": name, "set_valued": int(name in SET_EXPLAINERS),
-                        "set_size": len(e.units), "comprehensiveness": e.comprehensiveness,
-                        "sufficiency": e.sufficiency})
+            out.append(
+                {
+                    "task_id": task_id,
+                    "explainer": name,
+                    "set_valued": int(name in SET_EXPLAINERS),
+                    "set_size": len(e.units),
+                    "comprehensiveness": e.comprehensiveness,
+                    "sufficiency": e.sufficiency,
+                }
+            )
     return typed(out, "explainers")
 
 
 def questionnaire_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
-    return typed([{"participant_id": names[a.participant_id], "question_id": a.question_id, "value": a.value}
-                  for a in rows.answers], "questionnaire")
+    return typed(
+        [
+            {"participant_id": names[a.participant_id], "question_id": a.question_id, "value": a.value}
+            for a in rows.answers
+        ],
+        "questionnaire",
+    )
 
 
 def events_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
-    return typed([{"participant_id": names[e.participant_id],
-                   "task_id": rows.tasks[e.study_task_id].task_id if e.study_task_id else None,
-                   "kind": e.kind, "client_ts": e.client_ts, "server_ts": e.server_ts,
-                   "payload": json.dumps(e.payload, sort_keys=True, ensure_ascii=False)}
-                  for e in rows.events], "events")
+    return typed(
+        [
+            {
+                "participant_id": names[e.participant_id],
+                "task_id": rows.tasks[e.study_task_id].task_id if e.study_task_id else None,
+                "kind": e.kind,
+                "client_ts": e.client_ts,
+                "server_ts": e.server_ts,
+                "payload": json.dumps(e.payload, sort_keys=True, ensure_ascii=False),
+            }
+            for e in rows.events
+        ],
+        "events",
+    )
 
 
 def build_tables(rows: Rows, key: bytes) -> dict[str, pd.DataFrame]:
@@ -256,9 +338,24 @@ def build_tables(rows: Rows, key: bytes) -> dict[str, pd.DataFrame]:
 
 def linkage_table(rows: Rows, key: bytes) -> pd.DataFrame:
     """Return pseudonym -> recruitment ids, for paying participants; never part of the research tables."""
-    return pd.DataFrame([{"participant_id": pseudonym(p.public_id, key), "public_id": p.public_id,
-                          "prolific_pid": p.prolific_pid, "prolific_study_id": p.prolific_study_id,
-                          "prolific_session_id": p.prolific_session_id, "completion_code": p.completion_code}
-                         for p in rows.participants],
-                        columns=["participant_id", "public_id", "prolific_pid", "prolific_study_id",
-                                 "prolific_session_id", "completion_code"])
+    return pd.DataFrame(
+        [
+            {
+                "participant_id": pseudonym(p.public_id, key),
+                "public_id": p.public_id,
+                "prolific_pid": p.prolific_pid,
+                "prolific_study_id": p.prolific_study_id,
+                "prolific_session_id": p.prolific_session_id,
+                "completion_code": p.completion_code,
+            }
+            for p in rows.participants
+        ],
+        columns=[
+            "participant_id",
+            "public_id",
+            "prolific_pid",
+            "prolific_study_id",
+            "prolific_session_id",
+            "completion_code",
+        ],
+    )

@@ -20,6 +20,7 @@ LINKAGE_FILE = "linkage.csv"
 @dataclass
 class Export:
     """Everything one export contains, in memory."""
+
     tables: dict[str, pd.DataFrame]
     codebook: pd.DataFrame
     linkage: pd.DataFrame  # pseudonym -> recruitment ids; kept apart from the research tables

@@ -84,8 +84,12 @@ def parse_events(body) -> list[dict]:
     if not isinstance(items, list) or len(items) > MAX_EVENTS:
         raise AnswerError(f"'events' must be a list of at most {MAX_EVENTS} events")
     for e in items:
-        if not (isinstance(e, dict) and isinstance(e.get("kind"), str) and 0 < len(e["kind"]) <= 32
-                and type(e.get("ts")) is int):
+        if not (
+            isinstance(e, dict)
+            and isinstance(e.get("kind"), str)
+            and 0 < len(e["kind"]) <= 32
+            and type(e.get("ts")) is int
+        ):
             raise AnswerError("each event needs a 'kind' (string) and a 'ts' (integer milliseconds)")
         check_event(e)
     return items
@@ -107,13 +111,13 @@ def check_event(e: dict) -> None:
     if "on" in e and not isinstance(e["on"], bool):
         raise AnswerError("event 'on' must be true or false")
     selected = e.get("selected", [])
-    if not (isinstance(selected, list) and len(selected) <= MAX_UNIT
-            and all(is_int(k, 0, MAX_UNIT) for k in selected)):
+    if not (isinstance(selected, list) and len(selected) <= MAX_UNIT and all(is_int(k, 0, MAX_UNIT) for k in selected)):
         raise AnswerError(f"event 'selected' must be a list of unit indices (0 to {MAX_UNIT})")
 
 
-def parse_answer(body, selectable: range, annotation: dict, needs_selection: bool,
-                 needs_ratings: bool = False) -> Answer:
+def parse_answer(
+    body, selectable: range, annotation: dict, needs_selection: bool, needs_ratings: bool = False
+) -> Answer:
     """Validate a posted answer against the task's selectable units and the instrument's settings.
 
     ``needs_ratings``: a main task's phase 1, where the study's enabled ratings (confidence,

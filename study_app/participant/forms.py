@@ -14,6 +14,7 @@ def field_name(question_id: str) -> str:
 
 def questionnaire_form(questions: list[dict]) -> FlaskForm:
     """Return a form with one field per question, validated as the instrument says."""
+
     class QuestionnaireForm(FlaskForm):
         pass
 

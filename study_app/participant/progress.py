@@ -42,8 +42,11 @@ def phases(study: Study, kind: str) -> list[int]:
 
 def answered(participant: Participant) -> set[tuple[int, int]]:
     """Return the (position, phase) pairs the participant has answered."""
-    rows = db.session.execute(select(Assignment.position, Response.phase).join(Response.assignment)
-                              .where(Assignment.participant_id == participant.id))
+    rows = db.session.execute(
+        select(Assignment.position, Response.phase)
+        .join(Response.assignment)
+        .where(Assignment.participant_id == participant.id)
+    )
     return {(pos, phase) for pos, phase in rows}
 
 
@@ -83,21 +86,35 @@ def unique_resume_code() -> str:
 
 def enroll(study: Study, prolific: dict[str, str | None], enrol_token: str | None = None) -> Participant:
     """Create a consenting participant with a balanced, seeded task sequence."""
-    participant = Participant(study_id=study.id, public_id=secrets.token_urlsafe(16), enrol_token=enrol_token,
-                              resume_code=unique_resume_code(), status="consented", **prolific)
+    participant = Participant(
+        study_id=study.id,
+        public_id=secrets.token_urlsafe(16),
+        enrol_token=enrol_token,
+        resume_code=unique_resume_code(),
+        status="consented",
+        **prolific,
+    )
     db.session.add(participant)
     db.session.flush()  # the participant's id numbers its random generator
     tasks = {t.task_id: t for t in study.tasks}
     main_ids = [t.task_id for t in study.tasks if t.kind == "main"]
-    seen = Counter(dict(db.session.execute(
-        select(StudyTask.task_id, func.count(Assignment.id)).join(Assignment.study_task)
-        .where(StudyTask.study_id == study.id, StudyTask.kind == "main").group_by(StudyTask.task_id)).all()))
+    seen = Counter(
+        dict(
+            db.session.execute(
+                select(StudyTask.task_id, func.count(Assignment.id))
+                .join(Assignment.study_task)
+                .where(StudyTask.study_id == study.id, StudyTask.kind == "main")
+                .group_by(StudyTask.task_id)
+            ).all()
+        )
+    )
     rng = participant_rng(study.config["study"]["seed"], participant.id)
     drawn = draw_tasks(main_ids, seen, study.config["study"]["tasks_per_participant"], rng)
     tutorial = next(t.task_id for t in study.tasks if t.kind == "tutorial")  # every study has one
     sequence = [(tutorial, "tutorial")] + with_attention_checks(drawn, study.config["attention_checks"])
     for position, (task_id, kind) in enumerate(sequence, TUTORIAL_POSITION):
-        db.session.add(Assignment(participant_id=participant.id, study_task_id=tasks[task_id].id,
-                                  position=position, kind=kind))
+        db.session.add(
+            Assignment(participant_id=participant.id, study_task_id=tasks[task_id].id, position=position, kind=kind)
+        )
     db.session.commit()
     return participant

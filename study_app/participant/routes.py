@@ -37,24 +37,33 @@ markdown = MarkdownIt("commonmark", {"html": False})  # instrument text may not 
 
 def participant_required(stage: str | None = None):
     """Load the browser's participant into ``g``; send them to their current page if not at ``stage``."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             g.participant = current_participant()
             if g.participant is None:
-                return render_template("participant/message.html", title="No study in progress",
-                                       text="Open the study link you were given, or resume with your code."), 403
+                return render_template(
+                    "participant/message.html",
+                    title="No study in progress",
+                    text="Open the study link you were given, or resume with your code.",
+                ), 403
             if stage is not None and g.participant.status != stage:
                 return redirect(next_url(g.participant))
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 
 @bp.get("/")
 def index():
-    return render_template("participant/message.html", title="Code study",
-                           text="Open the study link you were given, or resume with your code.")
+    return render_template(
+        "participant/message.html",
+        title="Code study",
+        text="Open the study link you were given, or resume with your code.",
+    )
 
 
 def recruiter_ids() -> dict[str, str | None] | str:
@@ -71,17 +80,24 @@ def enrolled_recruit(slug: str, prolific_pid: str | None) -> Participant | None:
     """Return the participant this recruiter id already has in any version of study ``slug``."""
     if prolific_pid is None:
         return None
-    return db.session.scalar(select(Participant).join(Participant.study).where(
-        Study.slug == slug, Participant.prolific_pid == prolific_pid).order_by(Participant.id).limit(1))
+    return db.session.scalar(
+        select(Participant)
+        .join(Participant.study)
+        .where(Study.slug == slug, Participant.prolific_pid == prolific_pid)
+        .order_by(Participant.id)
+        .limit(1)
+    )
 
 
 def welcome_back(participant: Participant):
     """Resume a recruit who opened the study link again, or tell them they already took part."""
     if participant.status == "finished":
         session.clear()
-        return render_template("participant/message.html", title="You already took part",
-                               text="You have already completed this study, so you cannot take it again. "
-                                    "Thank you for your help."), 409
+        return render_template(
+            "participant/message.html",
+            title="You already took part",
+            text="You have already completed this study, so you cannot take it again. Thank you for your help.",
+        ), 409
     remember(participant)
     return redirect(next_url(participant))
 
@@ -98,9 +114,12 @@ def study_link(slug: str):
     if request.args:
         ids = recruiter_ids()
         if isinstance(ids, str):
-            return render_template("participant/message.html", title="This study link is not valid",
-                                   text=f"{ids} Open the study again from the recruiting site, or write to "
-                                        f"{study.config['study'].get('contact', 'the researchers')}."), 400
+            return render_template(
+                "participant/message.html",
+                title="This study link is not valid",
+                text=f"{ids} Open the study again from the recruiting site, or write to "
+                f"{study.config['study'].get('contact', 'the researchers')}.",
+            ), 400
         earlier = enrolled_recruit(slug, ids["prolific_pid"])
         if earlier is not None:
             return welcome_back(earlier)
@@ -112,15 +131,15 @@ def study_link(slug: str):
     consent = Markup(markdown.render(study.config["consent"]))
     # the consent form's token is bound to this session: a token seen elsewhere enrols no one
     session["enrol_token"] = secrets.token_urlsafe(16)
-    return render_template("participant/consent.html", study=study, consent=consent,
-                           enrol_token=session["enrol_token"])
+    return render_template("participant/consent.html", study=study, consent=consent, enrol_token=session["enrol_token"])
 
 
 def enrolled_with(study, token: str | None) -> Participant | None:
     if token is None:
         return None
-    return db.session.scalar(select(Participant).where(Participant.study_id == study.id,
-                                                       Participant.enrol_token == token))
+    return db.session.scalar(
+        select(Participant).where(Participant.study_id == study.id, Participant.enrol_token == token)
+    )
 
 
 def after_consent(participant: Participant):
@@ -155,8 +174,13 @@ def consent(slug: str):
         return welcome_back(recruit)
     try:
         if choice == "decline":
-            participant = Participant(study_id=study.id, public_id=short_code(24), resume_code=short_code(RESUME_CODE_CHARS),
-                                      status="declined", enrol_token=token)
+            participant = Participant(
+                study_id=study.id,
+                public_id=short_code(24),
+                resume_code=short_code(RESUME_CODE_CHARS),
+                status="declined",
+                enrol_token=token,
+            )
             db.session.add(participant)
             db.session.commit()
         else:
@@ -174,8 +198,11 @@ def consent(slug: str):
 
 @bp.get("/declined")
 def declined():
-    return render_template("participant/message.html", title="Thank you",
-                           text="You chose not to take part. Nothing else was recorded. You can close this page.")
+    return render_template(
+        "participant/message.html",
+        title="Thank you",
+        text="You chose not to take part. Nothing else was recorded. You can close this page.",
+    )
 
 
 @bp.route("/questionnaire", methods=["GET", "POST"])
@@ -188,16 +215,18 @@ def questionnaire():
     if form.validate_on_submit():
         for q in questions:
             value = form[field_name(q["id"])].data
-            db.session.add(QuestionnaireAnswer(participant_id=p.id, question_id=q["id"],
-                                               value="" if value is None else str(value)))
+            db.session.add(
+                QuestionnaireAnswer(participant_id=p.id, question_id=q["id"], value="" if value is None else str(value))
+            )
         p.status = "questionnaire"
         try:
             db.session.commit()
         except IntegrityError:  # the form was sent twice at once: the other request stored the answers
             db.session.rollback()
         return redirect(next_url(p))
-    return render_template("participant/questionnaire.html", form=form, questions=questions,
-                           field_name=field_name, participant=p)
+    return render_template(
+        "participant/questionnaire.html", form=form, questions=questions, field_name=field_name, participant=p
+    )
 
 
 @bp.route("/tutorial", methods=["GET", "POST"])
@@ -226,9 +255,15 @@ def end():
         if p.status not in ("tutorial", "tasks") or next_step(p) is not None:
             return redirect(next_url(p))
         # one conditional UPDATE: of two /end requests at once only the first sets a code
-        db.session.execute(update(Participant).where(Participant.id == p.id, Participant.status != "finished")
-                           .values(status="finished", finished_at=utcnow(),
-                                   completion_code=p.study.config["study"].get("completion_code") or short_code()))
+        db.session.execute(
+            update(Participant)
+            .where(Participant.id == p.id, Participant.status != "finished")
+            .values(
+                status="finished",
+                finished_at=utcnow(),
+                completion_code=p.study.config["study"].get("completion_code") or short_code(),
+            )
+        )
         db.session.commit()
         db.session.refresh(p)
     redirect_url = p.study.config["study"].get("completion_redirect", "").replace("{code}", p.completion_code)
@@ -242,8 +277,9 @@ def resume():
     error = None
     if request.method == "POST":
         code = request.form.get("code", "").upper().replace("-", "").replace(" ", "")
-        participant = db.session.scalar(select(Participant).where(
-            Participant.resume_code == code, Participant.status != "declined"))
+        participant = db.session.scalar(
+            select(Participant).where(Participant.resume_code == code, Participant.status != "declined")
+        )
         if participant is not None:
             remember(participant)
             return redirect(next_url(participant))

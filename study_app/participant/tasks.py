@@ -34,9 +34,15 @@ def saved_selection(assignment: Assignment, phase: int) -> list[int] | None:
 def draft_selection(participant: Participant, assignment: Assignment) -> list:
     """Return the selection the browser last reported for an unanswered phase (restored on reload)."""
     event = db.session.scalar(
-        select(Event).where(Event.participant_id == participant.id, Event.study_task_id == assignment.study_task_id,
-                            Event.kind.in_(SELECTION_EVENTS))
-        .order_by(Event.client_ts.desc(), Event.id.desc()).limit(1))
+        select(Event)
+        .where(
+            Event.participant_id == participant.id,
+            Event.study_task_id == assignment.study_task_id,
+            Event.kind.in_(SELECTION_EVENTS),
+        )
+        .order_by(Event.client_ts.desc(), Event.id.desc())
+        .limit(1)
+    )
     return list(event.payload.get("selected", [])) if event is not None else []
 
 
@@ -69,10 +75,13 @@ def render_task(participant: Participant, assignment: Assignment, phase: int, fe
     model = [k for k in task.explanation(shown).units if k in task.selectable]
     mode = "feedback" if feedback else ("review" if phase == 2 else "select")
     state = {
-        "mode": mode, "phase": phase, "position": assignment.position,
+        "mode": mode,
+        "phase": phase,
+        "position": assignment.position,
         "selectable": list(task.selectable),
-        "selected": own if mode != "select" else
-        [k for k in draft_selection(participant, assignment) if k in task.selectable],
+        "selected": own
+        if mode != "select"
+        else [k for k in draft_selection(participant, assignment) if k in task.selectable],
         "model": model if mode != "select" else [],
         "minSelected": 0 if assignment.kind == "attention" else participant.study.config["annotation"]["min_selected"],
         "answerUrl": url_for("participant.answer", position=assignment.position),
@@ -80,11 +89,19 @@ def render_task(participant: Participant, assignment: Assignment, phase: int, fe
         "storageKey": f"codeq:{participant.public_id}:{assignment.position}:{phase}",
     }
     numbered = [a for a in participant.assignments if a.position != TUTORIAL_POSITION]
-    return render_template("participant/task.html", participant=participant, task=task, assignment=assignment,
-                           pieces=pieces(task), lines=line_count(task), state=state, total=len(numbered),
-                           annotation=participant.study.config["annotation"],
-                           tutorial=participant.study.config["tutorial"],
-                           check=attention_check(participant, assignment))
+    return render_template(
+        "participant/task.html",
+        participant=participant,
+        task=task,
+        assignment=assignment,
+        pieces=pieces(task),
+        lines=line_count(task),
+        state=state,
+        total=len(numbered),
+        annotation=participant.study.config["annotation"],
+        tutorial=participant.study.config["tutorial"],
+        check=attention_check(participant, assignment),
+    )
 
 
 @bp.get("/task/<int:position>")
@@ -105,23 +122,35 @@ def error(status: int, message: str):
 
 def event_room(participant: Participant, assignment: Assignment) -> int:
     """Return how many more events this participant may store for this task."""
-    stored = db.session.scalar(select(func.count(Event.id)).where(
-        Event.participant_id == participant.id, Event.study_task_id == assignment.study_task_id))
+    stored = db.session.scalar(
+        select(func.count(Event.id)).where(
+            Event.participant_id == participant.id, Event.study_task_id == assignment.study_task_id
+        )
+    )
     return max(0, MAX_TASK_EVENTS - stored)
 
 
 def store_events(participant: Participant, assignment: Assignment, items: list[dict]) -> None:
     for e in items:
         payload = {k: v for k, v in e.items() if k not in ("kind", "ts")}
-        db.session.add(Event(participant_id=participant.id, study_task_id=assignment.study_task_id,
-                             kind=e["kind"], client_ts=e["ts"], payload=payload))
+        db.session.add(
+            Event(
+                participant_id=participant.id,
+                study_task_id=assignment.study_task_id,
+                kind=e["kind"],
+                client_ts=e["ts"],
+                payload=payload,
+            )
+        )
 
 
 def same_answer(response: Response, answer: Answer) -> bool:
     """Tell whether a replayed answer equals the stored one (then it is acknowledged, not stored)."""
-    return ([s.unit_index for s in response.selections] == answer.selected
-            and (response.confidence, response.would_predict, response.agreement)
-            == (answer.confidence, answer.would_predict, answer.agreement))
+    return [s.unit_index for s in response.selections] == answer.selected and (
+        response.confidence,
+        response.would_predict,
+        response.agreement,
+    ) == (answer.confidence, answer.would_predict, answer.agreement)
 
 
 def expected(participant: Participant, position: int, phase: int) -> bool:
@@ -148,8 +177,13 @@ def answer(position: int):
     participant, assignment = lookup(position)
     task = Task.from_dict(assignment.study_task.payload)
     try:
-        ans = parse_answer(read_json(request.get_data()), task.selectable, participant.study.config["annotation"],
-                           needs_selection=assignment.kind != "attention", needs_ratings=assignment.kind == "main")
+        ans = parse_answer(
+            read_json(request.get_data()),
+            task.selectable,
+            participant.study.config["annotation"],
+            needs_selection=assignment.kind != "attention",
+            needs_ratings=assignment.kind == "main",
+        )
     except AnswerError as err:
         return error(400, str(err))
     if ans.phase not in phases(participant.study, assignment.kind):
@@ -164,14 +198,22 @@ def answer(position: int):
     if ans.phase == 2 and ans.selected != saved_selection(assignment, 1):
         return error(400, "phase 2 must repeat the selection of phase 1")
     check = attention_check(participant, assignment)
-    response = Response(participant_id=participant.id, assignment_id=assignment.id, phase=ans.phase,
-                        shown_at=shown_at(assignment, ans.phase), submitted_at=utcnow(), active_ms=ans.active_ms,
-                        confidence=ans.confidence, would_predict=ans.would_predict, agreement=ans.agreement,
-                        attention_passed=None if check is None else ans.selected == check["expected"])
+    response = Response(
+        participant_id=participant.id,
+        assignment_id=assignment.id,
+        phase=ans.phase,
+        shown_at=shown_at(assignment, ans.phase),
+        submitted_at=utcnow(),
+        active_ms=ans.active_ms,
+        confidence=ans.confidence,
+        would_predict=ans.would_predict,
+        agreement=ans.agreement,
+        attention_passed=None if check is None else ans.selected == check["expected"],
+    )
     response.selections = [Selection(unit_index=k) for k in ans.selected]
     db.session.add(response)
     # the answer is stored whatever happens to its telemetry: events beyond the cap are dropped
-    store_events(participant, assignment, ans.events[:event_room(participant, assignment)])
+    store_events(participant, assignment, ans.events[: event_room(participant, assignment)])
     if position != TUTORIAL_POSITION:
         participant.status = "tasks"
     try:
@@ -179,8 +221,9 @@ def answer(position: int):
     except IntegrityError:  # a double submit raced this one and won: same outcome as a replay
         db.session.rollback()
         return jsonify(ok=True, duplicate=True, next=next_url(participant))
-    return jsonify(ok=True, next=url_for("participant.tutorial") if position == TUTORIAL_POSITION
-                   else next_url(participant))
+    return jsonify(
+        ok=True, next=url_for("participant.tutorial") if position == TUTORIAL_POSITION else next_url(participant)
+    )
 
 
 @bp.post("/api/task/<int:position>/events")

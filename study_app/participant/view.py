@@ -18,6 +18,7 @@ from codeq.contract import Task
 @dataclass
 class Piece:
     """A run of code: one unit (``unit`` set) or the gap between two units."""
+
     unit: int | None
     kind: str  # token | newline | indent | gap
     segments: list[tuple[str, str, bool]] = field(default_factory=list)  # (css class, text, in completion)
@@ -40,8 +41,8 @@ def char_classes(text: str, language: str) -> list[str]:
         return [""] * len(text)
     classes = [""] * len(text)
     for start, ttype, value in lexer.get_tokens_unprocessed(text):
-        classes[start:start + len(value)] = [token_class(ttype)] * len(value)
-    return classes[:len(text)]
+        classes[start : start + len(value)] = [token_class(ttype)] * len(value)
+    return classes[: len(text)]
 
 
 def segments(text: str, classes: list[str], start: int, end: int, prompt_len: int) -> list[tuple[str, str, bool]]:
@@ -77,17 +78,24 @@ def pieces(task: Task) -> list[Piece]:
     classes = char_classes(text, task.language)
     selectable = set(task.selectable)
     out, pos = [], 0
-    for u in task.units[:task.target.unit_index + 1]:
+    for u in task.units[: task.target.unit_index + 1]:
         if u.start > pos:
             out.append(Piece(None, "gap", segments(text, classes, pos, u.start, len(task.prompt))))
         is_target = u.index == task.target.unit_index
         stop = end if is_target else u.end
-        out.append(Piece(u.index, unit_kind(u.category, u.text), segments(text, classes, u.start, stop, len(task.prompt)),
-                         selectable=u.index in selectable, target=is_target))
+        out.append(
+            Piece(
+                u.index,
+                unit_kind(u.category, u.text),
+                segments(text, classes, u.start, stop, len(task.prompt)),
+                selectable=u.index in selectable,
+                target=is_target,
+            )
+        )
         pos = stop
     return out
 
 
 def line_count(task: Task) -> int:
     """Return the number of lines shown (up to and including the target's line)."""
-    return task.text[:target_end(task)].count("\n") + 1
+    return task.text[: target_end(task)].count("\n") + 1

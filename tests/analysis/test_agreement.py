@@ -71,7 +71,10 @@ def test_kappa_degenerate_cases_have_reasons():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert math.isnan(cohen_kappa_score([0, 0, 0], [0, 0, 0]))
-    assert cohen_kappa([0, 0, 0, 0], [0, 1, 0, 1]) == (cohen_kappa_score([0, 0, 0, 0], [0, 1, 0, 1]), "human rater constant")
+    assert cohen_kappa([0, 0, 0, 0], [0, 1, 0, 1]) == (
+        cohen_kappa_score([0, 0, 0, 0], [0, 1, 0, 1]),
+        "human rater constant",
+    )
     assert cohen_kappa([0, 1, 0, 1], [1, 1, 1, 1]) == (0.0, "model rater constant")
     assert cohen_kappa([0, 1, 0, 1], [0, 1, 1, 0])[1] is None
 
@@ -105,11 +108,14 @@ def test_overlap_undefined_is_nan_not_zero():
     assert jaccard([1, 1, 0], [0, 1, 1]) == pytest.approx(1 / 3)
 
 
-@pytest.mark.parametrize("human, model, message", [
-    ([0, 2], [0, 1], "human selection must hold only 0 and 1"),
-    ([0, 1], [0, 1, 1], "differ in length"),
-    ([[0, 1]], [[0, 1]], "one-dimensional"),
-])
+@pytest.mark.parametrize(
+    "human, model, message",
+    [
+        ([0, 2], [0, 1], "human selection must hold only 0 and 1"),
+        ([0, 1], [0, 1, 1], "differ in length"),
+        ([[0, 1]], [[0, 1]], "one-dimensional"),
+    ],
+)
 def test_bad_input_gives_clear_error(human, model, message):
     with pytest.raises(ValueError, match=message):
         cohen_kappa(human, model)

@@ -24,28 +24,40 @@ def _oracle(tables):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kappa = cohen_kappa_score(h, m) if len(idx) and (h.std() or m.std()) else math.nan
-            row = {"participant_id": pid, "task_id": task, "n_units": len(idx), "n_human": h.sum(),
-                   "n_model": m.sum(), "kappa": kappa,
-                   "precision": precision_score(h, m, zero_division=np.nan) if m.sum() else math.nan,
-                   "recall": recall_score(h, m, zero_division=np.nan) if h.sum() else math.nan,
-                   "f1": f1_score(h, m) if h.sum() + m.sum() else math.nan,
-                   "jaccard": jaccard_score(h, m) if h.sum() + m.sum() else math.nan}
+            row = {
+                "participant_id": pid,
+                "task_id": task,
+                "n_units": len(idx),
+                "n_human": h.sum(),
+                "n_model": m.sum(),
+                "kappa": kappa,
+                "precision": precision_score(h, m, zero_division=np.nan) if m.sum() else math.nan,
+                "recall": recall_score(h, m, zero_division=np.nan) if h.sum() else math.nan,
+                "f1": f1_score(h, m) if h.sum() + m.sum() else math.nan,
+                "jaccard": jaccard_score(h, m) if h.sum() + m.sum() else math.nan,
+            }
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def test_alignment_matches_sklearn_loop(random_tables):
-    got = alignment(response_units(random_tables["selections"], random_tables["units"], random_tables["model_rationales"]))
+    got = alignment(
+        response_units(random_tables["selections"], random_tables["units"], random_tables["model_rationales"])
+    )
     want = _oracle(random_tables)
     assert len(got) == len(want) == 48
     for column in want.columns[2:]:
-        np.testing.assert_allclose(got[column].to_numpy(float), want[column].to_numpy(float), atol=1e-12, err_msg=column)
+        np.testing.assert_allclose(
+            got[column].to_numpy(float), want[column].to_numpy(float), atol=1e-12, err_msg=column
+        )
     assert got["kappa"].notna().sum() > 30
 
 
 def test_hand_built_export(hand_tables):
     t = hand_tables
-    got = alignment(response_units(t["selections"], t["units"], t["model_rationales"])).set_index(["participant_id", "task_id"])
+    got = alignment(response_units(t["selections"], t["units"], t["model_rationales"])).set_index(
+        ["participant_id", "task_id"]
+    )
     # p1/t1: selectable 1-4, human {2, 3}, model {2, 4} (unit 0 not selectable): a=1 b=1 c=1 d=1, kappa 0
     assert got.loc[("p1", "t1"), ["n_units", "n_human", "n_model", "n_both"]].tolist() == [4, 2, 2, 1]
     assert got.loc[("p1", "t1"), "kappa"] == 0.0 and pd.isna(got.loc[("p1", "t1"), "kappa_reason"])
@@ -57,20 +69,37 @@ def test_hand_built_export(hand_tables):
     # p2/t3: no selectable unit at all: reported, not lost
     assert got.loc[("p2", "t3"), "n_units"] == 0
     assert math.isnan(got.loc[("p2", "t3"), "kappa"]) and got.loc[("p2", "t3"), "kappa_reason"] == "no selectable units"
-    assert list(got.reset_index().columns) == ["participant_id", "task_id", "n_units", "n_human", "n_model", "n_both",
-                                               "kappa", "kappa_reason", "ac1", "precision", "recall", "f1", "jaccard"]
+    assert list(got.reset_index().columns) == [
+        "participant_id",
+        "task_id",
+        "n_units",
+        "n_human",
+        "n_model",
+        "n_both",
+        "kappa",
+        "kappa_reason",
+        "ac1",
+        "precision",
+        "recall",
+        "f1",
+        "jaccard",
+    ]
 
 
 def test_nobody_selected_anything(random_tables):
     random_tables["selections"]["selected"] = 0
-    got = alignment(response_units(random_tables["selections"], random_tables["units"], random_tables["model_rationales"]))
+    got = alignment(
+        response_units(random_tables["selections"], random_tables["units"], random_tables["model_rationales"])
+    )
     assert (got["n_human"] == 0).all()
     assert set(got["kappa_reason"]) <= {"human rater constant", "both raters constant"}
     assert got["recall"].isna().all() and (got["f1"].fillna(0) == 0).all()
 
 
 def test_summary_mean_and_seeded_ci(random_tables):
-    scores = alignment(response_units(random_tables["selections"], random_tables["units"], random_tables["model_rationales"]))
+    scores = alignment(
+        response_units(random_tables["selections"], random_tables["units"], random_tables["model_rationales"])
+    )
     summary = alignment_summary(scores, n_boot=400, seed=3).set_index("metric")
     assert summary.loc["kappa", "mean"] == pytest.approx(scores["kappa"].mean())
     assert summary.loc["kappa", "n"] + summary.loc["kappa", "n_undefined"] == len(scores)

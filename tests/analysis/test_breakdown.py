@@ -16,10 +16,11 @@ def test_tables_in_memory_and_on_disk_agree(tmp_path, random_tables):
     from_disk = agreement_tables(load_export(write_export(tmp_path / "export", tables)), n_boot=200, seed=4)
     in_memory = agreement_tables(export_from_tables(tables), n_boot=200, seed=4)
     for name in ("alignment", "alignment_summary", "task_agreement", "participant_agreement"):
-        pd.testing.assert_frame_equal(in_memory[name].astype({c: "str" for c in ("participant_id", "task_id")
-                                                               if c in in_memory[name]}),
-                                      from_disk[name].astype({c: "str" for c in ("participant_id", "task_id")
-                                                              if c in from_disk[name]}), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            in_memory[name].astype({c: "str" for c in ("participant_id", "task_id") if c in in_memory[name]}),
+            from_disk[name].astype({c: "str" for c in ("participant_id", "task_id") if c in from_disk[name]}),
+            check_dtype=False,
+        )
     assert "p00" not in set(in_memory["alignment"]["participant_id"].astype(str))
     assert tables["participants"] is participants and len(participants) == 3  # the caller's frames are not changed
 

@@ -66,12 +66,14 @@ def test_hand_built_export_by_group(hand_tables):
 
 
 def test_all_tied_category_is_left_out_of_correction():
-    rates = pd.DataFrame({
-        "participant_id": ["a", "b", "c"] * 2,
-        "category": ["loops"] * 3 + ["strings"] * 3,
-        "human_rate": [0.2, 0.1, 0.0, 0.5, 0.6, 0.7],
-        "model_rate": [0.2, 0.1, 0.0, 0.1, 0.1, 0.1],
-    })
+    rates = pd.DataFrame(
+        {
+            "participant_id": ["a", "b", "c"] * 2,
+            "category": ["loops"] * 3 + ["strings"] * 3,
+            "human_rate": [0.2, 0.1, 0.0, 0.5, 0.6, 0.7],
+            "model_rate": [0.2, 0.1, 0.0, 0.1, 0.1, 0.1],
+        }
+    )
     tests = category_tests(rates).set_index("category")
     assert tests.loc["loops", "note"] == "all differences zero" and math.isnan(tests.loc["loops", "p_adj"])
     assert tests.loc["strings", "p_adj"] == pytest.approx(tests.loc["strings", "p"])  # family of one

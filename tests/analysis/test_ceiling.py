@@ -18,9 +18,9 @@ def _fleiss(m):
     """Fleiss (1971) written out: raters x items 0/1 matrix."""
     n, items = m.shape
     counts = np.column_stack([n - m.sum(0), m.sum(0)])
-    p_items = ((counts ** 2).sum(1) - n) / (n * (n - 1))
+    p_items = ((counts**2).sum(1) - n) / (n * (n - 1))
     p_cat = counts.sum(0) / (n * items)
-    p_e = (p_cat ** 2).sum()
+    p_e = (p_cat**2).sum()
     return (p_items.mean() - p_e) / (1 - p_e)
 
 
@@ -51,9 +51,11 @@ def _data(tasks):
             units.append((task_id, u, f"x{u}", "identifiers", "natural language", 1))
             rat.append((task_id, u, r[u]))
             sel.extend((f"p{p}", task_id, u, int(m[p, u])) for p in range(m.shape[0]))
-    return response_units(pd.DataFrame(sel, columns=["participant_id", "task_id", "unit_index", "selected"]),
-                          pd.DataFrame(units, columns=["task_id", "unit_index", "text", "category", "group", "selectable"]),
-                          pd.DataFrame(rat, columns=["task_id", "unit_index", "in_rationale"]))
+    return response_units(
+        pd.DataFrame(sel, columns=["participant_id", "task_id", "unit_index", "selected"]),
+        pd.DataFrame(units, columns=["task_id", "unit_index", "text", "category", "group", "selectable"]),
+        pd.DataFrame(rat, columns=["task_id", "unit_index", "in_rationale"]),
+    )
 
 
 def test_against_written_out_formulas_and_sklearn():

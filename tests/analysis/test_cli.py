@@ -18,9 +18,21 @@ def test_report_writes_tables_figures_and_html(tmp_path, random_tables):
     out = tmp_path / "report"
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(out), "--n-boot", "50", "--seed", "3"])
     assert result.exit_code == 0, result.output
-    for name in ("alignment.csv", "alignment_summary.csv", "category_tests.csv", "group_tests.csv", "entropy.csv",
-                 "human_agreement.csv", "ceiling_summary.csv", "category_mixed.csv", "human_ceiling.png",
-                 "category_rates.png", "kappa.png", "category_heatmap.png", "report.html"):
+    for name in (
+        "alignment.csv",
+        "alignment_summary.csv",
+        "category_tests.csv",
+        "group_tests.csv",
+        "entropy.csv",
+        "human_agreement.csv",
+        "ceiling_summary.csv",
+        "category_mixed.csv",
+        "human_ceiling.png",
+        "category_rates.png",
+        "kappa.png",
+        "category_heatmap.png",
+        "report.html",
+    ):
         assert (out / name).stat().st_size > 0, name
     ceiling = pd.read_csv(out / "human_agreement.csv")
     assert ceiling["n_responses"].sum() == 44 and len(ceiling) == 6  # every response counted, once
@@ -31,14 +43,32 @@ def test_report_writes_tables_figures_and_html(tmp_path, random_tables):
     assert f"scipy {scipy.__version__}" in html and f"statsmodels {statsmodels.__version__}" in html
     assert 'zero_method="wilcox"' in html and "seed 3" in html and "50 replicates" in html
     assert "1 participants marked excluded were dropped" in html and "11 participants" in html
-    assert "Human ceiling" in html and "Mixed-effects model by category" in html and "human_ceiling.svg" in html and (out / "human_ceiling.png").exists()
+    assert (
+        "Human ceiling" in html
+        and "Mixed-effects model by category" in html
+        and "human_ceiling.svg" in html
+        and (out / "human_ceiling.png").exists()
+    )
 
 
 def test_keep_excluded_and_bh(tmp_path, hand_tables):
     folder = write_export(tmp_path / "export", hand_tables)
     out = tmp_path / "report"
-    result = CliRunner().invoke(main, ["report", str(folder), "--out", str(out), "--n-boot", "20",
-                                       "--keep-excluded", "--correction", "fdr_bh", "--no-mixed"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            str(folder),
+            "--out",
+            str(out),
+            "--n-boot",
+            "20",
+            "--keep-excluded",
+            "--correction",
+            "fdr_bh",
+            "--no-mixed",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert not (out / "category_mixed.csv").exists() and "Mixed-effects" not in (out / "report.html").read_text()
     assert "p3" in set(pd.read_csv(out / "alignment.csv")["participant_id"])
@@ -49,10 +79,15 @@ def test_keep_excluded_and_bh(tmp_path, hand_tables):
 def test_bad_export_is_one_line_exit_2(tmp_path, hand_tables):
     hand_tables["selections"].loc[3, "selected"] = 7
     folder = write_export(tmp_path / "export", hand_tables)
-    done = subprocess.run([sys.executable, "-m", "analysis", "report", str(folder), "--out", str(tmp_path / "r")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "report", str(folder), "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1] == "Error: selections.csv: column 'selected', row 4: value 7 is not 0 or 1"
+    assert (
+        done.stderr.strip().splitlines()[-1] == "Error: selections.csv: column 'selected', row 4: value 7 is not 0 or 1"
+    )
     assert "Traceback" not in done.stderr
 
 
@@ -61,10 +96,14 @@ def test_an_export_without_answers_is_one_line(tmp_path, hand_tables):
     folder = write_export(tmp_path / "export", {**hand_tables, "participants": participants})
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert result.output.strip() == f"Error: {folder}: no answers to main tasks to analyse yet (3 excluded participants left out)"
+    assert (
+        result.output.strip()
+        == f"Error: {folder}: no answers to main tasks to analyse yet (3 excluded participants left out)"
+    )
     hand_tables["selections"] = hand_tables["selections"].iloc[:0]  # a study nobody has answered yet
     del hand_tables["participants"]
     folder = write_export(tmp_path / "empty", hand_tables)
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 2 and result.output.strip() == f"Error: {folder}: no answers to main tasks to analyse yet"
-
+    assert (
+        result.exit_code == 2 and result.output.strip() == f"Error: {folder}: no answers to main tasks to analyse yet"
+    )

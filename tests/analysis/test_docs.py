@@ -6,9 +6,19 @@ import importlib
 import pytest
 
 # by name: the package exports functions named like some of its modules (analysis.alignment)
-MODULES = ["analysis.alignment", "analysis.bootstrap", "analysis.categories", "analysis.correction",
-           "analysis.entropy", "analysis.wilcoxon", "analysis.breakdown", "analysis.sections", "analysis.agreement",
-           "analysis.power", "analysis.plausibility"]
+MODULES = [
+    "analysis.alignment",
+    "analysis.bootstrap",
+    "analysis.categories",
+    "analysis.correction",
+    "analysis.entropy",
+    "analysis.wilcoxon",
+    "analysis.breakdown",
+    "analysis.sections",
+    "analysis.agreement",
+    "analysis.power",
+    "analysis.plausibility",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -20,15 +20,17 @@ def test_token_vs_category_hand_worked():
     # one task, 4 selectable units: "x", "y" (identifiers), "(", ")" (punctuation)
     # human a picks x, y; human b picks x, (. Pooled: tokens x:2, y:1, (:1 over k_token = 4;
     # categories identifiers:3, punctuation:1 over k_category = 2. The model picks x and y.
-    data = pd.DataFrame({
-        "participant_id": ["a"] * 4 + ["b"] * 4,
-        "task_id": "t",
-        "unit_index": [0, 1, 2, 3] * 2,
-        "text": ["x", "y", "(", ")"] * 2,
-        "category": ["identifiers", "identifiers", "punctuation", "punctuation"] * 2,
-        "selected": [1, 1, 0, 0, 1, 0, 1, 0],
-        "in_rationale": [1, 1, 0, 0] * 2,
-    })
+    data = pd.DataFrame(
+        {
+            "participant_id": ["a"] * 4 + ["b"] * 4,
+            "task_id": "t",
+            "unit_index": [0, 1, 2, 3] * 2,
+            "text": ["x", "y", "(", ")"] * 2,
+            "category": ["identifiers", "identifiers", "punctuation", "punctuation"] * 2,
+            "selected": [1, 1, 0, 0, 1, 0, 1, 0],
+            "in_rationale": [1, 1, 0, 0] * 2,
+        }
+    )
     got = rationale_entropy(data).set_index("rater")
     h_token = -(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)) / math.log(4)  # = 0.75
     h_category = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)) / math.log(2)  # = 0.8113
@@ -41,8 +43,17 @@ def test_token_vs_category_hand_worked():
 
 
 def test_nobody_selected_anything():
-    data = pd.DataFrame({"participant_id": "a", "task_id": "t", "unit_index": [0, 1], "text": ["x", "y"],
-                         "category": ["identifiers", "loops"], "selected": 0, "in_rationale": [1, 0]})
+    data = pd.DataFrame(
+        {
+            "participant_id": "a",
+            "task_id": "t",
+            "unit_index": [0, 1],
+            "text": ["x", "y"],
+            "category": ["identifiers", "loops"],
+            "selected": 0,
+            "in_rationale": [1, 0],
+        }
+    )
     got = rationale_entropy(data).set_index("rater")
     assert got.loc["human", "n_selected"] == 0 and math.isnan(got.loc["human", "h_token"])
     assert math.isnan(got.loc["human", "reduction"])

@@ -31,17 +31,37 @@ def make_task(task_id, snippet_id, categories, target, rationale_units, gains, c
     text, units = "", []
     for i, cat in enumerate(categories):
         piece = f"{cat[0]}{i % 3} "
-        units.append(Unit(index=i, start=len(text), end=len(text) + len(piece) - 1, text=piece[:-1],
-                          category=cat, group="semantic"))
+        units.append(
+            Unit(
+                index=i,
+                start=len(text),
+                end=len(text) + len(piece) - 1,
+                text=piece[:-1],
+                category=cat,
+                group="semantic",
+            )
+        )
         text += piece
-    return Task(task_id=task_id, language="python", model=ModelInfo("m", "local", "fp32"), snippet_id=snippet_id,
-                prompt=text, completion="", units=units,
-                tokens=[Token(index=u.index, start=u.start, end=u.end, id=u.index, units=[u.index]) for u in units],
-                target=Target(token_index=target, token_id=target, unit_index=target, text=units[target].text),
-                rationale=ModelRationale(positions=rationale_units, probabilities=[], top_prediction=0,
-                                         converged=converged,
-                                         units=rationale_units, unit_gains=gains),
-                context_start=0)
+    return Task(
+        task_id=task_id,
+        language="python",
+        model=ModelInfo("m", "local", "fp32"),
+        snippet_id=snippet_id,
+        prompt=text,
+        completion="",
+        units=units,
+        tokens=[Token(index=u.index, start=u.start, end=u.end, id=u.index, units=[u.index]) for u in units],
+        target=Target(token_index=target, token_id=target, unit_index=target, text=units[target].text),
+        rationale=ModelRationale(
+            positions=rationale_units,
+            probabilities=[],
+            top_prediction=0,
+            converged=converged,
+            units=rationale_units,
+            unit_gains=gains,
+        ),
+        context_start=0,
+    )
 
 
 def random_tasks(n=40, seed=1):
@@ -51,8 +71,17 @@ def random_tasks(n=40, seed=1):
         cats = [rng.choice(CATEGORIES) for _ in range(12)]
         target = rng.randrange(6, 12)
         chosen = rng.sample(range(target), rng.randint(1, 5))
-        tasks.append(make_task(f"t{k}", f"s{k // 3}", cats, target, chosen, [rng.random() for _ in chosen],
-                               converged=rng.random() < 0.8))
+        tasks.append(
+            make_task(
+                f"t{k}",
+                f"s{k // 3}",
+                cats,
+                target,
+                chosen,
+                [rng.random() for _ in chosen],
+                converged=rng.random() < 0.8,
+            )
+        )
     return tasks
 
 
@@ -69,7 +98,9 @@ def test_rationale_table_by_hand():
     task = make_task("a", "s", ["identifiers", "operators", "identifiers", "strings"], 3, [2, 0], [0.5, 0.25])
     table = rationale_table([task])
     assert table[["unit", "category", "target_category", "rank", "gain"]].values.tolist() == [
-        [2, "identifiers", "strings", 1, 0.5], [0, "identifiers", "strings", 2, 0.25]]
+        [2, "identifiers", "strings", 1, 0.5],
+        [0, "identifiers", "strings", 2, 0.25],
+    ]
     assert context_table([task])["in_rationale"].tolist() == [True, False, True]
 
 
@@ -117,19 +148,28 @@ def test_bootstrap_resamples_snippets_not_tasks():
     one = category_frequencies(rat[rat.snippet_id == "s0"], ctx[ctx.snippet_id == "s0"], n_boot=50, seed=0)
     # a single snippet: every replicate is that snippet, so the interval collapses to the estimate
     assert np.allclose(one["share_low"], one["share"]) and np.allclose(one["share_high"], one["share"])
-    assert ((by_snippet["share_low"] <= by_snippet["share"] + 1e-12)
-            & (by_snippet["share"] <= by_snippet["share_high"] + 1e-12)).all()
+    assert (
+        (by_snippet["share_low"] <= by_snippet["share"] + 1e-12)
+        & (by_snippet["share"] <= by_snippet["share_high"] + 1e-12)
+    ).all()
 
 
 def test_explain_cli_writes_outputs(tmp_path):
     tasks = random_tasks()
     write_tasks(tasks, tmp_path / "r.jsonl")
-    result = CliRunner().invoke(main, ["explain", str(tmp_path / "r.jsonl"), "--out", str(tmp_path / "out"),
-                                       "--n-boot", "100"])
+    result = CliRunner().invoke(
+        main, ["explain", str(tmp_path / "r.jsonl"), "--out", str(tmp_path / "out"), "--n-boot", "100"]
+    )
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
-    assert {p.name for p in out.iterdir()} == {"rationale_units.csv", "counts.csv", "mean_gain.csv",
-                                               "frequencies.csv", "heatmap.png", "summary.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "rationale_units.csv",
+        "counts.csv",
+        "mean_gain.csv",
+        "frequencies.csv",
+        "heatmap.png",
+        "summary.json",
+    }
     summary = json.loads((out / "summary.json").read_text())
     converged = sum(t.rationale.converged for t in tasks)
     assert (summary["tasks"], summary["converged"], summary["aggregated"]) == (len(tasks), converged, converged)
@@ -151,7 +191,7 @@ def write_shards(folder, tasks, sizes):
     folder.mkdir(parents=True)
     start = 0
     for k, size in enumerate(sizes):
-        part = tasks[start:start + size]
+        part = tasks[start : start + size]
         start += size
         frame = pd.DataFrame({"item": [t.snippet_id for t in part], "task": [t.to_json() for t in part]})
         frame.to_parquet(folder / f"shard-{k:05d}.parquet", index=False)
@@ -170,7 +210,8 @@ def test_parquet_shards_give_the_same_outputs_as_the_tasks_file(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["tasks"] == 30 and summary["rationale_units"] == sum(
-        len(t.rationale.units) for t in tasks if t.rationale.converged)
+        len(t.rationale.units) for t in tasks if t.rationale.converged
+    )
 
 
 def test_bad_shards_are_one_line_errors(tmp_path):
@@ -179,7 +220,7 @@ def test_bad_shards_are_one_line_errors(tmp_path):
     pd.DataFrame({"item": ["x"], "text": ["{}"]}).to_parquet(folder / "a.parquet")
     result = CliRunner().invoke(main, ["explain", str(folder), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and result.output.strip() == "Error: a.parquet: no 'task' column (not a corpus shard?)"
-    pd.DataFrame({"task": [random_tasks(1)[0].to_json(), "{\"task_id\": 1}"]}).to_parquet(folder / "a.parquet")
+    pd.DataFrame({"task": [random_tasks(1)[0].to_json(), '{"task_id": 1}']}).to_parquet(folder / "a.parquet")
     result = CliRunner().invoke(main, ["explain", str(folder), "--out", str(tmp_path / "o")])
     assert result.output.strip() == "Error: a.parquet: row 2: missing field 'model' (not a codeq task?)"
     result = CliRunner().invoke(main, ["explain", str(tmp_path / "empty"), "--out", str(tmp_path / "o")])

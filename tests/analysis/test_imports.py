@@ -28,7 +28,9 @@ def test_analysis_and_study_app_import_neither_torch_nor_transformers():
 
 
 def test_analysis_alone_imports_no_flask():
-    code = ("import sys, analysis, analysis.report, analysis.__main__, analysis.agreement; "
-            "print(sorted(m for m in ('torch', 'flask', 'transformers') if m in sys.modules))")
+    code = (
+        "import sys, analysis, analysis.report, analysis.__main__, analysis.agreement; "
+        "print(sorted(m for m in ('torch', 'flask', 'transformers') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -44,23 +44,50 @@ def _break(tables, name, column, row, value):
     return tables
 
 
-@pytest.mark.parametrize("name, column, row, value, message", [
-    ("selections", "selected", 2, 2, "selections.csv: column 'selected', row 3: value 2 is not 0 or 1"),
-    ("selections", "selected", 0, "yes", "selections.csv: column 'selected', row 1: value 'yes' is not 0 or 1"),
-    ("model_rationales", "in_rationale", 1, -1, "model_rationales.csv: column 'in_rationale', row 2: value -1 is not 0 or 1"),
-    ("units", "selectable", 4, 0.5, "units.csv: column 'selectable', row 5: value 0.5 is not 0 or 1"),
-    ("selections", "task_id", 5, "t9", "selections.csv: column 'task_id', row 6: unknown task 't9' (not in units)"),
-    ("selections", "unit_index", 1, 40, "selections.csv: column 'unit_index', row 2: unknown unit 40 of task 't1'"),
-    # unit 6 of t1 would share t2/unit 0's key if keys were task * width + index without a range check
-    ("selections", "unit_index", 1, 6, "selections.csv: column 'unit_index', row 2: unknown unit 6 of task 't1'"),
-    ("selections", "unit_index", 1, -1, "selections.csv: column 'unit_index', row 2: value -1 is not a non-negative integer"),
-    ("model_rationales", "task_id", 3, "zz", "model_rationales.csv: column 'task_id', row 4: unknown task 'zz'"),
-    ("selections", "unit_index", 1, 0, "selections.csv: column 'selected', row 2: unit 0 of task 't1' is not selectable"),
-    ("selections", "unit_index", 1, 1, "selections.csv: column 'unit_index', row 2: duplicate row"),
-    ("units", "unit_index", 1, "x", "units.csv: column 'unit_index', row 2: value 'x' is not a non-negative integer"),
-    ("selections", "participant_id", 0, None, "selections.csv: column 'participant_id', row 1: empty value"),
-    ("participants", "excluded", 1, 3, "participants.csv: column 'excluded', row 2: value 3 is not 0 or 1"),
-])
+@pytest.mark.parametrize(
+    "name, column, row, value, message",
+    [
+        ("selections", "selected", 2, 2, "selections.csv: column 'selected', row 3: value 2 is not 0 or 1"),
+        ("selections", "selected", 0, "yes", "selections.csv: column 'selected', row 1: value 'yes' is not 0 or 1"),
+        (
+            "model_rationales",
+            "in_rationale",
+            1,
+            -1,
+            "model_rationales.csv: column 'in_rationale', row 2: value -1 is not 0 or 1",
+        ),
+        ("units", "selectable", 4, 0.5, "units.csv: column 'selectable', row 5: value 0.5 is not 0 or 1"),
+        ("selections", "task_id", 5, "t9", "selections.csv: column 'task_id', row 6: unknown task 't9' (not in units)"),
+        ("selections", "unit_index", 1, 40, "selections.csv: column 'unit_index', row 2: unknown unit 40 of task 't1'"),
+        # unit 6 of t1 would share t2/unit 0's key if keys were task * width + index without a range check
+        ("selections", "unit_index", 1, 6, "selections.csv: column 'unit_index', row 2: unknown unit 6 of task 't1'"),
+        (
+            "selections",
+            "unit_index",
+            1,
+            -1,
+            "selections.csv: column 'unit_index', row 2: value -1 is not a non-negative integer",
+        ),
+        ("model_rationales", "task_id", 3, "zz", "model_rationales.csv: column 'task_id', row 4: unknown task 'zz'"),
+        (
+            "selections",
+            "unit_index",
+            1,
+            0,
+            "selections.csv: column 'selected', row 2: unit 0 of task 't1' is not selectable",
+        ),
+        ("selections", "unit_index", 1, 1, "selections.csv: column 'unit_index', row 2: duplicate row"),
+        (
+            "units",
+            "unit_index",
+            1,
+            "x",
+            "units.csv: column 'unit_index', row 2: value 'x' is not a non-negative integer",
+        ),
+        ("selections", "participant_id", 0, None, "selections.csv: column 'participant_id', row 1: empty value"),
+        ("participants", "excluded", 1, 3, "participants.csv: column 'excluded', row 2: value 3 is not 0 or 1"),
+    ],
+)
 def test_bad_value_names_file_column_and_row(tmp_path, hand_tables, name, column, row, value, message):
     folder = write_export(tmp_path, _break(hand_tables, name, column, row, value))
     with pytest.raises(ExportError) as error:
@@ -94,9 +121,13 @@ def test_empty_excluded_means_not_excluded(tmp_path, hand_tables):
 
 
 def test_tutorial_and_attention_responses_are_left_out(tmp_path, hand_tables):
-    hand_tables["responses"] = pd.DataFrame({"participant_id": ["p1", "p1", "p2", "p2", "p2"],
-                                             "task_id": ["t1", "t2", "t1", "t2", "t3"],
-                                             "kind": ["tutorial", "main", "main", "attention", "main"]})
+    hand_tables["responses"] = pd.DataFrame(
+        {
+            "participant_id": ["p1", "p1", "p2", "p2", "p2"],
+            "task_id": ["t1", "t2", "t1", "t2", "t3"],
+            "kind": ["tutorial", "main", "main", "attention", "main"],
+        }
+    )
     export = load_export(write_export(tmp_path, hand_tables))
     pairs = set(zip(export.selections["participant_id"].astype(str), export.selections["task_id"].astype(str)))
     assert pairs == {("p1", "t2"), ("p2", "t1"), ("p2", "t3")}  # p3 excluded; p1/t1 tutorial, p2/t2 attention

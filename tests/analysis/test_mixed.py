@@ -12,10 +12,15 @@ from analysis.mixed import category_mixed_models
 
 def _data(rng, p_human, p_model, participants=30, tasks=12, units=20, category="loops"):
     rationale = {(t, u): int(rng.random() < p_model) for t in range(tasks) for u in range(units)}
-    rows = [(f"p{p}", f"t{t}", u, category, int(rng.random() < p_human), rationale[(t, u)])
-            for p in range(participants) for t in rng.choice(tasks, 6, replace=False) for u in range(units)]
-    return pd.DataFrame(rows, columns=["participant_id", "task_id", "unit_index", "category", "selected",
-                                       "in_rationale"])
+    rows = [
+        (f"p{p}", f"t{t}", u, category, int(rng.random() < p_human), rationale[(t, u)])
+        for p in range(participants)
+        for t in rng.choice(tasks, 6, replace=False)
+        for u in range(units)
+    ]
+    return pd.DataFrame(
+        rows, columns=["participant_id", "task_id", "unit_index", "category", "selected", "in_rationale"]
+    )
 
 
 def test_odds_ratio_matches_the_two_by_two_table_without_random_effects():
@@ -48,12 +53,19 @@ def test_participant_spread_is_recovered():
     # logit p = -1.5 + log 2 (humans) + participant effect (sd 1) + task effect (sd 0.7): conditional OR 2
     rng = np.random.default_rng(104)
     participant, task = rng.normal(0, 1.0, 40), rng.normal(0, 0.7, 12)
+
     def chance(x):
         return 1 / (1 + np.exp(-x))
 
-    rows = [(f"p{p}", f"t{t}", u, "loops", int(rng.random() < chance(-1.5 + np.log(2) + participant[p] + task[t])),
-             0) for p in range(40) for t in rng.choice(12, 6, replace=False) for u in range(20)]
-    data = pd.DataFrame(rows, columns=["participant_id", "task_id", "unit_index", "category", "selected", "in_rationale"])
+    rows = [
+        (f"p{p}", f"t{t}", u, "loops", int(rng.random() < chance(-1.5 + np.log(2) + participant[p] + task[t])), 0)
+        for p in range(40)
+        for t in rng.choice(12, 6, replace=False)
+        for u in range(20)
+    ]
+    data = pd.DataFrame(
+        rows, columns=["participant_id", "task_id", "unit_index", "category", "selected", "in_rationale"]
+    )
     rationale = {(f"t{t}", u): int(rng.random() < chance(-1.5 + task[t])) for t in range(12) for u in range(20)}
     data["in_rationale"] = [rationale[(t, u)] for t, u in zip(data["task_id"], data["unit_index"])]
     got = category_mixed_models(data).iloc[0]

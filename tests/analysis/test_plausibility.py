@@ -16,18 +16,33 @@ from analysis.report import write_report
 def one_response(selected, scores_by_explainer, sets):
     """One participant, one task with units 0..n-1 all selectable, several explainers."""
     n = len(selected)
-    units = pd.DataFrame({"task_id": "t", "unit_index": range(n), "category": ["a", "b"] * (n // 2) + ["a"] * (n % 2),
-                          "selectable": 1})
+    units = pd.DataFrame(
+        {"task_id": "t", "unit_index": range(n), "category": ["a", "b"] * (n // 2) + ["a"] * (n % 2), "selectable": 1}
+    )
     selections = pd.DataFrame({"participant_id": "p", "task_id": "t", "unit_index": range(n), "selected": selected})
-    scores = pd.concat([pd.DataFrame({"task_id": "t", "explainer": name, "unit_index": range(n), "score": s,
-                                      "in_rationale": [int(k in sets.get(name, ())) for k in range(n)]})
-                        for name, s in scores_by_explainer.items()])
+    scores = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "task_id": "t",
+                    "explainer": name,
+                    "unit_index": range(n),
+                    "score": s,
+                    "in_rationale": [int(k in sets.get(name, ())) for k in range(n)],
+                }
+            )
+            for name, s in scores_by_explainer.items()
+        ]
+    )
     return explainer_units(selections, units, scores)
 
 
 def test_metrics_by_hand():
-    data = one_response([0, 1, 0, 1, 0], {"occlusion": [0.1, 0.9, 0.2, 0.5, 0.5], "greedy": [0, 0, 0, 1, 0]},
-                        {"greedy": {3}, "occlusion": {1, 4}})
+    data = one_response(
+        [0, 1, 0, 1, 0],
+        {"occlusion": [0.1, 0.9, 0.2, 0.5, 0.5], "greedy": [0, 0, 0, 1, 0]},
+        {"greedy": {3}, "occlusion": {1, 4}},
+    )
     scores, excluded = plausibility(data)
     got = scores.set_index("explainer")
     # occlusion: at 0.9 {1}: P 1, R 1/2; at 0.5 {1, 3, 4}: P 2/3, R 1 -> AP = 1/2 * 1 + 1/2 * 2/3
@@ -58,9 +73,16 @@ def simulated(n_participants=10, n_tasks=6, n_units=12, seed=3):
     """Participants who select near one latent importance; 'close' sees it with little noise, 'far' with a lot."""
     rng = np.random.default_rng(seed)
     importance = rng.random((n_tasks, n_units))
-    units = pd.DataFrame({"task_id": np.repeat([f"t{i}" for i in range(n_tasks)], n_units),
-                          "unit_index": np.tile(np.arange(n_units), n_tasks), "text": "x",
-                          "category": rng.choice(["a", "b"], n_tasks * n_units), "group": "g", "selectable": 1})
+    units = pd.DataFrame(
+        {
+            "task_id": np.repeat([f"t{i}" for i in range(n_tasks)], n_units),
+            "unit_index": np.tile(np.arange(n_units), n_tasks),
+            "text": "x",
+            "category": rng.choice(["a", "b"], n_tasks * n_units),
+            "group": "g",
+            "selectable": 1,
+        }
+    )
     rows = []
     for p in range(n_participants):
         for t in range(n_tasks):
@@ -74,13 +96,26 @@ def simulated(n_participants=10, n_tasks=6, n_units=12, seed=3):
         for t in range(n_tasks):
             top = set(np.argsort(-s[t])[:3])
             in_set = [int(u in top) for u in range(n_units)]
-            scores.append(pd.DataFrame({"task_id": f"t{t}", "explainer": name, "unit_index": range(n_units),
-                                        "in_rationale": in_set,
-                                        "score": in_set if name == "greedy" else s[t]}))
+            scores.append(
+                pd.DataFrame(
+                    {
+                        "task_id": f"t{t}",
+                        "explainer": name,
+                        "unit_index": range(n_units),
+                        "in_rationale": in_set,
+                        "score": in_set if name == "greedy" else s[t],
+                    }
+                )
+            )
     rationales = pd.concat(scores, ignore_index=True)
-    faith = pd.DataFrame([(f"t{t}", name, 3, 0.1 * i, 0.5 - 0.1 * i) for t in range(n_tasks)
-                          for i, name in enumerate(("close", "far", "greedy"))],
-                         columns=["task_id", "explainer", "set_size", "comprehensiveness", "sufficiency"])
+    faith = pd.DataFrame(
+        [
+            (f"t{t}", name, 3, 0.1 * i, 0.5 - 0.1 * i)
+            for t in range(n_tasks)
+            for i, name in enumerate(("close", "far", "greedy"))
+        ],
+        columns=["task_id", "explainer", "set_size", "comprehensiveness", "sufficiency"],
+    )
     return {"units": units, "selections": selections, "model_rationales": rationales, "explainers": faith}
 
 

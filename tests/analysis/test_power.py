@@ -12,8 +12,15 @@ from analysis.power import beta_parameters, simulate_power
 
 
 def _pilot(human, model, units=40, category="loops"):
-    return pd.DataFrame({"participant_id": [f"p{i}" for i in range(len(human))], "category": category,
-                         "n_units": units, "human_rate": human, "model_rate": model})
+    return pd.DataFrame(
+        {
+            "participant_id": [f"p{i}" for i in range(len(human))],
+            "category": category,
+            "n_units": units,
+            "human_rate": human,
+            "model_rate": model,
+        }
+    )
 
 
 def test_beta_moments_match_scipy():
@@ -43,8 +50,9 @@ def test_no_difference_rejects_rarely():
 
 def test_power_cli_writes_table_and_plot(tmp_path, random_tables):
     folder = write_export(tmp_path / "export", random_tables)
-    result = CliRunner().invoke(main, ["power", str(folder), "--participants", "10,40", "--n-sim", "5",
-                                       "--out", str(tmp_path / "p")])
+    result = CliRunner().invoke(
+        main, ["power", str(folder), "--participants", "10,40", "--n-sim", "5", "--out", str(tmp_path / "p")]
+    )
     assert result.exit_code == 0, result.output
     power = pd.read_csv(tmp_path / "p" / "power.csv")
     assert sorted(power["n_participants"].unique()) == [10, 40] and power["power"].between(0, 1).all()

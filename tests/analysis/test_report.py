@@ -16,7 +16,9 @@ from analysis.report import write_report
 
 def note(html: str, level: str) -> str:
     """The last cell of the first table row whose first cell reads ``level`` (the pooled-rates table comes first)."""
-    return re.search(rf'<tr><td class="text">{level}</td>.*?<td class="text">([^<]*)</td></tr>', html, re.DOTALL).group(1)
+    return re.search(rf'<tr><td class="text">{level}</td>.*?<td class="text">([^<]*)</td></tr>', html, re.DOTALL).group(
+        1
+    )
 
 
 def test_report_flags_small_samples_and_weak_intervals(tmp_path, hand_tables):
@@ -64,9 +66,15 @@ def test_pdf_has_the_same_report(tmp_path, random_tables):
 
 
 def test_response_times_quartiles_and_format():
-    responses = pd.DataFrame({"participant_id": list("abcde"), "task_id": ["t1"] * 4 + ["t2"],
-                              "kind": ["main"] * 4 + ["attention"], "phase": 1,
-                              "active_ms": [60_000, 70_000, 80_000, 200_000, 5_000]})
+    responses = pd.DataFrame(
+        {
+            "participant_id": list("abcde"),
+            "task_id": ["t1"] * 4 + ["t2"],
+            "kind": ["main"] * 4 + ["attention"],
+            "phase": 1,
+            "active_ms": [60_000, 70_000, 80_000, 200_000, 5_000],
+        }
+    )
     times = response_times(responses)
     # numpy's linear quantiles of 60, 70, 80, 200: q1 = 67.5, median = 75, q3 = 110; the attention row is left out
     assert times.to_dict("records") == [{"task_id": "t1", "n": 4, "median_s": 75.0, "q1_s": 67.5, "q3_s": 110.0}]

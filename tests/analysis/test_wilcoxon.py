@@ -24,7 +24,7 @@ def _normal_approximation(d):
     r = rankdata(np.abs(d))
     t_plus = r[d > 0].sum()
     _, ties = np.unique(np.abs(d), return_counts=True)
-    var = n * (n + 1) * (2 * n + 1) / 24 - (ties ** 3 - ties).sum() / 48
+    var = n * (n + 1) * (2 * n + 1) / 24 - (ties**3 - ties).sum() / 48
     return 2 * norm.sf(abs(t_plus - n * (n + 1) / 4) / math.sqrt(var))
 
 
@@ -57,7 +57,11 @@ def test_equals_scipy_defaults_in_every_case():
 def test_small_one_sided_sample_is_exact():
     # 25 participants all on one side: the normal approximation says 1.2e-5, the exact test 2 / 2**25
     res = paired_wilcoxon(np.arange(1, 26) / 100 + 0.3, np.full(25, 0.3))
-    assert res["method"] == "exact" and res["p"] == pytest.approx(2 / 2 ** 25) and res["p"] == pytest.approx(5.96e-8, rel=1e-3)
+    assert (
+        res["method"] == "exact"
+        and res["p"] == pytest.approx(2 / 2**25)
+        and res["p"] == pytest.approx(5.96e-8, rel=1e-3)
+    )
     assert _normal_approximation(np.arange(1, 26)) == pytest.approx(1.2e-5, rel=0.05)
 
 

@@ -22,12 +22,14 @@ def tiny_model(request):
 @pytest.fixture
 def greedy():
     """Return a function extending a start greedily: every later token is the model's own prediction."""
+
     def extend(model, start: list[int], length: int) -> list[int]:
         ids = list(start)
         with torch.inference_mode():
             while len(ids) < length:
                 ids.append(int(model(input_ids=torch.tensor([ids])).logits[0, -1].argmax()))
         return ids
+
     return extend
 
 
@@ -58,8 +60,17 @@ def byte_tokenizer():
 def saved_model(tmp_path, byte_tokenizer):
     """A tiny random GPT-2 with the byte tokenizer saved as a Hugging Face folder: (path, model)."""
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(byte_tokenizer), n_positions=64, n_embd=16, n_layer=1,
-                                       n_head=2, bos_token_id=0, eos_token_id=0))
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(byte_tokenizer),
+            n_positions=64,
+            n_embd=16,
+            n_layer=1,
+            n_head=2,
+            bos_token_id=0,
+            eos_token_id=0,
+        )
+    )
     model.save_pretrained(tmp_path / "m")
     byte_tokenizer.save_pretrained(tmp_path / "m")
     return tmp_path / "m", model

@@ -28,8 +28,13 @@ class ScriptedModel(torch.nn.Module):
 def scripted(tokenizer, pieces):
     """A LoadedModel that writes ``pieces`` (each tokenized on its own, so the split is known)."""
     script = [i for piece in pieces for i in (tokenizer(piece)["input_ids"] if isinstance(piece, str) else [piece])]
-    return LoadedModel(model=ScriptedModel(script, len(tokenizer)), tokenizer=tokenizer, name="scripted",
-                       device=torch.device("cpu"), dtype=torch.float32)
+    return LoadedModel(
+        model=ScriptedModel(script, len(tokenizer)),
+        tokenizer=tokenizer,
+        name="scripted",
+        device=torch.device("cpu"),
+        dtype=torch.float32,
+    )
 
 
 def _check_spans(c):
@@ -39,15 +44,18 @@ def _check_spans(c):
     assert all(a[1] == b[0] for a, b in zip(c.offsets, c.offsets[1:]))  # contiguous, no overlap
 
 
-@pytest.mark.parametrize("pieces, stop, text, reason", [
-    (["    return y", "\n", "def g():\n", "    pass\n"], None, "    return y\n", "end_of_function"),
-    (["    return y", "\n", "\n", "    z = 2\n"], None, "    return y\n", "blank_line"),
-    # "\n  " is one token that reaches past the cut: dropped whole
-    (["    return y", "\n    \n", "    z = 2\n"], None, "    return y", "blank_line"),
-    (["    return y", "\n", 0, "never"], None, "    return y\n", "eos"),
-    (["    return y", "\n", "\n", "def g", "():\n", 0], ("eos",), "    return y\n\ndef g():\n", "eos"),
-    (["    return y", "\n", "def g", "():\n", 0], ("eos", "blank_line"), "    return y\ndef g():\n", "eos"),
-])
+@pytest.mark.parametrize(
+    "pieces, stop, text, reason",
+    [
+        (["    return y", "\n", "def g():\n", "    pass\n"], None, "    return y\n", "end_of_function"),
+        (["    return y", "\n", "\n", "    z = 2\n"], None, "    return y\n", "blank_line"),
+        # "\n  " is one token that reaches past the cut: dropped whole
+        (["    return y", "\n    \n", "    z = 2\n"], None, "    return y", "blank_line"),
+        (["    return y", "\n", 0, "never"], None, "    return y\n", "eos"),
+        (["    return y", "\n", "\n", "def g", "():\n", 0], ("eos",), "    return y\n\ndef g():\n", "eos"),
+        (["    return y", "\n", "def g", "():\n", 0], ("eos", "blank_line"), "    return y\ndef g():\n", "eos"),
+    ],
+)
 def test_stop_rules(byte_tokenizer, pieces, stop, text, reason):
     lm = scripted(byte_tokenizer, pieces)
     c = complete(lm, PROMPT, max_new_tokens=40, **({} if stop is None else {"stop": stop}))
@@ -81,7 +89,7 @@ def test_offsets_equal_the_tokenizer_offset_mapping(byte_tokenizer):
         # byte pieces of one character all carry its span there; here the last piece owns it
         assert ours == ((theirs[0], theirs[0]) if shared_with_next else theirs)
     assert "".join(text[a:b] for a, b in spans) == text
-    assert text[spans[-2][0]:spans[-2][1]] in {" item", "item"}
+    assert text[spans[-2][0] : spans[-2][1]] in {" item", "item"}
 
 
 def test_multibyte_characters_split_across_tokens(byte_tokenizer):
@@ -99,10 +107,20 @@ def test_greedy_with_cache_equals_full_context_argmax(byte_tokenizer):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(byte_tokenizer), n_positions=128, n_embd=32, n_layer=2,
-                                       n_head=2, bos_token_id=0, eos_token_id=0)).eval()
-    lm = LoadedModel(model=model, tokenizer=byte_tokenizer, name="random", device=torch.device("cpu"),
-                     dtype=torch.float32)
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(byte_tokenizer),
+            n_positions=128,
+            n_embd=32,
+            n_layer=2,
+            n_head=2,
+            bos_token_id=0,
+            eos_token_id=0,
+        )
+    ).eval()
+    lm = LoadedModel(
+        model=model, tokenizer=byte_tokenizer, name="random", device=torch.device("cpu"), dtype=torch.float32
+    )
     c = complete(lm, PROMPT, max_new_tokens=12, stop=())
     assert len(c.completion_ids) == 12
     ids = c.prompt_ids
@@ -112,14 +130,17 @@ def test_greedy_with_cache_equals_full_context_argmax(byte_tokenizer):
         ids = ids + [token]
 
 
-@pytest.mark.parametrize("prompt, indent", [
-    ("def f():\n    x = 1\n", 0),
-    ("class A:\n    def f(self):\n        x = 1\n", 4),
-    ("def f():\n    def g():\n        pass\n    y = 2\n", 0),
-    ("def f():\n    pass\nx = 1\n", None),
-    ("import os\n", None),
-    ("async def f():\n    await g()\n", 0),
-])
+@pytest.mark.parametrize(
+    "prompt, indent",
+    [
+        ("def f():\n    x = 1\n", 0),
+        ("class A:\n    def f(self):\n        x = 1\n", 4),
+        ("def f():\n    def g():\n        pass\n    y = 2\n", 0),
+        ("def f():\n    pass\nx = 1\n", None),
+        ("import os\n", None),
+        ("async def f():\n    await g()\n", 0),
+    ],
+)
 def test_enclosing_def_indent(prompt, indent):
     assert enclosing_def_indent(prompt) == indent
 
@@ -148,24 +169,34 @@ def test_cli_complete_json_equals_the_function(saved_model):
     from codeq.loading import load_model
 
     path, _ = saved_model
-    result = CliRunner().invoke(main, ["complete", "-m", str(path), "--max-new-tokens", "6", "--format", "json", "-"],
-                                input=PROMPT)
+    result = CliRunner().invoke(
+        main, ["complete", "-m", str(path), "--max-new-tokens", "6", "--format", "json", "-"], input=PROMPT
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     # the CLI drops the file's final newline (PROMPT ends in one), as a prompt cut at a line end
     expected = complete(load_model(str(path), device="cpu"), PROMPT.rstrip("\n"), max_new_tokens=6)
-    assert data["prompt_ids"] == expected.prompt_ids != complete(load_model(str(path), device="cpu"), PROMPT,
-                                                                   max_new_tokens=6).prompt_ids
+    assert (
+        data["prompt_ids"]
+        == expected.prompt_ids
+        != complete(load_model(str(path), device="cpu"), PROMPT, max_new_tokens=6).prompt_ids
+    )
     assert (data["text"], data["completion_ids"], data["stop_reason"]) == (
-        expected.text, expected.completion_ids, expected.stop_reason)
+        expected.text,
+        expected.completion_ids,
+        expected.stop_reason,
+    )
     assert [tuple(span) for span in data["offsets"]] == expected.offsets
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-m", "/no/such/model"], "Error: model path /no/such/model does not exist"),
-    (["--stop", "eof"], "Error: unknown stop rule 'eof'"),
-    (["--max-new-tokens", "60"], "plus max_new_tokens (60) is"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-m", "/no/such/model"], "Error: model path /no/such/model does not exist"),
+        (["--stop", "eof"], "Error: unknown stop rule 'eof'"),
+        (["--max-new-tokens", "60"], "plus max_new_tokens (60) is"),
+    ],
+)
 def test_cli_user_errors_are_one_line(saved_model, args, message):
     from click.testing import CliRunner
 
@@ -187,8 +218,10 @@ def test_prompt_longer_than_context_is_one_line_error(saved_model):
     assert n + 8 > 64
     with pytest.raises(SequenceTooLong) as err:
         complete(lm, prompt, max_new_tokens=8)
-    assert str(err.value) == (f"the prompt ({n} tokens) plus max_new_tokens (8) is {n + 8} tokens long "
-                              "but the model's context holds 64 tokens")
+    assert str(err.value) == (
+        f"the prompt ({n} tokens) plus max_new_tokens (8) is {n + 8} tokens long "
+        "but the model's context holds 64 tokens"
+    )
 
 
 def test_cli_lets_bugs_through_with_their_traceback(saved_model, monkeypatch):

@@ -15,15 +15,25 @@ def test_round_trip_is_byte_identical(tmp_path):
     assert (tmp_path / "tasks.jsonl").read_bytes() == PILOT.read_bytes()
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: "not json", r":2: Expecting value"),
-    (lambda d: json.dumps({k: v for k, v in d.items() if k != "model"}), r":2: missing field 'model' \(not a codeq task\?\)"),
-    (lambda d: json.dumps(d), r": duplicate task_id"),
-    (lambda d: json.dumps({**d, "task_id": "new", "schema_version": SCHEMA_VERSION + 1}),
-     rf":2: schema_version {SCHEMA_VERSION + 1} is newer than this codeq reads \({SCHEMA_VERSION}\): upgrade codeq-study$"),
-    (lambda d: json.dumps({**d, "task_id": "new", "schema_version": "1"}),
-     r":2: schema_version must be a positive integer, got '1'$"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: "not json", r":2: Expecting value"),
+        (
+            lambda d: json.dumps({k: v for k, v in d.items() if k != "model"}),
+            r":2: missing field 'model' \(not a codeq task\?\)",
+        ),
+        (lambda d: json.dumps(d), r": duplicate task_id"),
+        (
+            lambda d: json.dumps({**d, "task_id": "new", "schema_version": SCHEMA_VERSION + 1}),
+            rf":2: schema_version {SCHEMA_VERSION + 1} is newer than this codeq reads \({SCHEMA_VERSION}\): upgrade codeq-study$",
+        ),
+        (
+            lambda d: json.dumps({**d, "task_id": "new", "schema_version": "1"}),
+            r":2: schema_version must be a positive integer, got '1'$",
+        ),
+    ],
+)
 def test_bad_lines_name_file_and_line(tmp_path, edit, message):
     first = PILOT.read_text().splitlines()[0]
     path = tmp_path / "tasks.jsonl"
@@ -53,21 +63,34 @@ def test_explanations_round_trip(tmp_path):
     task = read_tasks(PILOT)[0]
     n = task.target.unit_index
     task.schema_version = SCHEMA_VERSION
-    task.explanations = {"occlusion": Explanation(unit_scores=[0.25] * n, units=[n - 1, 0], comprehensiveness=0.5,
-                                                  sufficiency=None)}
+    task.explanations = {
+        "occlusion": Explanation(unit_scores=[0.25] * n, units=[n - 1, 0], comprehensiveness=0.5, sufficiency=None)
+    }
     write_tasks([task], tmp_path / "t.jsonl")
     back = read_tasks(tmp_path / "t.jsonl")[0]
     assert back.explanations == task.explanations
     assert back.explainer_names() == ["greedy", "occlusion"]
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d.update(schema_version=SCHEMA_VERSION + 1), "newer than this codeq reads"),
-    (lambda d: d.update(explanations={"lime": {"unit_scores": [], "units": []}}), "unknown explainer 'lime'"),
-    (lambda d: d.update(explanations={"attention": {"unit_scores": [0.1], "units": []}}), "1 unit_scores for"),
-    (lambda d: d.update(explanations={"attention": {"unit_scores": [0.0] * d["target"]["unit_index"],
-                                                    "units": [d["target"]["unit_index"]]}}), "left of the target"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d.update(schema_version=SCHEMA_VERSION + 1), "newer than this codeq reads"),
+        (lambda d: d.update(explanations={"lime": {"unit_scores": [], "units": []}}), "unknown explainer 'lime'"),
+        (lambda d: d.update(explanations={"attention": {"unit_scores": [0.1], "units": []}}), "1 unit_scores for"),
+        (
+            lambda d: d.update(
+                explanations={
+                    "attention": {
+                        "unit_scores": [0.0] * d["target"]["unit_index"],
+                        "units": [d["target"]["unit_index"]],
+                    }
+                }
+            ),
+            "left of the target",
+        ),
+    ],
+)
 def test_bad_explanations(tmp_path, edit, message):
     d = json.loads(PILOT.read_text().splitlines()[0])
     edit(d)

@@ -44,8 +44,9 @@ BAD = [
 
 
 def heldout_snippets() -> list[Snippet]:
-    snippets = function_snippets(STDLIB / "heapq.py", "python")[:4] + function_snippets(STDLIB / "textwrap.py",
-                                                                                        "python")[3:6]
+    snippets = (
+        function_snippets(STDLIB / "heapq.py", "python")[:4] + function_snippets(STDLIB / "textwrap.py", "python")[3:6]
+    )
     assert len(snippets) == 7
     return snippets
 
@@ -90,8 +91,9 @@ def test_rows_are_the_tasks_prepare_builds(reference, lm):
     by_item = {item_id: group for item_id, group in rows.groupby("item_id")}
     with_rows = 0
     for snippet in heldout_snippets():
-        expected = build_tasks(lm, [Snippet(snippet.snippet_id, snippet.snippet_id, snippet.prompt)], RULES, "fp32",
-                               progress=False)
+        expected = build_tasks(
+            lm, [Snippet(snippet.snippet_id, snippet.snippet_id, snippet.prompt)], RULES, "fp32", progress=False
+        )
         if not expected:
             continue
         with_rows += 1
@@ -99,7 +101,10 @@ def test_rows_are_the_tasks_prepare_builds(reference, lm):
         assert list(group["task"]) == [t.to_json() for t in expected]
         for task, row in zip(expected, group.itertuples()):
             assert row.target_position == task.target.token_index
-            assert row.target_token == task.text[task.tokens[row.target_position].start:task.tokens[row.target_position].end]
+            assert (
+                row.target_token
+                == task.text[task.tokens[row.target_position].start : task.tokens[row.target_position].end]
+            )
             assert list(row.rationale_positions) == task.rationale.positions
             assert list(row.rationale_units) == task.rationale.units
             assert list(row.rationale_categories) == [task.units[u].category for u in task.rationale.units]
@@ -139,9 +144,29 @@ def test_results_written_twice_are_kept_once(reference, tmp_path):
 
 
 def run_in_subprocess(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "codeq.cli", "corpus", "run", str(corpus), "--out", str(out),
-               "--model", "codeq-tiny", "--targets-per-item", "2", "--max-new-tokens", "48", "--max-steps", "20",
-               "--items-per-shard", "1", "--threads", "1", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "codeq.cli",
+        "corpus",
+        "run",
+        str(corpus),
+        "--out",
+        str(out),
+        "--model",
+        "codeq-tiny",
+        "--targets-per-item",
+        "2",
+        "--max-new-tokens",
+        "48",
+        "--max-steps",
+        "20",
+        "--items-per-shard",
+        "1",
+        "--threads",
+        "1",
+        *extra,
+    ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
 
 
@@ -184,8 +209,24 @@ def test_rerun_of_a_finished_run_adds_nothing(reference, corpus, tmp_path):
 def test_changed_settings_are_refused_in_one_line(reference, corpus, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(reference, out)
-    result = CliRunner().invoke(main, ["corpus", "run", str(corpus), "--out", str(out), "--model", "codeq-tiny",
-                                       "--targets-per-item", "2", "--max-new-tokens", "48", "--max-steps", "19"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "corpus",
+            "run",
+            str(corpus),
+            "--out",
+            str(out),
+            "--model",
+            "codeq-tiny",
+            "--targets-per-item",
+            "2",
+            "--max-new-tokens",
+            "48",
+            "--max-steps",
+            "19",
+        ],
+    )
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
     assert "max_steps was 20, now 19" in result.output and "Traceback" not in result.output
@@ -203,8 +244,9 @@ def test_manifest_without_rows_takes_new_settings(corpus, tmp_path):
 
 def test_missing_ray_extra_is_one_line(corpus, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets without the extra
-    result = CliRunner().invoke(main, ["corpus", "run", str(corpus), "--out", str(tmp_path / "run"),
-                                       "--model", "codeq-tiny", "--engine", "ray"])
+    result = CliRunner().invoke(
+        main, ["corpus", "run", str(corpus), "--out", str(tmp_path / "run"), "--model", "codeq-tiny", "--engine", "ray"]
+    )
     assert result.exit_code == 1
     assert result.output == "Error: --engine ray needs Ray: pip install 'codeq-study[ray]'\n"
     assert not (tmp_path / "run").exists()
@@ -290,8 +332,20 @@ def test_docs_describe_every_column():
 
 
 def test_model_that_cannot_load_is_one_line_before_any_write(corpus, tmp_path):
-    result = CliRunner().invoke(main, ["corpus", "run", str(corpus), "--out", str(tmp_path / "run"),
-                                       "--model", str(tmp_path / "no-model"), "--engine", "ray"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "corpus",
+            "run",
+            str(corpus),
+            "--out",
+            str(tmp_path / "run"),
+            "--model",
+            str(tmp_path / "no-model"),
+            "--engine",
+            "ray",
+        ],
+    )
     assert result.exit_code == 1
     assert result.output == f"Error: model path {tmp_path / 'no-model'} does not exist\n"
     assert not (tmp_path / "run").exists()
@@ -311,7 +365,7 @@ def test_no_completion_rationalizes_tokens_the_model_predicts_in_the_code(corpus
         ids = [t.id for t in task.tokens]
         assert ids == lm.tokenizer(task.prompt)["input_ids"]
         with torch.inference_mode():  # the oracle: the model's own next-token argmax at the target
-            logits = lm.model(input_ids=torch.tensor([ids[:row.target_position]])).logits[0, -1]
+            logits = lm.model(input_ids=torch.tensor([ids[: row.target_position]])).logits[0, -1]
         assert int(logits.argmax()) == row.target_token_id == ids[row.target_position]
         assert task.units[task.target.unit_index].index >= RULES.min_context_units
 
@@ -321,9 +375,12 @@ def test_parquet_items_take_int_ids_and_the_default_language(tmp_path):
     import pyarrow.parquet as pq
 
     path = tmp_path / "items.parquet"
-    pq.write_table(pa.table({"id": [7, 8, 7], "code": ["x = 1", None, "y = 2"],
-                             "language": [None, "python", "javascript"]}), path)
+    pq.write_table(
+        pa.table({"id": [7, 8, 7], "code": ["x = 1", None, "y = 2"], "language": [None, "python", "javascript"]}), path
+    )
     items, errors = read_items(path, "python")
     assert [(i.id, i.code, i.language) for i in items] == [("7", "x = 1", "python")]
-    assert sorted((e["item_id"], e["reason"]) for e in errors) == [("8", "unreadable"),
-                                                                   ("items.parquet:3", "duplicate_id")]
+    assert sorted((e["item_id"], e["reason"]) for e in errors) == [
+        ("8", "unreadable"),
+        ("items.parquet:3", "duplicate_id"),
+    ]

@@ -21,8 +21,14 @@ def decisions(rationales):
 
 def reduced_twin(model, dtype) -> LoadedModel:
     """``model`` cast to ``dtype``, holding the fp32 original as its fp32 weights."""
-    return LoadedModel(model=copy.deepcopy(model).to(dtype), tokenizer=None, name="tiny", device=torch.device("cpu"),
-                       dtype=dtype, fp32_model=model)
+    return LoadedModel(
+        model=copy.deepcopy(model).to(dtype),
+        tokenizer=None,
+        name="tiny",
+        device=torch.device("cpu"),
+        dtype=dtype,
+        fp32_model=model,
+    )
 
 
 def random_case(seed: int, n: int = 3, length: int = 16):
@@ -67,13 +73,13 @@ def test_a_too_small_bound_differs_from_the_reference(random_models, random_case
         flipped[bound] = 0
         for arch, model in random_models.items():
             sequences, targets, expected = random_cases[arch]
-            got = rationalize(reduced_twin(model, torch.bfloat16), sequences, targets, max_steps=5,
-                              rescore_bound=bound)
+            got = rationalize(reduced_twin(model, torch.bfloat16), sequences, targets, max_steps=5, rescore_bound=bound)
             flipped[bound] += sum(a != b for a, b in zip(decisions(got), decisions(expected)))
     assert flipped[0.0] > 0 and flipped[1e-4] > 0
     assert flipped[RESCORE_BOUNDS[torch.bfloat16]] == 0
-    inexact = rationalize(reduced_twin(random_models["gpt2"], torch.bfloat16), *random_cases["gpt2"][:2],
-                          max_steps=5, exact=False)
+    inexact = rationalize(
+        reduced_twin(random_models["gpt2"], torch.bfloat16), *random_cases["gpt2"][:2], max_steps=5, exact=False
+    )
     assert decisions(inexact) != decisions(random_cases["gpt2"][2]) and not any(r.rescored for r in inexact)
 
 
@@ -121,8 +127,9 @@ def test_ties_are_broken_as_in_fp32():
     (expected,) = rationalize_reference(model, [ids], [[6]])
     assert expected.positions == [5, 3, 1, 4]  # fp32: 0.3004 first, then the 0.30 tie by lowest position
     reduced = copy.deepcopy(model).to(torch.bfloat16)
-    (got,) = rationalize(LoadedModel(reduced, None, "additive", torch.device("cpu"), torch.bfloat16, fp32_model=model),
-                         ids, [6])
+    (got,) = rationalize(
+        LoadedModel(reduced, None, "additive", torch.device("cpu"), torch.bfloat16, fp32_model=model), ids, [6]
+    )
     assert got.positions == expected.positions and got.rescored > 0
     (inexact,) = rationalize(reduced, ids, [6], exact=False)
     assert inexact.positions == [5, 1, 3, 4]  # bf16's own tie-break: the lowest position
@@ -140,11 +147,15 @@ def test_cli_rationalizes_a_bf16_model_exactly(saved_model, tmp_path):
     expected = rationalize_reference(model.eval(), [ids], [[6, 13]], max_steps=4)
     for flag, exact in (("--exact", True), ("--inexact", False)):
         out = tmp_path / f"{flag}.jsonl"
-        result = CliRunner().invoke(main, ["rationalize", "-m", str(path), "--dtype", "bf16", "--max-steps", "4", flag,
-                                           "-o", str(out), "-"], input=json.dumps({"ids": ids, "targets": [6, 13]}) + "\n")
+        result = CliRunner().invoke(
+            main,
+            ["rationalize", "-m", str(path), "--dtype", "bf16", "--max-steps", "4", flag, "-o", str(out), "-"],
+            input=json.dumps({"ids": ids, "targets": [6, 13]}) + "\n",
+        )
         assert result.exit_code == 0, result.output
         got = json.loads(out.read_text())["rationales"]
         assert (sum(r["rescored"] for r in got) > 0) == exact  # the flag reaches the engine
         if exact:  # the checkpoint is re-read in fp32 for the near-ties
-            assert [(r["positions"], r["top_predictions"]) for r in got] == \
-                [(r.positions, r.top_predictions) for r in expected]
+            assert [(r["positions"], r["top_predictions"]) for r in got] == [
+                (r.positions, r.top_predictions) for r in expected
+            ]

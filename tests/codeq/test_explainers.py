@@ -179,8 +179,22 @@ def test_explain_tasks_units_sets_and_faithfulness():
 def test_cli_equals_the_function(saved_model, tmp_path):
     path, model = saved_model
     lines = ['{"ids": [5, 9, 2, 7, 7, 3], "targets": [2, 5]}', '{"ids": [4, 4, 8], "targets": [1]}']
-    result = CliRunner().invoke(main, ["explain", "-m", str(path), "--method", "occlusion", "--method", "greedy",
-                                       "-o", str(tmp_path / "e.jsonl"), "-"], input="\n".join(lines) + "\n")
+    result = CliRunner().invoke(
+        main,
+        [
+            "explain",
+            "-m",
+            str(path),
+            "--method",
+            "occlusion",
+            "--method",
+            "greedy",
+            "-o",
+            str(tmp_path / "e.jsonl"),
+            "-",
+        ],
+        input="\n".join(lines) + "\n",
+    )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
     got = [t for record in records for t in record["targets"]]

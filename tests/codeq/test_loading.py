@@ -50,7 +50,8 @@ def test_hub_id_while_offline(monkeypatch):
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     assert _error("nobody-here/no-such-model") == (
-        "'nobody-here/no-such-model' is not a local folder and not in the Hugging Face cache, and HF_HUB_OFFLINE is set")
+        "'nobody-here/no-such-model' is not a local folder and not in the Hugging Face cache, and HF_HUB_OFFLINE is set"
+    )
 
 
 def test_hub_id_when_the_hub_cannot_be_reached(monkeypatch):
@@ -58,7 +59,8 @@ def test_hub_id_when_the_hub_cannot_be_reached(monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     assert _error("nobody-here/no-such-model") == (
         "'nobody-here/no-such-model' is not a local folder and not in the Hugging Face cache, and the hub "
-        "(http://127.0.0.1:9) cannot be reached (Connection refused)")
+        "(http://127.0.0.1:9) cannot be reached (Connection refused)"
+    )
 
 
 def test_bundled_model_not_trained_yet(monkeypatch, tmp_path):
@@ -66,10 +68,13 @@ def test_bundled_model_not_trained_yet(monkeypatch, tmp_path):
     assert "codeq train-tiny" in _error("codeq-tiny")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"dtype": "int3"}, "unknown dtype 'int3'"),
-    ({"device": "gpu7"}, "unknown device 'gpu7'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dtype": "int3"}, "unknown dtype 'int3'"),
+        ({"device": "gpu7"}, "unknown device 'gpu7'"),
+    ],
+)
 def test_bad_device_or_dtype(saved_model, kwargs, message):
     assert message in _error(saved_model[0], **kwargs)
 

@@ -58,8 +58,16 @@ def bigram_lm():
     tokenizer = GPT2TokenizerFast.from_pretrained(TOKENIZER_DIR)
     plus, x = tokenizer.encode(" +"), tokenizer.encode(" x")
     assert len(plus) == 1 and len(x) == 1
-    config = GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=8, n_layer=1, n_head=1,
-                        tie_word_embeddings=False, bos_token_id=0, eos_token_id=0)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=256,
+        n_embd=8,
+        n_layer=1,
+        n_head=1,
+        tie_word_embeddings=False,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     model = GPT2LMHeadModel(config).eval()
     u = torch.tensor([1.0, -1, 0, 0, 0, 0, 0, 0])
     v = torch.tensor([0.0, 0, 1, -1, 0, 0, 0, 0])
@@ -72,8 +80,7 @@ def bigram_lm():
         model.lm_head.weight.zero_()
         model.lm_head.weight[plus[0]] = 5 * u
         model.lm_head.weight[x[0]] = 5 * v
-    return LoadedModel(model=model, tokenizer=tokenizer, name="bigram", device=torch.device("cpu"),
-                       dtype=torch.float32)
+    return LoadedModel(model=model, tokenizer=tokenizer, name="bigram", device=torch.device("cpu"), dtype=torch.float32)
 
 
 def make_study(root: Path, toml: str = STUDY_TOML) -> Path:
@@ -112,8 +119,10 @@ def test_prepare_writes_valid_tasks_that_follow_the_target_rules(tmp_path, bigra
 
 
 def test_prepare_stores_every_configured_explainer(tmp_path, bigram_lm):
-    folder = make_study(tmp_path / "s", STUDY_TOML.replace(
-        "seed = 3", 'seed = 3\nexplainers = ["greedy", "attention", "integrated_gradients"]'))
+    folder = make_study(
+        tmp_path / "s",
+        STUDY_TOML.replace("seed = 3", 'seed = 3\nexplainers = ["greedy", "attention", "integrated_gradients"]'),
+    )
     card = prepare(folder, lm=bigram_lm)
     assert card["explainers"] == ["greedy", "attention", "integrated_gradients"]
     for task in read_tasks(folder / "tasks.jsonl") + read_tasks(folder / "tutorial.jsonl"):
@@ -139,7 +148,7 @@ def test_prepare_is_byte_identical_on_rerun(tmp_path, bigram_lm):
 
 
 def test_categories_restrict_targets(tmp_path, bigram_lm):
-    folder = make_study(tmp_path / "s", STUDY_TOML.replace('seed = 3', 'seed = 3\ncategories = ["identifiers"]'))
+    folder = make_study(tmp_path / "s", STUDY_TOML.replace("seed = 3", 'seed = 3\ncategories = ["identifiers"]'))
     prepare(folder, lm=bigram_lm)
     tasks = read_tasks(folder / "tasks.jsonl")
     assert {t.units[t.target.unit_index].text for t in tasks} == {"x"}
@@ -149,8 +158,10 @@ def test_converged_selection_skips_unconverged_targets(tmp_path, bigram_lm, monk
     real = codeq.tasks.rationalize
 
     def odd_positions_fail(lm, sequences, targets, **kwargs):
-        return [Rationale(**{**vars(r), "converged": r.target_position % 2 == 0})
-                for r in real(lm, sequences, targets, **kwargs)]
+        return [
+            Rationale(**{**vars(r), "converged": r.target_position % 2 == 0})
+            for r in real(lm, sequences, targets, **kwargs)
+        ]
 
     monkeypatch.setattr(codeq.tasks, "rationalize", odd_positions_fail)
     folder = make_study(tmp_path / "s")
@@ -168,34 +179,53 @@ def test_prompt_drops_source_header_and_trailing_whitespace(tmp_path):
 
 
 BAD = [
-    (STUDY_TOML.replace('[model]\nname = "codeq-tiny"\ndtype = "fp32"\n', ''),
-     "missing table [model] (needed by codeq prepare)"),
+    (
+        STUDY_TOML.replace('[model]\nname = "codeq-tiny"\ndtype = "fp32"\n', ""),
+        "missing table [model] (needed by codeq prepare)",
+    ),
     ("this is not toml", "not valid TOML"),
     (STUDY_TOML.replace('id = "s"', 'titel = "x"'), "[study]: unknown key 'titel' (did you mean 'title'?)"),
-    (STUDY_TOML.replace('id = "s"\n', ''), "[study]: missing required key 'id'"),
-    (STUDY_TOML.replace('contact = "lab@example.org"\n', ''), "[study]: missing required key 'contact'"),
-    (STUDY_TOML.replace("min_context_units", "min_context_unit"),
-     "[prepare]: unknown key 'min_context_unit' (did you mean 'min_context_units'?)"),
-    (STUDY_TOML.replace("second_phase", "second_phse"),
-     "[annotation]: unknown key 'second_phse' (did you mean 'second_phase'?)"),
+    (STUDY_TOML.replace('id = "s"\n', ""), "[study]: missing required key 'id'"),
+    (STUDY_TOML.replace('contact = "lab@example.org"\n', ""), "[study]: missing required key 'contact'"),
+    (
+        STUDY_TOML.replace("min_context_units", "min_context_unit"),
+        "[prepare]: unknown key 'min_context_unit' (did you mean 'min_context_units'?)",
+    ),
+    (
+        STUDY_TOML.replace("second_phase", "second_phse"),
+        "[annotation]: unknown key 'second_phse' (did you mean 'second_phase'?)",
+    ),
     (STUDY_TOML + "[prepar]\n", "unknown key 'prepar' (did you mean 'prepare'?)"),
     (STUDY_TOML.replace('id = "s"', 'id = "a b"'), "[study]: id 'a b' must be"),
-    (STUDY_TOML.replace('name = "codeq-tiny"\n', ''), "[model]: missing required key 'name'"),
-    (STUDY_TOML.replace('dtype = "fp32"', 'dtype = "int8"'), "[model]: dtype must be one of fp32, bf16, fp16, got 'int8'"),
+    (STUDY_TOML.replace('name = "codeq-tiny"\n', ""), "[model]: missing required key 'name'"),
+    (
+        STUDY_TOML.replace('dtype = "fp32"', 'dtype = "int8"'),
+        "[model]: dtype must be one of fp32, bf16, fp16, got 'int8'",
+    ),
     (STUDY_TOML.replace('language = "python"', 'language = "cobol"'), "[prepare]: language must be one of"),
     (STUDY_TOML.replace("targets_per_snippet = 2\n", ""), "[prepare]: missing required key 'targets_per_snippet'"),
-    (STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = \"2\""),
-     "[prepare]: targets_per_snippet must be an integer, got '2'"),
-    (STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 0"),
-     "[prepare]: targets_per_snippet must be at least 1"),
+    (
+        STUDY_TOML.replace("targets_per_snippet = 2", 'targets_per_snippet = "2"'),
+        "[prepare]: targets_per_snippet must be an integer, got '2'",
+    ),
+    (
+        STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 0"),
+        "[prepare]: targets_per_snippet must be at least 1",
+    ),
     (STUDY_TOML.replace('selection = "converged"', 'selection = "best"'), "[prepare]: selection must be one of"),
-    (STUDY_TOML.replace("seed = 3", 'seed = 3\ncategories = ["loops", "lopos"]'),
-     "[prepare]: categories has 'lopos', not a python category"),
-    (STUDY_TOML.replace("seed = 3", "seed = 3\ncategories = \"loops\""), "[prepare]: categories must be a list"),
-    (STUDY_TOML.replace("seed = 3", 'seed = 3\nexplainers = ["greedy", "lime"]'),
-     "[prepare]: explainers must be one of greedy, attention, attention_rollout, saliency, grad_x_input, integrated_gradients, occlusion, got 'lime'"),
-    (STUDY_TOML.replace("seed = 3", 'seed = 3\nexplainers = ["occlusion", "occlusion"]'),
-     "[prepare]: explainers names one explainer twice"),
+    (
+        STUDY_TOML.replace("seed = 3", 'seed = 3\ncategories = ["loops", "lopos"]'),
+        "[prepare]: categories has 'lopos', not a python category",
+    ),
+    (STUDY_TOML.replace("seed = 3", 'seed = 3\ncategories = "loops"'), "[prepare]: categories must be a list"),
+    (
+        STUDY_TOML.replace("seed = 3", 'seed = 3\nexplainers = ["greedy", "lime"]'),
+        "[prepare]: explainers must be one of greedy, attention, attention_rollout, saliency, grad_x_input, integrated_gradients, occlusion, got 'lime'",
+    ),
+    (
+        STUDY_TOML.replace("seed = 3", 'seed = 3\nexplainers = ["occlusion", "occlusion"]'),
+        "[prepare]: explainers names one explainer twice",
+    ),
 ]
 
 
@@ -213,7 +243,8 @@ def test_cli_reports_a_bad_study_in_one_line(tmp_path):
     result = CliRunner().invoke(main, ["prepare", str(folder)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: {folder / 'study.toml'} [prepare]: missing required key 'targets_per_snippet'"]
+        f"Error: {folder / 'study.toml'} [prepare]: missing required key 'targets_per_snippet'"
+    ]
     empty = tmp_path / "empty"
     empty.mkdir()
     result = CliRunner().invoke(main, ["prepare", str(empty)])
@@ -230,12 +261,13 @@ def test_missing_snippets_folder(tmp_path, bigram_lm):
 
 def test_function_snippets_cut_prompts_inside_each_function(tmp_path):
     path = tmp_path / "m.py"
-    path.write_text("class A:\n    def m(self, a):\n        b = a\n        c = b\n        d = c\n"
-                    "        e = d\n        return e\n\ndef short():\n    pass\n")
+    path.write_text(
+        "class A:\n    def m(self, a):\n        b = a\n        c = b\n        d = c\n"
+        "        e = d\n        return e\n\ndef short():\n    pass\n"
+    )
     snippets = function_snippets(path, "python", min_lines=3)
     # m has 6 lines: the prompt is its first 3, dedented; short() has 2 lines and is skipped
-    assert [(s.snippet_id, s.prompt) for s in snippets] == [
-        ("m-m-L2", "def m(self, a):\n    b = a\n    c = b")]
+    assert [(s.snippet_id, s.prompt) for s in snippets] == [("m-m-L2", "def m(self, a):\n    b = a\n    c = b")]
 
 
 def test_no_tutorial_snippets_means_no_tutorial_file(tmp_path, bigram_lm):
@@ -281,10 +313,13 @@ def test_prepare_warns_one_line_for_each_probable_mistake(tmp_path, bigram_lm, m
     counts = Counter(t.snippet_id for t in read_tasks(folder / "tasks.jsonl"))
     # 12 new tokens cannot hold 20 targets; gamma's completion may be screened out entirely
     short = [f"Warning: snippet {s} has {counts[s]} of 20 targets" for s in ("alpha", "beta", "gamma")]
-    assert warnings == ["Warning: snippet gamma does not parse as python (a syntax error)", *short,
-                        f"Warning: no tutorial task (no snippet in {folder / 'tutorial'} gave a target): "
-                        "the study app will use the first task as the tutorial",
-                        "Warning: the model card of bigram names java, not python"]
+    assert warnings == [
+        "Warning: snippet gamma does not parse as python (a syntax error)",
+        *short,
+        f"Warning: no tutorial task (no snippet in {folder / 'tutorial'} gave a target): "
+        "the study app will use the first task as the tutorial",
+        "Warning: the model card of bigram names java, not python",
+    ]
     assert card["warnings"] == [w.removeprefix("Warning: ") for w in warnings]
 
 
@@ -296,7 +331,8 @@ def test_line_end_targets_are_a_warning(tmp_path, bigram_lm):
     assert preparation_warnings(study, bigram_lm, [], tasks, tasks[:1]) == []
     tasks[1].units[tasks[1].target.unit_index].category = "newline"
     assert preparation_warnings(study, bigram_lm, [], tasks, tasks[:1]) == [
-        "1 targets are line ends or indentation (first: s-alpha-t2); list the target categories in [prepare] categories"]
+        "1 targets are line ends or indentation (first: s-alpha-t2); list the target categories in [prepare] categories"
+    ]
 
 
 def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_path, bigram_lm):
@@ -308,16 +344,26 @@ def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_pat
     assert [t.task_id for t in tasks] == ["s-alpha-t1", "s-alpha-t2", "s-beta-t1", "s-beta-t2"]
     assert card["snippets_short_of_targets"] == ["gamma"]
     # 12 new tokens, each starting a unit past the 13 prompt units, all on the prompt's last line
-    assert card["screened_out"] == [{"snippet": "s-gamma", "line": 2, "text": "    return (a" + " + x" * 6,
-                                     "reason": "parse_error", "candidates": 12}]
+    assert card["screened_out"] == [
+        {
+            "snippet": "s-gamma",
+            "line": 2,
+            "text": "    return (a" + " + x" * 6,
+            "reason": "parse_error",
+            "candidates": 12,
+        }
+    ]
 
 
 def test_head_snippets_cut_after_the_first_statement_past_the_docstring():
     from codeq.corpus import head_snippets
 
-    code = ('class A:\n    @property\n    def m(self, a):\n        """Doc."""\n        # why\n'
-            '        b = (a +\n             1)\n        return b\n\n'
-            'def one(x): return x\n\ndef two(x):\n    return x\n')
+    code = (
+        'class A:\n    @property\n    def m(self, a):\n        """Doc."""\n        # why\n'
+        "        b = (a +\n             1)\n        return b\n\n"
+        "def one(x): return x\n\ndef two(x):\n    return x\n"
+    )
     # one() is a single line and two() has nothing after its first statement: both skipped
     assert [(s.snippet_id, s.prompt) for s in head_snippets(code, "mod")] == [
-        ("mod-m-L3", 'def m(self, a):\n    """Doc."""\n    # why\n    b = (a +\n         1)')]
+        ("mod-m-L3", 'def m(self, a):\n    """Doc."""\n    # why\n    b = (a +\n         1)')
+    ]

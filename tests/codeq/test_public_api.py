@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json, sys, types
 for module in sys.argv[1].split(","):
     if module:
@@ -41,7 +41,7 @@ out["calls"] = {
     "rationalize": [[r.positions for r in r1], [r.positions for r in r2], type(r1[0]).__name__],
 }
 print(json.dumps(out))
-'''
+"""
 
 IMPORT_ORDERS = [
     "",
@@ -55,17 +55,26 @@ IMPORT_ORDERS = [
 @pytest.mark.parametrize("first", IMPORT_ORDERS, ids=lambda s: s or "bare")
 def test_public_names_survive_two_calls_in_any_import_order(first):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, first], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, first], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     calls = out.pop("calls")
     import codeq
 
     assert set(out) == set(codeq.__all__)
-    expected_kinds = {"__version__": "str", "load_model": "function", "complete": "function",
-                      "rationalize": "function", "predicted_positions": "function", "LoadedModel": "type",
-                      "Completion": "type", "Rationale": "type", "ModelLoadError": "type"}
+    expected_kinds = {
+        "__version__": "str",
+        "load_model": "function",
+        "complete": "function",
+        "rationalize": "function",
+        "predicted_positions": "function",
+        "LoadedModel": "type",
+        "Completion": "type",
+        "Rationale": "type",
+        "ModelLoadError": "type",
+    }
     assert {name: kind for name, (kind, _, _) in out.items()} == expected_kinds
     assert all(same and not module for _, same, module in out.values())
     text1, text2, kind = calls["complete"]

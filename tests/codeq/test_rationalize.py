@@ -51,15 +51,16 @@ def test_left_padding_keeps_logits(tiny_model):
     positions = torch.zeros((3, width), dtype=torch.long)
     mask = torch.zeros((3, width), dtype=torch.long)
     for r, row in enumerate(rows):
-        padded[r, width - len(row):] = ids[row]
-        positions[r, width - len(row):] = torch.tensor(row)
-        mask[r, width - len(row):] = 1
+        padded[r, width - len(row) :] = ids[row]
+        positions[r, width - len(row) :] = torch.tensor(row)
+        mask[r, width - len(row) :] = 1
     target = torch.full((3,), 11)
     scores = score_last(tiny_model, padded, positions, mask, target)
     for r, row in enumerate(rows):
         pos = torch.tensor([row])
-        logits = tiny_model(input_ids=ids[row][None], position_ids=pos, attention_mask=torch.ones_like(pos),
-                            use_cache=False).logits[0, -1]
+        logits = tiny_model(
+            input_ids=ids[row][None], position_ids=pos, attention_mask=torch.ones_like(pos), use_cache=False
+        ).logits[0, -1]
         assert scores.logp[r].item() == pytest.approx(logits.log_softmax(-1)[11].item(), abs=1e-6)  # fp32 log-softmax
         assert scores.top[r].item() == logits.argmax().item()
         first, second = logits.sort(descending=True).values[:2]
@@ -112,7 +113,7 @@ def test_equals_exhaustive_search_where_greedy_is_optimal(seed):
     (r,) = rationalize(model, ids, [t])
     assert r.converged
     assert len(r.positions) - 1 == _minimal_size(weights, t, threshold)
-    assert r.positions[1:] == sorted(range(t - 1), key=lambda j: -weights[j])[:len(r.positions) - 1]
+    assert r.positions[1:] == sorted(range(t - 1), key=lambda j: -weights[j])[: len(r.positions) - 1]
     assert [r] == rationalize_reference(model, [ids], [[t]])
 
 
@@ -183,8 +184,11 @@ def test_cli_rationalize_writes_what_the_function_returns(saved_model, tmp_path)
 
     path, model = saved_model
     lines = [json.dumps({"ids": [5, 9, 2, 7, 7, 3], "targets": [2, 5]}), json.dumps({"ids": [4, 4, 8], "targets": [1]})]
-    result = CliRunner().invoke(main, ["rationalize", "-m", str(path), "--max-steps", "2", "-o", str(tmp_path / "r.jsonl"),
-                                       "-"], input="\n".join(lines) + "\n")
+    result = CliRunner().invoke(
+        main,
+        ["rationalize", "-m", str(path), "--max-steps", "2", "-o", str(tmp_path / "r.jsonl"), "-"],
+        input="\n".join(lines) + "\n",
+    )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     expected = rationalize(model.eval(), [[5, 9, 2, 7, 7, 3], [4, 4, 8]], [[2, 5], [1]], max_steps=2)
@@ -201,7 +205,9 @@ def test_sequences_longer_than_the_context_are_one_line_errors(tiny_model):
     from codeq.loading import SequenceTooLong
 
     ids = [1] * 129  # both tiny models read 128 positions
-    with pytest.raises(SequenceTooLong, match=r"^sequence 1 is 129 tokens long but the model's context holds 128 tokens$"):
+    with pytest.raises(
+        SequenceTooLong, match=r"^sequence 1 is 129 tokens long but the model's context holds 128 tokens$"
+    ):
         rationalize(tiny_model, [[1, 2, 3], ids], [[2], [5]])
     with pytest.raises(SequenceTooLong, match="129 tokens long .* 128 tokens"):
         predicted_positions(tiny_model, ids)

@@ -17,13 +17,16 @@ from codeq.units import code_units
 PROMPT = "def move(block, pos):\n    newpos = pos + 1"
 
 
-@pytest.mark.parametrize("code, ok", [
-    ("def f(a):\n    return a", True),
-    ("def f(a):\n    if a:", True),  # an empty block at the end of the text is not an error
-    ("def f(a):\n    x = (1,", False),  # unclosed parenthesis
-    ("def f(a):\n    return a +", False),
-    ("x = 'abc", False),  # unterminated string
-])
+@pytest.mark.parametrize(
+    "code, ok",
+    [
+        ("def f(a):\n    return a", True),
+        ("def f(a):\n    if a:", True),  # an empty block at the end of the text is not an error
+        ("def f(a):\n    x = (1,", False),  # unclosed parenthesis
+        ("def f(a):\n    return a +", False),
+        ("x = 'abc", False),  # unterminated string
+    ],
+)
 def test_parses(code, ok):
     assert parses(code, "python") is ok
 

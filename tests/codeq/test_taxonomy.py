@@ -9,7 +9,7 @@ from codeq.taxonomy import GROUPS, LANGUAGES, TaxonomyError, load_taxonomy, pars
 from codeq.tiny import stdlib_files
 from codeq.units import code_units
 
-JAVA_SAMPLE = r'''
+JAVA_SAMPLE = r"""
 package org.example.util;
 
 import java.util.*;
@@ -80,9 +80,9 @@ public final class Stack<T extends Comparable<T>> implements Iterable<T> {
         return s.equals("x") == false;
     }
 }
-'''
+"""
 
-JS_SAMPLE = r'''#!/usr/bin/env node
+JS_SAMPLE = r"""#!/usr/bin/env node
 'use strict';
 import fs, { readFile as read } from 'fs';
 import * as path from 'path';
@@ -147,7 +147,7 @@ export { count, double };
 label: for (;;) { break label; }
 debugger;
 module.exports = { count, double, flags, hit: 0b11 & 0xff | 1 << 2 >>> 1, obj: obj?.field };
-'''
+"""
 
 
 def _unknown_share(units):
@@ -158,9 +158,28 @@ def _unknown_share(units):
 def test_every_category_has_a_known_group(language):
     taxonomy = load_taxonomy(language)
     assert set(taxonomy.groups.values()) <= set(GROUPS)
-    required = {"indentation", "newline", "punctuation", "operators", "conditionals", "loops", "exceptions",
-                "oop", "functions", "imports", "assertions", "types", "bool", "none", "identifiers",
-                "strings", "numbers", "comments", "errors", "unknown"}
+    required = {
+        "indentation",
+        "newline",
+        "punctuation",
+        "operators",
+        "conditionals",
+        "loops",
+        "exceptions",
+        "oop",
+        "functions",
+        "imports",
+        "assertions",
+        "types",
+        "bool",
+        "none",
+        "identifiers",
+        "strings",
+        "numbers",
+        "comments",
+        "errors",
+        "unknown",
+    }
     assert required <= set(taxonomy.categories)
 
 
@@ -180,17 +199,54 @@ def test_samples_have_no_unknown_units(language, code):
     assert not any(u.category == "errors" for u in units)  # the samples parse
 
 
-@pytest.mark.parametrize("language, code, expected", [
-    ("java", "class A { int f() { return this.x; } }", {
-        "class": "oop", "A": "identifiers", "int": "types", "f": "identifiers", "return": "functions",
-        "this": "oop", ".": "punctuation", "x": "identifiers", "{": "punctuation", ";": "punctuation"}),
-    ("javascript", "for (const k of xs) { if (k) yield null; }", {
-        "for": "loops", "const": "keywords", "k": "identifiers", "of": "loops", "xs": "identifiers",
-        "if": "conditionals", "yield": "functions", "null": "none"}),
-    ("python", "for x in y:\n    if x in z: raise E from x\nelse: pass\n", {
-        "for": "loops", "if": "conditionals", "raise": "exceptions", "from": "exceptions", "pass": "keywords",
-        "else": "loops", ":": "punctuation"}),
-])
+@pytest.mark.parametrize(
+    "language, code, expected",
+    [
+        (
+            "java",
+            "class A { int f() { return this.x; } }",
+            {
+                "class": "oop",
+                "A": "identifiers",
+                "int": "types",
+                "f": "identifiers",
+                "return": "functions",
+                "this": "oop",
+                ".": "punctuation",
+                "x": "identifiers",
+                "{": "punctuation",
+                ";": "punctuation",
+            },
+        ),
+        (
+            "javascript",
+            "for (const k of xs) { if (k) yield null; }",
+            {
+                "for": "loops",
+                "const": "keywords",
+                "k": "identifiers",
+                "of": "loops",
+                "xs": "identifiers",
+                "if": "conditionals",
+                "yield": "functions",
+                "null": "none",
+            },
+        ),
+        (
+            "python",
+            "for x in y:\n    if x in z: raise E from x\nelse: pass\n",
+            {
+                "for": "loops",
+                "if": "conditionals",
+                "raise": "exceptions",
+                "from": "exceptions",
+                "pass": "keywords",
+                "else": "loops",
+                ":": "punctuation",
+            },
+        ),
+    ],
+)
 def test_hand_classified_units(language, code, expected):
     got = {}
     for u in code_units(code, language):
@@ -201,14 +257,19 @@ def test_hand_classified_units(language, code, expected):
         assert [u.category for u in code_units(code, language) if u.text == "in"] == ["loops", "operators"]
 
 
-@pytest.mark.parametrize("data, message", [
-    ({}, "no [categories.<name>] tables"),
-    ({"categories": {"a": {"group": "semantic"}}}, "the 'unknown' category is missing"),
-    ({"categories": {"a": {"group": "odd"}, "unknown": {"group": "errors"}}}, "categories.a.group must be"),
-    ({"categories": {"unknown": {"group": "errors"}}, "rules": [{"category": "b"}]}, "rules[0].category 'b'"),
-    ({"categories": {"unknown": {"group": "errors"}}, "rules": [{"category": "unknown", "tpyes": []}]},
-     "rules[0] has unknown key(s) tpyes"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({}, "no [categories.<name>] tables"),
+        ({"categories": {"a": {"group": "semantic"}}}, "the 'unknown' category is missing"),
+        ({"categories": {"a": {"group": "odd"}, "unknown": {"group": "errors"}}}, "categories.a.group must be"),
+        ({"categories": {"unknown": {"group": "errors"}}, "rules": [{"category": "b"}]}, "rules[0].category 'b'"),
+        (
+            {"categories": {"unknown": {"group": "errors"}}, "rules": [{"category": "unknown", "tpyes": []}]},
+            "rules[0] has unknown key(s) tpyes",
+        ),
+    ],
+)
 def test_malformed_taxonomy_names_the_entry(data, message):
     with pytest.raises(TaxonomyError, match="^" + re.escape("t.toml: " + message)):
         parse_taxonomy(data, "t.toml", "python")
@@ -229,5 +290,10 @@ def test_unit_coverage_command_counts_categories(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "1 files, 5 units, unknown 0.0000%, errors 0.0000%"
-    assert sorted(line.split()[0] for line in lines[1:]) == ["comments", "identifiers", "newline", "numbers",
-                                                             "operators"]
+    assert sorted(line.split()[0] for line in lines[1:]) == [
+        "comments",
+        "identifiers",
+        "newline",
+        "numbers",
+        "operators",
+    ]

@@ -53,8 +53,9 @@ def test_token_starting_mid_unit_does_not_start_it():
 
 def test_unit_rationale_orders_units_and_gains():
     tokens = [Token(index=i, start=0, end=0, id=0, units=u) for i, u in enumerate([[0], [1, 2], [], [2], [3]])]
-    r = unit_rationale(positions=[3, 1, 2, 0], probabilities=[0.1, 0.4, 0.45, 0.9], top_prediction=7,
-                       converged=True, tokens=tokens)
+    r = unit_rationale(
+        positions=[3, 1, 2, 0], probabilities=[0.1, 0.4, 0.45, 0.9], top_prediction=7, converged=True, tokens=tokens
+    )
     # worked by hand: token 3 brings unit 2 (gain 0.1 from nothing), token 1 brings unit 1 (unit 2 is
     # already in) with 0.4-0.1, token 2 brings nothing, token 0 brings unit 0 with 0.9-0.45
     assert r.units == [2, 1, 0]

@@ -37,18 +37,31 @@ def test_masked_training_forward_equals_subset_forward(tiny_model):
         for i in range(9):
             subset = mask[b, 0, i].nonzero().squeeze(1)  # visible positions of query i, ending with i
             pos = subset[None]
-            logits = tiny_model(input_ids=x[b, subset][None], position_ids=pos, attention_mask=torch.ones_like(pos),
-                                use_cache=False).logits[0, -1]
+            logits = tiny_model(
+                input_ids=x[b, subset][None], position_ids=pos, attention_mask=torch.ones_like(pos), use_cache=False
+            ).logits[0, -1]
             torch.testing.assert_close(out.logits[b, i], logits)
             if i < 8:
                 losses.append(-logits.log_softmax(-1)[x[b, i + 1]])
-    assert out.loss.item() == pytest.approx(torch.stack(losses).mean().item(), rel=1e-6)  # HF loss is fp32; all positions
+    assert out.loss.item() == pytest.approx(
+        torch.stack(losses).mean().item(), rel=1e-6
+    )  # HF loss is fp32; all positions
 
 
 def _model(vocab):
     torch.manual_seed(0)
-    return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=32, n_embd=16, n_layer=1, n_head=2,
-                                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0))
+    return GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=vocab,
+            n_positions=32,
+            n_embd=16,
+            n_layer=1,
+            n_head=2,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+        )
+    )
 
 
 def test_resume_with_other_settings_warns(tmp_path, byte_tokenizer, capsys):
@@ -57,7 +70,10 @@ def test_resume_with_other_settings_warns(tmp_path, byte_tokenizer, capsys):
     train(_model(len(byte_tokenizer)), byte_tokenizer, blocks, tmp_path, cfg)
     capsys.readouterr()
     train(_model(len(byte_tokenizer)), byte_tokenizer, blocks, tmp_path, TrainConfig(**{**cfg.__dict__, "steps": 3}))
-    assert "warning: settings differ from the checkpoint's, the new ones apply from here: steps 2 -> 3" in capsys.readouterr().out
+    assert (
+        "warning: settings differ from the checkpoint's, the new ones apply from here: steps 2 -> 3"
+        in capsys.readouterr().out
+    )
 
 
 def test_resume_continues_from_the_saved_step(tmp_path, byte_tokenizer):
@@ -65,8 +81,13 @@ def test_resume_continues_from_the_saved_step(tmp_path, byte_tokenizer):
     cfg = TrainConfig(steps=4, batch_size=2, block_size=16, lr=1e-2, warmup=1, checkpoint_every=2)
     straight = _model(len(byte_tokenizer))
     train(straight, byte_tokenizer, blocks, tmp_path / "straight", cfg)
-    train(_model(len(byte_tokenizer)), byte_tokenizer, blocks, tmp_path / "resumed",
-          TrainConfig(**{**cfg.__dict__, "steps": 2}))
+    train(
+        _model(len(byte_tokenizer)),
+        byte_tokenizer,
+        blocks,
+        tmp_path / "resumed",
+        TrainConfig(**{**cfg.__dict__, "steps": 2}),
+    )
     resumed = _model(len(byte_tokenizer))  # fresh weights: everything must come from the checkpoint
     train(resumed, byte_tokenizer, blocks, tmp_path / "resumed", cfg)
     state = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
@@ -85,8 +106,13 @@ def test_compat_finetune_on_a_folder(tmp_path, byte_tokenizer):
     (data / "notes.txt").write_text("not code")
     assert [p.name for p in source_files([data], "python")] == ["a.py", "b.py"]
     assert [p.name for p in source_files([data], suffixes=(".txt", ".py"))] == ["a.py", "notes.txt", "b.py"]
-    lm = LoadedModel(model=_model(len(byte_tokenizer)), tokenizer=byte_tokenizer, name="t",
-                     device=torch.device("cpu"), dtype=torch.float32)
+    lm = LoadedModel(
+        model=_model(len(byte_tokenizer)),
+        tokenizer=byte_tokenizer,
+        name="t",
+        device=torch.device("cpu"),
+        dtype=torch.float32,
+    )
     result = compat_finetune(lm, data, tmp_path / "out", TrainConfig(steps=2, batch_size=2, block_size=16))
     assert result["blocks"] >= 2 and (tmp_path / "out" / "config.json").exists()
     with pytest.raises(ValueError, match="exceeds the model's 32 positions"):
@@ -105,8 +131,21 @@ def test_cli_compat_finetune_resumes(saved_model, tmp_path):
     data = tmp_path / "src"
     data.mkdir()
     (data / "a.py").write_text("def add(a, b):\n    return a + b\n" * 20)
-    args = ["compat-finetune", "-m", str(saved_model[0]), "--data", str(data), "--out", str(tmp_path / "out"),
-            "--batch-size", "2", "--block-size", "16", "--checkpoint-every", "1"]
+    args = [
+        "compat-finetune",
+        "-m",
+        str(saved_model[0]),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "out"),
+        "--batch-size",
+        "2",
+        "--block-size",
+        "16",
+        "--checkpoint-every",
+        "1",
+    ]
     first = CliRunner().invoke(main, [*args, "--steps", "2"])
     assert first.exit_code == 0, first.output
     second = CliRunner().invoke(main, [*args, "--steps", "3"])

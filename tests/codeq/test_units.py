@@ -14,11 +14,20 @@ def test_hand_worked_python_units():
     code = "def f(a):\n    return a + 1  # one\n"
     # worked by hand: offsets counted on the string above
     assert spans(code_units(code, "python")) == [
-        (0, 3, "def", "functions"), (4, 5, "f", "identifiers"), (5, 6, "(", "punctuation"),
-        (6, 7, "a", "identifiers"), (7, 8, ")", "punctuation"), (8, 9, ":", "punctuation"),
-        (9, 10, "\n", "newline"), (10, 14, "    ", "indentation"), (14, 20, "return", "functions"),
-        (21, 22, "a", "identifiers"), (23, 24, "+", "operators"), (25, 26, "1", "numbers"),
-        (28, 33, "# one", "comments"), (33, 34, "\n", "newline"),
+        (0, 3, "def", "functions"),
+        (4, 5, "f", "identifiers"),
+        (5, 6, "(", "punctuation"),
+        (6, 7, "a", "identifiers"),
+        (7, 8, ")", "punctuation"),
+        (8, 9, ":", "punctuation"),
+        (9, 10, "\n", "newline"),
+        (10, 14, "    ", "indentation"),
+        (14, 20, "return", "functions"),
+        (21, 22, "a", "identifiers"),
+        (23, 24, "+", "operators"),
+        (25, 26, "1", "numbers"),
+        (28, 33, "# one", "comments"),
+        (33, 34, "\n", "newline"),
     ]
 
 
@@ -37,7 +46,7 @@ def test_docstring_is_its_own_category():
 def test_non_ascii_offsets_are_characters():
     code = 'naïve = "héllo wörld"  # ça va? 😀\nπ = naïve\n'
     units = code_units(code, "python")
-    assert all(code[u.start:u.end] == u.text for u in units)
+    assert all(code[u.start : u.end] == u.text for u in units)
     assert [u.text for u in units] == ["naïve", "=", '"héllo wörld"', "# ça va? 😀", "\n", "π", "=", "naïve", "\n"]
     assert units[5].start == code.index("π")
 
@@ -55,14 +64,21 @@ def test_whitespace_units_newlines_indents_but_not_inner_spaces():
     units = code_units(code, "python")
     kinds = [(u.text, u.category) for u in units if u.category in ("newline", "indentation")]
     # the blank line with three spaces gives no indentation unit; the spaces around '=' are no units
-    assert kinds == [("\r\n", "newline"), ("\t", "indentation"), ("\n", "newline"), ("\n", "newline"),
-                     ("\n", "newline"), ("\t\t", "indentation"), ("\n", "newline")]
+    assert kinds == [
+        ("\r\n", "newline"),
+        ("\t", "indentation"),
+        ("\n", "newline"),
+        ("\n", "newline"),
+        ("\n", "newline"),
+        ("\t\t", "indentation"),
+        ("\n", "newline"),
+    ]
 
 
 def test_invalid_code_still_yields_units_with_errors():
     code = "def f(:\n    x = $ 1\n"
     units = code_units(code, "python")
-    assert all(code[u.start:u.end] == u.text for u in units)
+    assert all(code[u.start : u.end] == u.text for u in units)
     assert "errors" in {u.category for u in units}
     assert {u.text for u in units} >= {"def", "f", "$", "1", "x"}
 
@@ -71,7 +87,7 @@ def _assert_partition(code, units):
     """Brute force: each non-space character is in exactly one unit; whitespace in at most one."""
     owner = [0] * len(code)
     for u in units:
-        assert code[u.start:u.end] == u.text
+        assert code[u.start : u.end] == u.text
         for k in range(u.start, u.end):
             owner[k] += 1
     for k, ch in enumerate(code):
@@ -80,14 +96,17 @@ def _assert_partition(code, units):
     assert [u.index for u in units] == list(range(len(units)))
 
 
-@pytest.mark.parametrize("language, code", [
-    ("python", "class A(B):\n    def m(self, *a, **k) -> 'A':\n        return [i for i in a if i]\n"),
-    ("python", "x = (1 +\n     2) ; y = b'\\xff' ; z = r'''multi\nline'''\n"),
-    ("python", "def broken(:\n  return )\n"),
-    ("java", "class A { /* c */ String s = \"é\"; int[] a = {1, 2}; }\n"),
-    ("javascript", "const f = (x) => `v=${x}`; // ü\nlet r = /a+/g;\n"),
-    ("javascript", "function ( { ;\n"),
-])
+@pytest.mark.parametrize(
+    "language, code",
+    [
+        ("python", "class A(B):\n    def m(self, *a, **k) -> 'A':\n        return [i for i in a if i]\n"),
+        ("python", "x = (1 +\n     2) ; y = b'\\xff' ; z = r'''multi\nline'''\n"),
+        ("python", "def broken(:\n  return )\n"),
+        ("java", 'class A { /* c */ String s = "é"; int[] a = {1, 2}; }\n'),
+        ("javascript", "const f = (x) => `v=${x}`; // ü\nlet r = /a+/g;\n"),
+        ("javascript", "function ( { ;\n"),
+    ],
+)
 def test_units_partition_non_space_characters(language, code):
     _assert_partition(code, code_units(code, language))
 

@@ -23,8 +23,11 @@ SCREENSHOTS = ROOT / "screenshots"
 def study_folder() -> Path:
     """The bundled pilot once `codeq prepare` has written its tasks, else the small test fixture."""
     pilot = ROOT / "instruments" / "pilot"
-    return pilot if (pilot / "tasks.jsonl").exists() and (pilot / "study.toml").exists() \
+    return (
+        pilot
+        if (pilot / "tasks.jsonl").exists() and (pilot / "study.toml").exists()
         else ROOT / "tests" / "study_app" / "fixtures" / "pilot"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +57,11 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield browser
         browser.close()
 

@@ -31,6 +31,7 @@ def attention_expected(app, page) -> list[int] | None:
         return None
     with app.app_context():
         from study_app.models import Study
+
         study = db.session.scalar(select(Study))
         text = page.locator(".question.attention").text_content().strip()
         return next(c["expected"] for c in study.config["attention_checks"] if c["instruction"] == text)
@@ -115,11 +116,24 @@ def keys(page, *presses: str) -> None:
 
 def keyboard_select(page, order: list[int]) -> list[int]:
     """Select with keys only: space, moves, shift-extension, undo, clear, undo; return the result."""
-    keys(page, "Space", "ArrowRight", "ArrowRight", "Space",            # o0, o2
-         "ArrowRight", "ArrowRight", "Shift+ArrowRight", "Shift+ArrowRight",  # o4..o6
-         "z",                                                          # undo the last extension: o4, o5
-         "c", "z",                                                     # clear, then undo the clear
-         "ArrowLeft", "ArrowLeft", "ArrowRight", "Space")              # o5 off again
+    keys(
+        page,
+        "Space",
+        "ArrowRight",
+        "ArrowRight",
+        "Space",  # o0, o2
+        "ArrowRight",
+        "ArrowRight",
+        "Shift+ArrowRight",
+        "Shift+ArrowRight",  # o4..o6
+        "z",  # undo the last extension: o4, o5
+        "c",
+        "z",  # clear, then undo the clear
+        "ArrowLeft",
+        "ArrowLeft",
+        "ArrowRight",
+        "Space",
+    )  # o5 off again
     return sorted([order[0], order[2], order[4]])
 
 

@@ -34,14 +34,25 @@ def study(live, tmp_path_factory):
     with app.app_context():
         catalog = Catalog.from_study(db.session.scalar(select(Study).where(Study.slug == slug)))
         create_admin("researcher", PASSWORD)
-    results = run_bots(base + "/", slug, catalog, Settings(policy="noisy-model", noise=0.15, attention_fail=0.3),
-                       BOTS, threads=2, progress=False)
+    results = run_bots(
+        base + "/",
+        slug,
+        catalog,
+        Settings(policy="noisy-model", noise=0.15, attention_fail=0.3),
+        BOTS,
+        threads=2,
+        progress=False,
+    )
     assert [r.error for r in results] == [None] * BOTS
     folder = tmp_path_factory.mktemp("study")
     with app.app_context():
         write_dir(render(build_export(slug), "csv"), folder / "export")
-    done = subprocess.run([sys.executable, "-m", "analysis", "report", str(folder / "export"), "--out",
-                           str(folder / "report")], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "report", str(folder / "export"), "--out", str(folder / "report")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return folder / "report"
 
@@ -69,7 +80,9 @@ def test_report_fits_and_every_figure_is_captioned(browser, study, width, screen
     assert figures.count() >= 10  # 4 plots and 6+ tables
     for figure in figures.all():
         caption = figure.locator("figcaption")
-        assert caption.count() == 1 and re.match(r"(Figure|Table) \d+\. \w", caption.inner_text()), figure.inner_html()[:200]
+        assert caption.count() == 1 and re.match(r"(Figure|Table) \d+\. \w", caption.inner_text()), figure.inner_html()[
+            :200
+        ]
     # every plot is drawn (the SVG loaded) and no plot is wider than the window
     for img in page.locator("figure.plot img").all():
         natural, shown = img.evaluate("i => [i.naturalWidth, i.getBoundingClientRect().right]")

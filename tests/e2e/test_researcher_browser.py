@@ -63,7 +63,9 @@ def test_researcher_excludes_exports_and_analyses(live, finished, page, tmp_path
     # the funnel counts the excluded participant; agreement leaves their answers out
     assert card(page, "finished") == str(BOTS) and card(page, "excluded") == "1"
     with app.app_context():
-        per_participant = db.session.scalar(select(Study).where(Study.slug == slug)).config["study"]["tasks_per_participant"]
+        per_participant = db.session.scalar(select(Study).where(Study.slug == slug)).config["study"][
+            "tasks_per_participant"
+        ]
     assert page.locator("[data-stat='kappa-n']").inner_text() == str((BOTS - 1) * per_participant)
     assert page.locator("[data-stat='kappa-mean']").inner_text() == "1.000"  # the bots copy the model
 

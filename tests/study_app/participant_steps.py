@@ -10,8 +10,13 @@ from sqlalchemy import func, select
 from study_app.extensions import db
 from study_app.models import Event, Participant, Response, Selection
 
-ANSWERS = {"csrf_token": None, "q_role": "Student", "q_years_programming": "5",
-           "q_python_expertise": "3 - Intermediate", "q_ml_background": "Not at all"}
+ANSWERS = {
+    "csrf_token": None,
+    "q_role": "Student",
+    "q_years_programming": "5",
+    "q_python_expertise": "3 - Intermediate",
+    "q_ml_background": "Not at all",
+}
 
 
 def token(html: str) -> str:
@@ -45,15 +50,22 @@ def to_first_task(client) -> str:
 
 
 def answer_body(selected, phase=1, **extra) -> dict:
-    body = {"phase": phase, "selected": selected, "active_ms": 1200, "confidence": 3 if phase == 1 else None,
-            "would_predict": "yes" if phase == 1 else None, "agreement": 4 if phase == 2 else None,
-            "events": [{"kind": "toggle", "ts": 1700000000000, "unit": selected[0] if selected else None}]}
+    body = {
+        "phase": phase,
+        "selected": selected,
+        "active_ms": 1200,
+        "confidence": 3 if phase == 1 else None,
+        "would_predict": "yes" if phase == 1 else None,
+        "agreement": 4 if phase == 2 else None,
+        "events": [{"kind": "toggle", "ts": 1700000000000, "unit": selected[0] if selected else None}],
+    }
     return {**body, **extra}
 
 
 def post_answer(client, csrf, position, selected, phase=1, **extra):
-    return client.post(f"/api/task/{position}/answer", json=answer_body(selected, phase, **extra),
-                       headers={"X-CSRFToken": csrf})
+    return client.post(
+        f"/api/task/{position}/answer", json=answer_body(selected, phase, **extra), headers={"X-CSRFToken": csrf}
+    )
 
 
 def stored_counts(app) -> tuple[int, int, int]:

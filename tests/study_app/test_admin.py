@@ -70,8 +70,9 @@ def test_login_with_hashed_password(app, client, csrf_of, admin):
 
 def test_login_does_not_redirect_off_site(client, csrf_of, admin):
     token = csrf_of(client.get("/admin/login").text)
-    resp = client.post("/admin/login?next=https://evil.example/", data={
-        "username": "alice", "password": PASSWORD, "csrf_token": token})
+    resp = client.post(
+        "/admin/login?next=https://evil.example/", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+    )
     assert resp.headers["Location"] == "/admin/"
 
 
@@ -98,11 +99,17 @@ def response_kappas(export, drop: set[str] = frozenset()) -> pd.DataFrame:
     main = set(resp.loc[resp["kind"] == "main", "task_id"])
     rows = []
     for (pid, task), part in sel[sel["task_id"].isin(main) & ~sel["participant_id"].isin(drop)].groupby(
-            ["participant_id", "task_id"]):
+        ["participant_id", "task_id"]
+    ):
         model = rat[rat["task_id"] == task].set_index("unit_index")["in_rationale"]
         human = part.set_index("unit_index")["selected"]
-        rows.append({"participant_id": pid, "task_id": task,
-                     "kappa": cohen_kappa(human.to_numpy(), model.reindex(human.index, fill_value=0).to_numpy())[0]})
+        rows.append(
+            {
+                "participant_id": pid,
+                "task_id": task,
+                "kappa": cohen_kappa(human.to_numpy(), model.reindex(human.index, fill_value=0).to_numpy())[0],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -113,7 +120,13 @@ def test_dashboard_figures(app, client, csrf_of, admin, loaded):
     with app.app_context():
         export = build_export("fixture")
     # 4 participants: pub0000 and pub0002 finished after 20 min and 20 min 2 s, the others idle since 2026
-    assert [stat(page, s) for s in ("started", "consented", "finished", "dropped_out", "excluded")] == ["4", "4", "2", "2", "0"]
+    assert [stat(page, s) for s in ("started", "consented", "finished", "dropped_out", "excluded")] == [
+        "4",
+        "4",
+        "2",
+        "2",
+        "0",
+    ]
     assert stat(page, "median_finish") == "20 min 01 s"
     kappas = response_kappas(export)
     assert stat(page, "kappa-mean") == f"{kappas['kappa'].mean():.3f}" and stat(page, "kappa-n") == str(len(kappas))
@@ -166,7 +179,7 @@ def test_participants_list_and_page(app, client, csrf_of, admin, loaded):
     for pseudonym, mean in means.items():
         row = re.search(rf'<tr><td><a href="/admin/participants/{names[pseudonym]}">.*?</tr>', page, re.DOTALL).group(0)
         assert f">{mean:.3f}</td>" in row
-        assert "Student" in row and "class=\"sort\"" not in row  # questionnaire answers in the row
+        assert "Student" in row and 'class="sort"' not in row  # questionnaire answers in the row
     assert page.count('<button type="button" class="sort">') >= 10
     one = client.get("/admin/participants/pub0001").text
     assert '<a href="/admin/participants?study=fixture">' in one
@@ -174,7 +187,7 @@ def test_participants_list_and_page(app, client, csrf_of, admin, loaded):
     responses = export.tables["responses"]
     pseudonym = linkage_map(export)["pub0001"]
     mine = responses[responses["participant_id"] == pseudonym]
-    assert one.count("<tr><td class=\"num\">") == (mine["phase"] == 1).sum()
+    assert one.count('<tr><td class="num">') == (mine["phase"] == 1).sum()
 
 
 def test_participant_summary_dropout_window(app, loaded):
@@ -193,7 +206,9 @@ def test_exclusion_round_trip_and_export_download(app, client, csrf_of, admin, l
     login(client, csrf_of)
     page = client.get("/admin/participants/pub0001")
     assert page.status_code == 200 and "pub0001" in page.text
-    client.post("/admin/participants/pub0001/exclude", data={"reason": "failed attention", "csrf_token": csrf_of(page.text)})
+    client.post(
+        "/admin/participants/pub0001/exclude", data={"reason": "failed attention", "csrf_token": csrf_of(page.text)}
+    )
     with app.app_context():
         excl = db.session.scalar(sa.select(Exclusion).join(Participant))
         assert excl.reason == "failed attention" and excl.admin_id is not None

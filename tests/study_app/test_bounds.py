@@ -44,40 +44,56 @@ def test_deeply_nested_json_is_a_400(app, client, at_task_1, endpoint):
     before = stored_counts(app)
     nested = '{"phase": 1, "events": [{"kind": "toggle", "ts": 1, "selected": [[[[[1]]]]]}]}'
     for body in ("[" * 100_000 + "]" * 100_000, nested, '{"phase": 1, "events": [1, 2'):
-        reply = client.post(f"/api/task/1/{endpoint}", data=body, content_type="application/json",
-                            headers={"X-CSRFToken": csrf})
+        reply = client.post(
+            f"/api/task/1/{endpoint}", data=body, content_type="application/json", headers={"X-CSRFToken": csrf}
+        )
         assert reply.status_code == 400 and reply.json["ok"] is False, body[:40]
     assert stored_counts(app) == before
 
 
-@pytest.mark.parametrize("event, message", [
-    ({"kind": "toggle", "ts": 1, "note": "=HYPERLINK()"}, "unknown event key 'note'"),
-    ({"kind": "keylog", "ts": 1}, "unknown event kind 'keylog'"),
-    ({"kind": "toggle", "ts": 10**14}, "event 'ts' must be"),
-    ({"kind": "toggle", "ts": -1}, "event 'ts' must be"),
-    ({"kind": "toggle", "ts": 1, "unit": 10**9}, "event 'unit' must be"),
-    ({"kind": "toggle", "ts": 1, "unit": 2.5}, "event 'unit' must be"),
-    ({"kind": "toggle", "ts": 1, "on": "yes"}, "event 'on' must be"),
-    ({"kind": "toggle", "ts": 1, "selected": [1, "2"]}, "event 'selected' must be"),
-    ({"kind": "toggle", "ts": 1, "phase": 7}, "event 'phase' must be"),
-])
+@pytest.mark.parametrize(
+    "event, message",
+    [
+        ({"kind": "toggle", "ts": 1, "note": "=HYPERLINK()"}, "unknown event key 'note'"),
+        ({"kind": "keylog", "ts": 1}, "unknown event kind 'keylog'"),
+        ({"kind": "toggle", "ts": 10**14}, "event 'ts' must be"),
+        ({"kind": "toggle", "ts": -1}, "event 'ts' must be"),
+        ({"kind": "toggle", "ts": 1, "unit": 10**9}, "event 'unit' must be"),
+        ({"kind": "toggle", "ts": 1, "unit": 2.5}, "event 'unit' must be"),
+        ({"kind": "toggle", "ts": 1, "on": "yes"}, "event 'on' must be"),
+        ({"kind": "toggle", "ts": 1, "selected": [1, "2"]}, "event 'selected' must be"),
+        ({"kind": "toggle", "ts": 1, "phase": 7}, "event 'phase' must be"),
+    ],
+)
 def test_event_kinds_keys_and_numbers_are_checked(app, client, at_task_1, event, message):
     csrf, s = at_task_1
     before = stored_counts(app)
-    for reply in (events(client, csrf, {"phase": 1, "events": [event]}),
-                  post_answer(client, csrf, 1, s["selectable"][:1], events=[event])):
+    for reply in (
+        events(client, csrf, {"phase": 1, "events": [event]}),
+        post_answer(client, csrf, 1, s["selectable"][:1], events=[event]),
+    ):
         assert reply.status_code == 400 and message in reply.json["error"]
     assert stored_counts(app) == before
 
 
 def test_what_annotate_js_sends_is_stored_as_sent(app, client, at_task_1):
     csrf, s = at_task_1
-    sent = [{"kind": "toggle", "ts": 1700000000001, "phase": 1, "selected": [s["selectable"][0]],
-             "unit": s["selectable"][0], "on": True}, {"kind": "blur", "ts": 1700000000002, "phase": 1, "selected": []}]
+    sent = [
+        {
+            "kind": "toggle",
+            "ts": 1700000000001,
+            "phase": 1,
+            "selected": [s["selectable"][0]],
+            "unit": s["selectable"][0],
+            "on": True,
+        },
+        {"kind": "blur", "ts": 1700000000002, "phase": 1, "selected": []},
+    ]
     before = len(stored_events(app))  # the tutorial's answer brought one
     assert events(client, csrf, {"phase": 1, "events": sent}).json == {"ok": True}
-    assert stored_events(app)[before:] == [(e["kind"], e["ts"], {k: v for k, v in e.items() if k not in ("kind", "ts")})
-                                           for e in sent]
+    assert stored_events(app)[before:] == [
+        (e["kind"], e["ts"], {k: v for k, v in e.items() if k not in ("kind", "ts")}) for e in sent
+    ]
 
 
 def test_events_per_participant_and_task_are_capped(app, client, at_task_1, monkeypatch):
@@ -96,8 +112,9 @@ def test_events_per_participant_and_task_are_capped(app, client, at_task_1, monk
     assert len(stored_events(app)) == start + 25 and stored_counts(app)[0] == 2  # tutorial + task 1
 
 
-@pytest.mark.parametrize("missing, message", [("confidence", "'confidence' is required"),
-                                              ("would_predict", "'would_predict' is required")])
+@pytest.mark.parametrize(
+    "missing, message", [("confidence", "'confidence' is required"), ("would_predict", "'would_predict' is required")]
+)
 def test_enabled_ratings_are_required_on_main_tasks(app, client, at_task_1, missing, message):
     csrf, s = at_task_1
     before = stored_counts(app)
@@ -115,8 +132,9 @@ def test_attention_checks_need_no_ratings(app, client, at_task_1):
     reply = post_answer(client, csrf, 2, check["selectable"][:1], confidence=None, would_predict=None)
     assert reply.status_code == 200
     with app.app_context():
-        stored = db.session.execute(sa.select(Response.confidence, Response.would_predict)
-                                    .order_by(Response.id.desc()).limit(1)).one()
+        stored = db.session.execute(
+            sa.select(Response.confidence, Response.would_predict).order_by(Response.id.desc()).limit(1)
+        ).one()
     assert tuple(stored) == (None, None)
 
 
@@ -164,7 +182,9 @@ def test_first_page_view_at_once_records_one_view(app, client, loaded):
     codes = at_once(6, lambda i: clients[i].get("/task/1").status_code)
     assert codes == [200] * 6
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(PageView.id)).where(PageView.phase == 1)) == 2  # tutorial, task 1
+        assert (
+            db.session.scalar(sa.select(sa.func.count(PageView.id)).where(PageView.phase == 1)) == 2
+        )  # tutorial, task 1
 
 
 def test_questionnaire_sent_at_once_is_stored_once(app, client, loaded):
@@ -203,8 +223,12 @@ def test_exclusion_sent_at_once_is_stored_once(app, client, csrf_of, admin, load
     login(client, csrf_of)
     token = csrf_of(client.get(f"/admin/participants/{public_id}").text)
     clients = clients_of(app, client, 6)
-    replies = at_once(6, lambda i: clients[i].post(f"/admin/participants/{public_id}/exclude",
-                                                   data={"reason": f"reason {i}", "csrf_token": token}))
+    replies = at_once(
+        6,
+        lambda i: clients[i].post(
+            f"/admin/participants/{public_id}/exclude", data={"reason": f"reason {i}", "csrf_token": token}
+        ),
+    )
     assert [r.status_code for r in replies] == [302] * 6
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Exclusion.id))) == 1

@@ -30,8 +30,9 @@ def seeded_with_everything(app) -> dict[str, int]:
     with app.app_context():
         ids = dict(db.session.execute(sa.select(Participant.public_id, Participant.id)).all())
         for pid in ids.values():
-            for a in db.session.execute(sa.text("SELECT id, study_task_id FROM assignment WHERE participant_id = :p"),
-                                        {"p": pid}).all():
+            for a in db.session.execute(
+                sa.text("SELECT id, study_task_id FROM assignment WHERE participant_id = :p"), {"p": pid}
+            ).all():
                 db.session.add(PageView(assignment_id=a.id, phase=1))
                 db.session.add(Event(participant_id=pid, study_task_id=a.study_task_id, kind="focus", client_ts=1))
         db.session.add(Exclusion(participant_id=ids["pub0001"], reason="withdrew"))
@@ -81,7 +82,9 @@ def test_unknown_or_ambiguous_names_are_one_line_errors(app, runner, loaded):
         newer = Study(slug=study.slug, version=2, title=study.title, config=study.config, content_hash="x")
         db.session.add(newer)
         db.session.flush()
-        db.session.add(Participant(study_id=newer.id, public_id="pubV2", resume_code="RCV2", prolific_pid="PROLIFIC0003"))
+        db.session.add(
+            Participant(study_id=newer.id, public_id="pubV2", resume_code="RCV2", prolific_pid="PROLIFIC0003")
+        )
         db.session.commit()
     result = runner.invoke(args=["delete-participant", "PROLIFIC0003", "--yes"])
     assert result.exit_code != 0 and "2 participants match" in result.output

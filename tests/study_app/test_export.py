@@ -36,12 +36,18 @@ def seed(app, n_participants: int = 4, rng_seed: int = 0) -> None:
         study = db.session.scalar(sa.select(Study))
         tasks = {t.task_id: t for t in study.tasks}
         for i in range(n_participants):
-            p = Participant(study_id=study.id, public_id=f"pub{i:04d}", resume_code=f"RC{i:04d}",
-                            prolific_pid=f"PROLIFIC{i:04d}", prolific_study_id="STUDY1", prolific_session_id=f"S{i}",
-                            status="finished" if i % 2 == 0 else "tasks",
-                            created_at=T0 + timedelta(minutes=i),
-                            finished_at=T0 + timedelta(minutes=i + 20, seconds=i) if i % 2 == 0 else None,
-                            completion_code=f"CC{i}" if i % 2 == 0 else None)
+            p = Participant(
+                study_id=study.id,
+                public_id=f"pub{i:04d}",
+                resume_code=f"RC{i:04d}",
+                prolific_pid=f"PROLIFIC{i:04d}",
+                prolific_study_id="STUDY1",
+                prolific_session_id=f"S{i}",
+                status="finished" if i % 2 == 0 else "tasks",
+                created_at=T0 + timedelta(minutes=i),
+                finished_at=T0 + timedelta(minutes=i + 20, seconds=i) if i % 2 == 0 else None,
+                completion_code=f"CC{i}" if i % 2 == 0 else None,
+            )
             db.session.add(p)
             db.session.flush()
             for qid, value in (("role", "Student"), ("years_programming", str(3 + i))):
@@ -54,24 +60,47 @@ def seed(app, n_participants: int = 4, rng_seed: int = 0) -> None:
                 db.session.flush()
                 shown = T0 + timedelta(minutes=i + pos)
                 payload = st.payload
-                chosen = [k for k in range(payload["context_start"], payload["target"]["unit_index"])
-                          if rng.random() < 0.3]
+                chosen = [
+                    k for k in range(payload["context_start"], payload["target"]["unit_index"]) if rng.random() < 0.3
+                ]
                 attention = (rng.random() < 0.5) if st.kind == "attention" else None
-                r1 = Response(participant_id=p.id, assignment_id=a.id, phase=1, shown_at=shown,
-                              submitted_at=shown + timedelta(seconds=10 + pos, microseconds=500),
-                              active_ms=9000 + pos, confidence=rng.randint(1, 5), would_predict="yes",
-                              agreement=None, attention_passed=attention)
+                r1 = Response(
+                    participant_id=p.id,
+                    assignment_id=a.id,
+                    phase=1,
+                    shown_at=shown,
+                    submitted_at=shown + timedelta(seconds=10 + pos, microseconds=500),
+                    active_ms=9000 + pos,
+                    confidence=rng.randint(1, 5),
+                    would_predict="yes",
+                    agreement=None,
+                    attention_passed=attention,
+                )
                 db.session.add(r1)
                 db.session.flush()
                 db.session.add_all(Selection(response_id=r1.id, unit_index=k) for k in chosen)
                 if st.kind == "main":
-                    db.session.add(Response(participant_id=p.id, assignment_id=a.id, phase=2,
-                                            shown_at=shown + timedelta(seconds=30),
-                                            submitted_at=shown + timedelta(seconds=40), active_ms=8000,
-                                            agreement=rng.randint(1, 5)))
-                db.session.add(Event(participant_id=p.id, study_task_id=st.id, kind="select",
-                                     payload={"unit": 3, "note": "é"}, client_ts=1_700_000_000_000 + pos,
-                                     server_ts=shown + timedelta(seconds=1)))
+                    db.session.add(
+                        Response(
+                            participant_id=p.id,
+                            assignment_id=a.id,
+                            phase=2,
+                            shown_at=shown + timedelta(seconds=30),
+                            submitted_at=shown + timedelta(seconds=40),
+                            active_ms=8000,
+                            agreement=rng.randint(1, 5),
+                        )
+                    )
+                db.session.add(
+                    Event(
+                        participant_id=p.id,
+                        study_task_id=st.id,
+                        kind="select",
+                        payload={"unit": 3, "note": "é"},
+                        client_ts=1_700_000_000_000 + pos,
+                        server_ts=shown + timedelta(seconds=1),
+                    )
+                )
         db.session.commit()
 
 
@@ -100,12 +129,15 @@ def test_responses_equal_database(seeded):
     export = export_of(seeded)
     names = linkage_map(export)
     with seeded.app_context():
-        raw = db.session.execute(sa.text(
-            "SELECT p.public_id, st.task_id, a.position, r.phase, r.active_ms, r.confidence, r.agreement, "
-            "r.attention_passed, r.shown_at, r.submitted_at, "
-            "(SELECT count(*) FROM selection s WHERE s.response_id = r.id) AS n_sel "
-            "FROM response r JOIN assignment a ON a.id = r.assignment_id "
-            "JOIN participant p ON p.id = r.participant_id JOIN study_task st ON st.id = a.study_task_id")).all()
+        raw = db.session.execute(
+            sa.text(
+                "SELECT p.public_id, st.task_id, a.position, r.phase, r.active_ms, r.confidence, r.agreement, "
+                "r.attention_passed, r.shown_at, r.submitted_at, "
+                "(SELECT count(*) FROM selection s WHERE s.response_id = r.id) AS n_sel "
+                "FROM response r JOIN assignment a ON a.id = r.assignment_id "
+                "JOIN participant p ON p.id = r.participant_id JOIN study_task st ON st.id = a.study_task_id"
+            )
+        ).all()
     got = export.tables["responses"].set_index(["participant_id", "task_id", "phase"])
     assert len(got) == len(raw) == 4 * 3 + 4 * 2
     for row in raw:
@@ -125,14 +157,19 @@ def test_selections_cover_selectable_units_and_match_database(seeded, study_dir)
     names = linkage_map(export)
     tasks = {t.task_id: t for t in read_tasks(study_dir / "tasks.jsonl")}
     with seeded.app_context():
-        raw = db.session.execute(sa.text(
-            "SELECT p.public_id, st.task_id, s.unit_index FROM selection s JOIN response r ON r.id = s.response_id "
-            "JOIN assignment a ON a.id = r.assignment_id JOIN participant p ON p.id = r.participant_id "
-            "JOIN study_task st ON st.id = a.study_task_id WHERE r.phase = 1")).all()
+        raw = db.session.execute(
+            sa.text(
+                "SELECT p.public_id, st.task_id, s.unit_index FROM selection s JOIN response r ON r.id = s.response_id "
+                "JOIN assignment a ON a.id = r.assignment_id JOIN participant p ON p.id = r.participant_id "
+                "JOIN study_task st ON st.id = a.study_task_id WHERE r.phase = 1"
+            )
+        ).all()
     stored = {(names[r.public_id], r.task_id, r.unit_index) for r in raw}
     sel = export.tables["selections"]
-    assert {tuple(r) for r in sel.loc[sel["selected"] == 1, ["participant_id", "task_id", "unit_index"]]
-            .itertuples(index=False)} == stored
+    assert {
+        tuple(r)
+        for r in sel.loc[sel["selected"] == 1, ["participant_id", "task_id", "unit_index"]].itertuples(index=False)
+    } == stored
     for (_, task_id), rows in sel.groupby(["participant_id", "task_id"]):
         base = tasks.get(task_id, tasks["fx-0"])  # the attention check reuses fx-0's code
         assert sorted(rows["unit_index"]) == list(base.selectable)
@@ -145,7 +182,7 @@ def test_units_and_model_rationales_follow_tasks_file(seeded, study_dir):
     for task in read_tasks(study_dir / "tasks.jsonl"):
         for u in task.units:
             row = units.loc[(task.task_id, u.index)]
-            assert row["text"] == task.text[u.start:u.end]
+            assert row["text"] == task.text[u.start : u.end]
             assert row["selectable"] == int(u.index in task.selectable)
     # fx-0 is "def add(a, b):\n    total = a + b\n    return total\n"; its target is the last "total"
     fx0 = units.loc["fx-0"]
@@ -167,8 +204,11 @@ def test_every_stored_explainer_gets_rows_and_faithfulness(study_dir):
     tasks = {t.task_id: t for t in read_tasks(study_dir / "tasks.jsonl")}
     fx0 = tasks["fx-0"]
     scores = [k / 100 for k in range(fx0.target.unit_index)]
-    fx0.explanations = {"integrated_gradients": Explanation(unit_scores=scores, units=[17, 16, 15],
-                                                            comprehensiveness=0.4, sufficiency=None)}
+    fx0.explanations = {
+        "integrated_gradients": Explanation(
+            unit_scores=scores, units=[17, 16, 15], comprehensiveness=0.4, sufficiency=None
+        )
+    }
     payloads = {task_id: asdict(t) for task_id, t in tasks.items()}
     rat = model_rationales_table(payloads)
     ig = rat[(rat["task_id"] == "fx-0") & (rat["explainer"] == "integrated_gradients")].set_index("unit_index")
@@ -179,7 +219,10 @@ def test_every_stored_explainer_gets_rows_and_faithfulness(study_dir):
     assert len(rat[(rat["task_id"] == "fx-0") & (rat["explainer"] == "greedy")]) == len(fx0.selectable)
     table = explainers_table(payloads).set_index(["task_id", "explainer"])
     assert table.loc[("fx-0", "integrated_gradients"), ["set_valued", "set_size", "comprehensiveness"]].tolist() == [
-        0, 3, 0.4]
+        0,
+        3,
+        0.4,
+    ]
     assert pd.isna(table.loc[("fx-0", "integrated_gradients"), "sufficiency"])
     assert table.loc[("fx-0", "greedy"), ["set_valued", "set_size"]].tolist() == [1, 3]
     assert len(table) == len(tasks) + 1
@@ -215,7 +258,10 @@ def test_codebook_describes_every_column_of_every_table(seeded):
 
 def test_pseudonyms_stable_and_raw_ids_only_in_linkage(seeded):
     first, second = export_of(seeded), export_of(seeded)
-    assert first.tables["participants"]["participant_id"].tolist() == second.tables["participants"]["participant_id"].tolist()
+    assert (
+        first.tables["participants"]["participant_id"].tolist()
+        == second.tables["participants"]["participant_id"].tolist()
+    )
     files = render(first, "csv")
     assert "linkage.csv" not in files  # the shareable export never holds recruiter ids
     for name, data in files.items():
@@ -272,8 +318,9 @@ def test_eraser_annotations_mirror_selections(seeded, study_dir):
     assert len(export.eraser) == len(sel.groupby(["participant_id", "task_id"]))
     for ann in export.eraser:
         pid, task_id = ann["annotation_id"].split(":")
-        picked = set(sel[(sel["participant_id"] == pid) & (sel["task_id"] == task_id) & (sel["selected"] == 1)]
-                     ["unit_index"])
+        picked = set(
+            sel[(sel["participant_id"] == pid) & (sel["task_id"] == task_id) & (sel["selected"] == 1)]["unit_index"]
+        )
         spans = [(e["start_token"], e["end_token"]) for group in ann["evidences"] for e in group]
         assert {k for s, e in spans for k in range(s, e)} == picked
         assert ann["docids"] == [task_id]
@@ -281,12 +328,14 @@ def test_eraser_annotations_mirror_selections(seeded, study_dir):
     assert classes.get("fx-0", "total") == "total"
     docs = {d["docid"]: d["tokens"] for d in export.documents}
     fx0 = read_tasks(study_dir / "tasks.jsonl")[0]
-    assert docs["fx-0"] == [fx0.text[u.start:u.end] for u in fx0.units]
+    assert docs["fx-0"] == [fx0.text[u.start : u.end] for u in fx0.units]
     assert docs["fx-0"][:3] == ["def", "add", "("]
 
 
-@pytest.mark.parametrize("indices, expected", [
-    ([], []), ([3], [(3, 4)]), ([1, 2, 3, 7, 9, 10], [(1, 4), (7, 8), (9, 11)]), ([5, 4], [(4, 6)])])
+@pytest.mark.parametrize(
+    "indices, expected",
+    [([], []), ([3], [(3, 4)]), ([1, 2, 3, 7, 9, 10], [(1, 4), (7, 8), (9, 11)]), ([5, 4], [(4, 6)])],
+)
 def test_runs(indices, expected):
     assert runs(indices) == expected
 
@@ -296,9 +345,19 @@ def test_export_command_writes_every_file(seeded, runner, tmp_path):
     result = runner.invoke(args=["export", "--format", "parquet", str(out)])
     assert result.exit_code == 0, result.output
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert names == {f"{t}.parquet" for t in ("participants", "responses", "selections", "units",
-                                              "model_rationales", "explainers", "questionnaire", "events")} | {
-        "codebook.csv", "codebook.md", "eraser/annotations.jsonl", "eraser/docs.jsonl"}
+    assert names == {
+        f"{t}.parquet"
+        for t in (
+            "participants",
+            "responses",
+            "selections",
+            "units",
+            "model_rationales",
+            "explainers",
+            "questionnaire",
+            "events",
+        )
+    } | {"codebook.csv", "codebook.md", "eraser/annotations.jsonl", "eraser/docs.jsonl"}
     zipped = tmp_path / "x.zip"
     assert runner.invoke(args=["export", "--format", "csv", str(zipped)]).exit_code == 0
     assert "responses.csv" in zipfile.ZipFile(zipped).namelist()
@@ -319,8 +378,9 @@ def test_linkage_only_with_the_flag_and_outside_the_export(seeded, runner, tmp_p
 
 def test_free_text_cannot_become_a_spreadsheet_formula(seeded):
     with seeded.app_context():
-        db.session.execute(sa.text("UPDATE questionnaire_answer SET value = '=HYPERLINK(\"http://x\")' "
-                                   "WHERE question_id = 'role'"))
+        db.session.execute(
+            sa.text("UPDATE questionnaire_answer SET value = '=HYPERLINK(\"http://x\")' WHERE question_id = 'role'")
+        )
         db.session.commit()
         first = db.session.scalar(sa.text("SELECT id FROM participant ORDER BY id"))
         db.session.add(Exclusion(participant_id=first, reason="@SUM(A1)"))
@@ -329,10 +389,10 @@ def test_free_text_cannot_become_a_spreadsheet_formula(seeded):
     files = render(export, "csv")
     answers = pd.read_csv(io.BytesIO(files["questionnaire.csv"]), dtype=str)
     roles = set(answers.loc[answers["question_id"] == "role", "value"])
-    assert roles == {"'=HYPERLINK(\"http://x\")"}
+    assert roles == {'\'=HYPERLINK("http://x")'}
     assert set(answers.loc[answers["question_id"] == "years_programming", "value"]) == {"3", "4", "5", "6"}
     people = pd.read_csv(io.BytesIO(files["participants.csv"]), dtype=str)
-    assert set(people["q_role"]) == {"'=HYPERLINK(\"http://x\")"}
+    assert set(people["q_role"]) == {'\'=HYPERLINK("http://x")'}
     assert set(people["exclusion_reason"].dropna()) == {"'@SUM(A1)"}
     # code is data: unit texts such as '=' or '-' stay exact, and other formats keep every value as typed
     units = pd.read_csv(io.BytesIO(files["units.csv"]), dtype=str, keep_default_na=False)

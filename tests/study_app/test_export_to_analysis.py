@@ -27,11 +27,13 @@ def expected_selections(app) -> dict[tuple[str, str], set[int]]:
             .join(Assignment, Assignment.participant_id == Participant.id)
             .join(StudyTask, StudyTask.id == Assignment.study_task_id)
             .join(Response, Response.assignment_id == Assignment.id)
-            .where(Response.phase == 1, StudyTask.kind == "main")).all()
+            .where(Response.phase == 1, StudyTask.kind == "main")
+        ).all()
         out = {}
         for public_id, task_id, response_id in rows:
-            picked = db.session.scalars(sa.text("SELECT unit_index FROM selection WHERE response_id = :r"),
-                                        {"r": response_id}).all()
+            picked = db.session.scalars(
+                sa.text("SELECT unit_index FROM selection WHERE response_id = :r"), {"r": response_id}
+            ).all()
             out[(public_id, task_id)] = set(picked)
         return out
 
@@ -42,7 +44,7 @@ def test_simulated_study_reaches_the_analysis_intact(app, loaded, study_dir, tmp
     export = export_of(app)
     write_dir(render(export, fmt), tmp_path / fmt)
     for table, columns in COLUMNS.items():  # the writer follows the schema the reader uses
-        assert list(export.tables[table].columns)[:len(columns)] == [c.name for c in columns]
+        assert list(export.tables[table].columns)[: len(columns)] == [c.name for c in columns]
 
     loaded_export = analysis.load_export(tmp_path / fmt)
     names = linkage_map(export)
@@ -51,8 +53,10 @@ def test_simulated_study_reaches_the_analysis_intact(app, loaded, study_dir, tmp
 
     tasks = {t.task_id: t for t in read_tasks(study_dir / "tasks.jsonl")}
     data = analysis.response_units(loaded_export.selections, loaded_export.units, loaded_export.model_rationales)
-    got = {(str(p), str(t)): set(rows.loc[rows["selected"] == 1, "unit_index"].astype(int))
-           for (p, t), rows in data.groupby(["participant_id", "task_id"], observed=True)}
+    got = {
+        (str(p), str(t)): set(rows.loc[rows["selected"] == 1, "unit_index"].astype(int))
+        for (p, t), rows in data.groupby(["participant_id", "task_id"], observed=True)
+    }
     assert got == truth
 
     scores = analysis.alignment(data).set_index(["participant_id", "task_id"])

@@ -21,9 +21,16 @@ ROOT = Path(__file__).resolve().parents[2]
 STRONG = "f" * 8 + "0123456789abcdef" * 3
 
 
-@pytest.mark.parametrize("key, named", [(None, "SECRET_KEY is not set"), ("", "SECRET_KEY is not set"),
-                                        ("dev", "well-known default ('dev')"), ("changeme", "well-known default"),
-                                        ("abc123", "too short")])
+@pytest.mark.parametrize(
+    "key, named",
+    [
+        (None, "SECRET_KEY is not set"),
+        ("", "SECRET_KEY is not set"),
+        ("dev", "well-known default ('dev')"),
+        ("changeme", "well-known default"),
+        ("abc123", "too short"),
+    ],
+)
 def test_refuses_to_start_without_a_strong_secret_key(tmp_path, key, named):
     with pytest.raises(SystemExit) as err:
         create_app({"SECRET_KEY": key, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
@@ -77,8 +84,10 @@ def test_pseudonyms_are_hmac_of_public_id_under_export_key(app, loaded):
     with app.app_context():
         public_ids = db.session.scalars(sa.text("SELECT public_id FROM participant")).all()
     got = set(export_of(app).tables["participants"]["participant_id"])
-    expected = {"p_" + hmac.new(b"export-key-for-this-test", pid.encode(), hashlib.sha256).hexdigest()[:16]
-                for pid in public_ids}
+    expected = {
+        "p_" + hmac.new(b"export-key-for-this-test", pid.encode(), hashlib.sha256).hexdigest()[:16]
+        for pid in public_ids
+    }
     assert got == expected
     app.config["SECRET_KEY"] = "a-rotated-session-key-0123456789"
     assert set(export_of(app).tables["participants"]["participant_id"]) == expected

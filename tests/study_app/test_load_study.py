@@ -24,8 +24,13 @@ def test_load_imports_every_task_kind(app, runner, study_dir):
         study = db.session.scalar(select(Study))
         kinds = [(t.task_id, t.kind) for t in study.tasks]
         # fixture: tutorial.jsonl has 1 task, tasks.jsonl 3, study.toml one attention check on fx-0
-        assert kinds == [("tutorial-1", "tutorial"), ("fx-0", "main"), ("fx-1", "main"), ("fx-2", "main"),
-                         ("attention-1", "attention")]
+        assert kinds == [
+            ("tutorial-1", "tutorial"),
+            ("fx-0", "main"),
+            ("fx-1", "main"),
+            ("fx-2", "main"),
+            ("attention-1", "attention"),
+        ]
         assert study.config["attention_checks"][0]["expected"] == [0]  # "def" is unit 0 of fx-0
         assert study.config["questions"][0]["id"] == "role"
 
@@ -63,17 +68,27 @@ def bad_task_line(study_dir):
     return "\n".join([lines[0], json.dumps(task)]) + "\n"
 
 
-@pytest.mark.parametrize("name, text, message", [
-    ("study.toml", "[study\nid = 1", "study.toml: not valid TOML (Expected ']'"),
-    ("study.toml", "[study]\nid = 'x'\n", "[study]: missing required key 'title'"),
-    ("tasks.jsonl", None, "tasks.jsonl:2: units[0]"),
-    ("tasks.jsonl", "{not json\n", "tasks.jsonl:1:"),
-    ("questionnaire.toml", "[[questions]]\nid = 'a'\n", "questions[0]: missing required key 'text'"),
-    ("questionnaire.toml", "[[questions]]\nid = 'a'\ntext = 'A?'\noption = ['x']\n",
-     "questions[0]: unknown key 'option' (did you mean 'options'?)"),
-    ("tutorial.jsonl", "COPY", "task id 'fx-0' is used twice"),
-    ("study.toml", "SHOW_OCCLUSION", "[annotation] explainer = 'occlusion': task tutorial-1 has no 'occlusion' explanation"),
-])
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("study.toml", "[study\nid = 1", "study.toml: not valid TOML (Expected ']'"),
+        ("study.toml", "[study]\nid = 'x'\n", "[study]: missing required key 'title'"),
+        ("tasks.jsonl", None, "tasks.jsonl:2: units[0]"),
+        ("tasks.jsonl", "{not json\n", "tasks.jsonl:1:"),
+        ("questionnaire.toml", "[[questions]]\nid = 'a'\n", "questions[0]: missing required key 'text'"),
+        (
+            "questionnaire.toml",
+            "[[questions]]\nid = 'a'\ntext = 'A?'\noption = ['x']\n",
+            "questions[0]: unknown key 'option' (did you mean 'options'?)",
+        ),
+        ("tutorial.jsonl", "COPY", "task id 'fx-0' is used twice"),
+        (
+            "study.toml",
+            "SHOW_OCCLUSION",
+            "[annotation] explainer = 'occlusion': task tutorial-1 has no 'occlusion' explanation",
+        ),
+    ],
+)
 def test_broken_folder_gives_one_line_error(runner, study_dir, tmp_path, name, text, message):
     if text == "COPY":  # the tutorial reuses a main task's id
         text = (study_dir / "tasks.jsonl").read_text().splitlines()[0] + "\n"
@@ -96,7 +111,8 @@ def test_unknown_keys_are_errors_naming_the_nearest_key(runner, study_dir, tmp_p
     result = load(runner, broken(study_dir, tmp_path, "study.toml", text))
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == [
-        f"Error: {tmp_path / 'pilot' / 'study.toml'} [annotation]: unknown key 'second_phse' (did you mean 'second_phase'?)"]
+        f"Error: {tmp_path / 'pilot' / 'study.toml'} [annotation]: unknown key 'second_phse' (did you mean 'second_phase'?)"
+    ]
 
 
 PREPARE = """
@@ -124,9 +140,12 @@ def test_stale_tasks_are_refused_until_prepared_again(runner, study_dir, tmp_pat
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == [
         f"Error: {copy / 'tasks.jsonl'} is stale: the snippets or the [model]/[prepare] settings changed since it "
-        f"was prepared; run `codeq prepare {copy}`"]
+        f"was prepared; run `codeq prepare {copy}`"
+    ]
     (copy / "snippets" / "a.py").write_text("def f(x):\n    return x")
-    (copy / "study.toml").write_text((copy / "study.toml").read_text().replace("targets_per_snippet = 1", "targets_per_snippet = 2"))
+    (copy / "study.toml").write_text(
+        (copy / "study.toml").read_text().replace("targets_per_snippet = 1", "targets_per_snippet = 2")
+    )
     assert "is stale" in load(runner, copy).output
 
 

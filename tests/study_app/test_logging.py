@@ -35,6 +35,9 @@ def test_the_level_comes_from_the_environment(monkeypatch):
     finally:
         configure_logging("WARNING")
     monkeypatch.setenv("CODEQ_LOG_LEVEL", "loud")
-    with pytest.raises(ValueError, match=r"^unknown log level 'LOUD': use one of DEBUG, INFO, WARNING, ERROR "
-                                         r"\(--log-level or CODEQ_LOG_LEVEL\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^unknown log level 'LOUD': use one of DEBUG, INFO, WARNING, ERROR "
+        r"\(--log-level or CODEQ_LOG_LEVEL\)$",
+    ):
         log_level()

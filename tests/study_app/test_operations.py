@@ -20,10 +20,19 @@ ROOT = Path(__file__).resolve().parents[2]
 UPGRADE = "run `flask --app study_app db upgrade` first"
 
 
-@pytest.mark.parametrize("args", [["load-study", "tests/study_app/fixtures/pilot"], ["create-admin", "--password", "long-enough"],
-                                  ["export", "out"], ["delete-participant", "ABCD", "--yes"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["load-study", "tests/study_app/fixtures/pilot"],
+        ["create-admin", "--password", "long-enough"],
+        ["export", "out"],
+        ["delete-participant", "ABCD", "--yes"],
+    ],
+)
 def test_commands_on_a_never_upgraded_database_say_how_to_fix_it(tmp_path, args):
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'n.db'}"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'n.db'}"}
+    )
     result = app.test_cli_runner().invoke(args=[a if a != "out" else str(tmp_path / "out") for a in args])
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: the database has none of the study app's tables: {UPGRADE}"
@@ -43,7 +52,9 @@ def test_a_database_behind_the_code_names_what_it_lacks(app, runner, study_dir):
 
 
 def test_an_upgraded_database_passes(request, tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'u.db'}"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'u.db'}"}
+    )
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     result = runner.invoke(args=["load-study", str(ROOT / "tests/study_app/fixtures/pilot")])
@@ -53,8 +64,14 @@ def test_an_upgraded_database_passes(request, tmp_path):
 def test_postgresql_connections_are_checked_before_use():
     assert engine_options("postgresql+psycopg://u@h/db") == {"pool_pre_ping": True}
     assert engine_options("sqlite:///x.db") == {}
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/db",
-                      "SQLALCHEMY_ENGINE_OPTIONS": engine_options("postgresql+psycopg://u@h/db")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/db",
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options("postgresql+psycopg://u@h/db"),
+        }
+    )
     with app.app_context():
         assert db.engine.pool._pre_ping is True
 
@@ -62,9 +79,16 @@ def test_postgresql_connections_are_checked_before_use():
 def test_access_log_has_no_query_string():
     fmt = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["access_log_format"]
     link = "/s/pilot?PROLIFIC_PID=60a1b2c3d4e5f60718293a4b"
-    environ = {"REMOTE_ADDR": "10.0.0.1", "REQUEST_METHOD": "GET", "RAW_URI": link, "PATH_INFO": "/s/pilot",
-               "QUERY_STRING": link.split("?")[1], "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_USER_AGENT": "test",
-               "HTTP_REFERER": "https://example.org/" + link}
+    environ = {
+        "REMOTE_ADDR": "10.0.0.1",
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": link,
+        "PATH_INFO": "/s/pilot",
+        "QUERY_STRING": link.split("?")[1],
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_USER_AGENT": "test",
+        "HTTP_REFERER": "https://example.org/" + link,
+    }
     response = SimpleNamespace(status="302 FOUND", sent=0, headers=[])
     logger = Logger.__new__(Logger)  # gunicorn's own formatting of the access line, without its log setup
     line = fmt % logger.atoms(response, [], environ, timedelta(milliseconds=12))
@@ -79,10 +103,13 @@ def test_every_response_carries_server_timing(client):
 
 
 def test_pages_on_a_never_upgraded_database_are_a_503_and_one_log_line(tmp_path, caplog):
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'w.db'}"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'w.db'}"}
+    )
     client = app.test_client()
     page = client.get("/s/pilot")
     assert page.status_code == 503 and "not available right now" in page.text
     assert client.post("/resume", data={"code": "X"}).status_code in (400, 503)  # CSRF may answer first
-    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"][-1] == \
-        f"the database has none of the study app's tables: {UPGRADE}"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"][
+        -1
+    ] == f"the database has none of the study app's tables: {UPGRADE}"

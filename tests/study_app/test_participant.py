@@ -42,8 +42,9 @@ def test_study_link_shows_consent(client, loaded):
 
 def test_decline_stores_nothing_but_the_decline(app, client, loaded):
     page = client.get(f"/s/fixture?PROLIFIC_PID={PID}", follow_redirects=True).text
-    done = client.post("/s/fixture/consent", data={"choice": "decline", "csrf_token": token(page),
-                                                    "enrol_token": enrol_token(page)})
+    done = client.post(
+        "/s/fixture/consent", data={"choice": "decline", "csrf_token": token(page), "enrol_token": enrol_token(page)}
+    )
     assert done.location == "/declined"
     assert "Nothing else was recorded" in client.get("/declined").text
     with app.app_context():
@@ -55,8 +56,11 @@ def test_decline_stores_nothing_but_the_decline(app, client, loaded):
 
 def test_a_replayed_consent_enrols_no_one_twice(app, client, loaded):
     page = client.get("/s/fixture").text
-    form = {"choice": "agree", "csrf_token": token(page),
-            "enrol_token": re.search(r'name="enrol_token" value="([^"]+)"', page).group(1)}
+    form = {
+        "choice": "agree",
+        "csrf_token": token(page),
+        "enrol_token": re.search(r'name="enrol_token" value="([^"]+)"', page).group(1),
+    }
     served = client.get_cookie("session").value  # the cookie of the browser that was served the form
     first = client.post("/s/fixture/consent", data=form)
     retry = app.test_client()  # the reply was lost: the browser never got the participant's cookie
@@ -76,8 +80,10 @@ def test_consent_token_is_bound_to_the_session_that_was_served_it(app, client, l
     served = enrol_token(page)
     client.post("/s/fixture/consent", data={"choice": "agree", "csrf_token": token(page), "enrol_token": served})
     thief = app.test_client()  # another browser that learnt the token cannot take the participant over
-    resp = thief.post("/s/fixture/consent", data={"choice": "agree", "enrol_token": served,
-                                                   "csrf_token": token(thief.get("/s/fixture").text)})
+    resp = thief.post(
+        "/s/fixture/consent",
+        data={"choice": "agree", "enrol_token": served, "csrf_token": token(thief.get("/s/fixture").text)},
+    )
     assert resp.status_code == 400 and "expired" in resp.text
     assert thief.get("/questionnaire").status_code == 403
     with app.app_context():
@@ -99,8 +105,7 @@ def test_agree_enrols_with_prolific_ids_and_a_sequence(app, client, loaded):
 
 def test_questionnaire_requires_answers_and_stores_them(app, client, loaded):
     csrf = consent(client)
-    bad = client.post("/questionnaire", data={**ANSWERS, "csrf_token": csrf, "q_years_programming": "99",
-                                              "q_role": ""})
+    bad = client.post("/questionnaire", data={**ANSWERS, "csrf_token": csrf, "q_years_programming": "99", "q_role": ""})
     assert bad.status_code == 200 and "Please answer this question." in bad.text
     assert "Number must be between 0 and 60" in bad.text
     with app.app_context():
@@ -109,8 +114,12 @@ def test_questionnaire_requires_answers_and_stores_them(app, client, loaded):
     assert ok.location == "/tutorial"
     with app.app_context():
         answers = {a.question_id: a.value for a in db.session.scalars(select(QuestionnaireAnswer))}
-    assert answers == {"role": "Student", "years_programming": "5", "python_expertise": "3 - Intermediate",
-                       "ml_background": "Not at all"}
+    assert answers == {
+        "role": "Student",
+        "years_programming": "5",
+        "python_expertise": "3 - Intermediate",
+        "ml_background": "Not at all",
+    }
 
 
 def test_tutorial_gives_feedback_with_the_models_rationale(client, loaded):
@@ -133,8 +142,9 @@ def test_feedback_shows_the_explainer_the_study_names(client, runner, study_dir,
         for line in (folder / name).read_text().splitlines():
             task = json.loads(line)
             n = task["target"]["unit_index"]
-            task["explanations"] = {"occlusion": {"unit_scores": [0.0] * n, "units": [5, 2],
-                                                  "comprehensiveness": None, "sufficiency": None}}
+            task["explanations"] = {
+                "occlusion": {"unit_scores": [0.0] * n, "units": [5, 2], "comprehensiveness": None, "sufficiency": None}
+            }
             lines.append(json.dumps(task))
         (folder / name).write_text("\n".join(lines) + "\n")
     toml = (folder / "study.toml").read_text().replace("[annotation]", '[annotation]\nexplainer = "occlusion"')
@@ -166,7 +176,12 @@ def test_full_walk_stores_everything_and_ends_with_a_code(app, client, loaded):
     *states, end = walk(client, csrf)
     # fixture has second_phase = true: main tasks get a review phase, the attention check does not
     assert [(s["position"], s["phase"], s["mode"]) for s in states] == [
-        (1, 1, "select"), (1, 2, "review"), (2, 1, "select"), (3, 1, "select"), (3, 2, "review")]
+        (1, 1, "select"),
+        (1, 2, "review"),
+        (2, 1, "select"),
+        (3, 1, "select"),
+        (3, 2, "review"),
+    ]
     assert states[1]["selected"] == states[0]["selectable"][:2]  # phase 2 shows the own choice
     assert end == "/end"
     page = client.get("/end")
@@ -195,9 +210,11 @@ def test_attention_check_passes_with_the_asked_units(app, client, loaded):
 
 def test_reload_restores_the_selection_in_progress(client, loaded):
     csrf = to_first_task(client)
-    events = [{"kind": "toggle", "ts": 10, "unit": 2, "selected": [2]},
-              {"kind": "toggle", "ts": 11, "unit": 4, "selected": [2, 4]},
-              {"kind": "blur", "ts": 12}]
+    events = [
+        {"kind": "toggle", "ts": 10, "unit": 2, "selected": [2]},
+        {"kind": "toggle", "ts": 11, "unit": 4, "selected": [2, 4]},
+        {"kind": "blur", "ts": 12},
+    ]
     sent = client.post("/api/task/1/events", json={"phase": 1, "events": events}, headers={"X-CSRFToken": csrf})
     assert sent.json == {"ok": True}
     assert page_state(client.get("/task/1").text)["selected"] == [2, 4]

@@ -23,32 +23,37 @@ def rejected(app, reply, status: int, message: str, before) -> None:
     assert stored_counts(app) == before
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"selected": [0, 0]}, "lists a unit twice"),
-    ({"selected": "0,1"}, "list of unit indices"),
-    ({"selected": []}, "select at least 1"),
-    ({"phase": 3}, "'phase' must be 1 or 2"),
-    ({"confidence": 9}, "'confidence' must be an integer from 1 to 5"),
-    ({"confidence": "3"}, "'confidence' must be an integer"),
-    ({"agreement": 4}, "'agreement' is required in phase 2 and only there"),
-    ({"would_predict": "maybe"}, "'would_predict' must be one of"),
-    ({"active_ms": -5}, "'active_ms' must be a non-negative integer"),
-    ({"events": [{"kind": "toggle"}]}, "each event needs"),
-    ({"events": [{"kind": "x", "ts": 1}] * 1001}, "at most 1000 events"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"selected": [0, 0]}, "lists a unit twice"),
+        ({"selected": "0,1"}, "list of unit indices"),
+        ({"selected": []}, "select at least 1"),
+        ({"phase": 3}, "'phase' must be 1 or 2"),
+        ({"confidence": 9}, "'confidence' must be an integer from 1 to 5"),
+        ({"confidence": "3"}, "'confidence' must be an integer"),
+        ({"agreement": 4}, "'agreement' is required in phase 2 and only there"),
+        ({"would_predict": "maybe"}, "'would_predict' must be one of"),
+        ({"active_ms": -5}, "'active_ms' must be a non-negative integer"),
+        ({"events": [{"kind": "toggle"}]}, "each event needs"),
+        ({"events": [{"kind": "x", "ts": 1}] * 1001}, "at most 1000 events"),
+    ],
+)
 def test_malformed_answer(app, client, at_task_1, change, message):
     csrf, s = at_task_1
     before = stored_counts(app)
-    reply = client.post("/api/task/1/answer", json={**answer_body(s["selectable"][:1]), **change},
-                        headers={"X-CSRFToken": csrf})
+    reply = client.post(
+        "/api/task/1/answer", json={**answer_body(s["selectable"][:1]), **change}, headers={"X-CSRFToken": csrf}
+    )
     rejected(app, reply, 400, message, before)
 
 
 def test_body_must_be_a_json_object(app, client, at_task_1):
     csrf, _ = at_task_1
     before = stored_counts(app)
-    reply = client.post("/api/task/1/answer", data="not json", headers={"X-CSRFToken": csrf},
-                        content_type="application/json")
+    reply = client.post(
+        "/api/task/1/answer", data="not json", headers={"X-CSRFToken": csrf}, content_type="application/json"
+    )
     rejected(app, reply, 400, "JSON object", before)
 
 
@@ -57,8 +62,9 @@ def test_tampered_unit_index(app, client, at_task_1):
     before = stored_counts(app)
     target = s["selectable"][-1] + 1  # the boxed target itself is not selectable
     for unit in (target, target + 1, -1, 10_000):
-        rejected(app, post_answer(client, csrf, 1, [s["selectable"][0], unit]), 400,
-                 f"unit {unit} is not selectable", before)
+        rejected(
+            app, post_answer(client, csrf, 1, [s["selectable"][0], unit]), 400, f"unit {unit} is not selectable", before
+        )
 
 
 def test_task_not_assigned(app, client, at_task_1):
@@ -118,6 +124,7 @@ def test_no_participant_in_this_browser(app, client, loaded):
 def test_events_for_another_task_are_refused(app, client, at_task_1):
     csrf, _ = at_task_1
     before = stored_counts(app)
-    reply = client.post("/api/task/3/events", json={"phase": 1, "events": [{"kind": "toggle", "ts": 1}]},
-                        headers={"X-CSRFToken": csrf})
+    reply = client.post(
+        "/api/task/3/events", json={"phase": 1, "events": [{"kind": "toggle", "ts": 1}]}, headers={"X-CSRFToken": csrf}
+    )
     rejected(app, reply, 409, "not open", before)

@@ -54,7 +54,12 @@ def test_same_seed_and_number_reproduce_the_draw():
 def test_attention_checks_go_after_their_main_task():
     checks = [{"id": "a1", "after": 2}, {"id": "a2", "after": 99}]
     assert with_attention_checks(["x", "y", "z"], checks) == [
-        ("x", "main"), ("y", "main"), ("a1", "attention"), ("z", "main"), ("a2", "attention")]
+        ("x", "main"),
+        ("y", "main"),
+        ("a1", "attention"),
+        ("z", "main"),
+        ("a2", "attention"),
+    ]
 
 
 def test_short_code_uses_unambiguous_letters():

@@ -26,13 +26,26 @@ LINK = f"/s/fixture?PROLIFIC_PID={PID}&STUDY_ID=5f00aa&SESSION_ID=sess-1"
 
 def participants(app) -> list[tuple]:
     with app.app_context():
-        return db.session.execute(sa.select(Participant.public_id, Participant.prolific_pid, Participant.status,
-                                            Participant.prolific_study_id, Participant.prolific_session_id)
-                                  .order_by(Participant.id)).all()
+        return db.session.execute(
+            sa.select(
+                Participant.public_id,
+                Participant.prolific_pid,
+                Participant.status,
+                Participant.prolific_study_id,
+                Participant.prolific_session_id,
+            ).order_by(Participant.id)
+        ).all()
 
 
-@pytest.mark.parametrize("query", ["?PROLIFIC_PID=abc", "?PROLIFIC_PID=60A1B2C3D4E5F60718293A4B",
-                                   f"?PROLIFIC_PID={PID}0", f"?PROLIFIC_PID={PID}&STUDY_ID=x%20y"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?PROLIFIC_PID=abc",
+        "?PROLIFIC_PID=60A1B2C3D4E5F60718293A4B",
+        f"?PROLIFIC_PID={PID}0",
+        f"?PROLIFIC_PID={PID}&STUDY_ID=x%20y",
+    ],
+)
 def test_malformed_recruiter_ids_get_a_clear_page_and_store_nothing(app, client, loaded, query):
     resp = client.get(f"/s/fixture{query}")
     assert resp.status_code == 400 and "This study link is not valid" in resp.text
@@ -46,8 +59,10 @@ def test_recruiter_ids_leave_the_address_bar(app, client, loaded):
     assert resp.status_code == 302 and resp.headers["Location"] == "/s/fixture"
     page = client.get("/s/fixture")
     assert PID not in page.text and "I agree" in page.text
-    client.post("/s/fixture/consent", data={"choice": "agree", "csrf_token": token(page.text),
-                                            "enrol_token": enrol_token(page.text)})
+    client.post(
+        "/s/fixture/consent",
+        data={"choice": "agree", "csrf_token": token(page.text), "enrol_token": enrol_token(page.text)},
+    )
     [(_, pid, status, study_id, session_id)] = participants(app)
     assert (pid, status, study_id, session_id) == (PID, "consented", "5f00aa", "sess-1")
     with client.session_transaction() as s:
@@ -69,7 +84,9 @@ def test_two_browsers_on_the_consent_page_enrol_one_record(app, client, loaded):
     other = app.test_client()
     second = other.get(LINK, follow_redirects=True).text
     for c, page in ((client, first), (other, second)):
-        c.post("/s/fixture/consent", data={"choice": "agree", "csrf_token": token(page), "enrol_token": enrol_token(page)})
+        c.post(
+            "/s/fixture/consent", data={"choice": "agree", "csrf_token": token(page), "enrol_token": enrol_token(page)}
+        )
     people = participants(app)
     assert len(people) == 1
     with client.session_transaction() as a, other.session_transaction() as b:
@@ -139,7 +156,10 @@ def test_a_finished_participant_can_change_nothing(app, client, loaded):
     assert "DONE1234" in other.get("/end").text
     for c in (client, other):
         assert post_answer(c, csrf if c is client else token(other.get("/end").text), 1, [0]).status_code == 409
-        resp = c.post("/api/task/1/events", json={"phase": 1, "events": [{"kind": "blur", "ts": 1}]},
-                      headers={"X-CSRFToken": csrf if c is client else token(other.get("/end").text)})
+        resp = c.post(
+            "/api/task/1/events",
+            json={"phase": 1, "events": [{"kind": "blur", "ts": 1}]},
+            headers={"X-CSRFToken": csrf if c is client else token(other.get("/end").text)},
+        )
         assert resp.status_code == 409
     assert stored_counts(app) == before

@@ -57,8 +57,10 @@ def assert_secure_headers(resp, https=False):
 def test_every_page_is_strict_and_has_no_inline_code(app, client, csrf_of, admin, loaded):
     pages = {"consent": client.get("/s/fixture")}
     csrf = token(pages["consent"].text)
-    client.post("/s/fixture/consent", data={"choice": "agree", "csrf_token": csrf,
-                                            "enrol_token": enrol_token(pages["consent"].text)})
+    client.post(
+        "/s/fixture/consent",
+        data={"choice": "agree", "csrf_token": csrf, "enrol_token": enrol_token(pages["consent"].text)},
+    )
     pages["questionnaire"] = client.get("/questionnaire")
     client.post("/questionnaire", data={**ANSWERS, "csrf_token": csrf})
     pages["tutorial"] = client.get("/tutorial")
@@ -85,7 +87,9 @@ def test_every_page_is_strict_and_has_no_inline_code(app, client, csrf_of, admin
 
 def test_https_switch_adds_hsts_and_secure_cookies(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDY_HTTPS", "1")
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'h.db'}"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'h.db'}"}
+    )
     with app.app_context():
         db.create_all()
     resp = app.test_client().get("/resume")
@@ -126,9 +130,11 @@ def test_logout_revokes_a_copied_session_cookie(app, client, csrf_of, admin):
 
 def attempt(client, csrf_of, username, password, address):
     page = client.get("/admin/login", environ_base={"REMOTE_ADDR": address})
-    return client.post("/admin/login", data={"username": username, "password": password,
-                                             "csrf_token": csrf_of(page.text)},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/admin/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def test_login_limited_per_address(app, client, csrf_of, admin):
@@ -155,12 +161,18 @@ def test_login_limit_is_shared_through_redis(request, tmp_path):
         redis.Redis.from_url("redis://127.0.0.1:6379").ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-    config = {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}",
-              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379", "RATELIMIT_KEY_PREFIX": secrets.token_hex(8)}
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "RATELIMIT_KEY_PREFIX": secrets.token_hex(8),
+    }
     workers = [create_app(config), create_app(config)]
     with workers[0].app_context():
         db.create_all()
         create_admin("alice", PASSWORD)
+
     def csrf_of(html):
         return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
@@ -186,6 +198,7 @@ def test_unknown_user_costs_one_password_hash_like_a_known_one(app, admin, monke
         def check(pwhash, password):
             calls.append(pwhash.split("$")[0])
             return real(pwhash, password)
+
         return check
 
     monkeypatch.setattr(auth, "check_password_hash", counting(auth.check_password_hash))
@@ -208,7 +221,9 @@ def test_unknown_user_costs_one_password_hash_like_a_known_one(app, admin, monke
 
 def test_behind_a_proxy_limits_key_on_the_forwarded_address(tmp_path, csrf_of, monkeypatch):
     monkeypatch.setenv("STUDY_PROXIES", "1")
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"}
+    )
     with app.app_context():
         db.create_all()
         create_admin("alice", PASSWORD)
@@ -217,9 +232,11 @@ def test_behind_a_proxy_limits_key_on_the_forwarded_address(tmp_path, csrf_of, m
 
     def attempt_from(address):  # a new user name each time: only the address limit can apply
         page = client.get("/admin/login", headers={"X-Forwarded-For": address})
-        return client.post("/admin/login", data={"username": f"user{next(names)}", "password": "wrong",
-                                                 "csrf_token": csrf_of(page.text)},
-                           headers={"X-Forwarded-For": address}).status_code
+        return client.post(
+            "/admin/login",
+            data={"username": f"user{next(names)}", "password": "wrong", "csrf_token": csrf_of(page.text)},
+            headers={"X-Forwarded-For": address},
+        ).status_code
 
     assert [attempt_from("203.0.113.7") for _ in range(5)] + [attempt_from("203.0.113.7")] == [200] * 5 + [429]
     assert attempt_from("203.0.113.8") == 200  # another participant behind the same proxy
@@ -228,19 +245,28 @@ def test_behind_a_proxy_limits_key_on_the_forwarded_address(tmp_path, csrf_of, m
 def test_posts_over_https_work_without_a_referer(tmp_path, monkeypatch):
     """Pages send no Referer (no-referrer), so the CSRF check must not require one over HTTPS."""
     monkeypatch.setenv("STUDY_HTTPS", "1")
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 's.db'}"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 's.db'}"}
+    )
     with app.app_context():
         db.create_all()
     client = app.test_client()
     page = client.get("/resume", base_url="https://study.example.org")
-    resp = client.post("/resume", data={"code": "ABCD-EFGH-JKLM", "csrf_token": token(page.text)},
-                       base_url="https://study.example.org")
+    resp = client.post(
+        "/resume", data={"code": "ABCD-EFGH-JKLM", "csrf_token": token(page.text)}, base_url="https://study.example.org"
+    )
     assert resp.status_code == 400 and "No study in progress has this code" in resp.text
 
 
 def test_login_still_limited_when_redis_is_down(tmp_path, csrf_of):
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.db'}",
-                      "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1"})  # nothing listens there
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.db'}",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1",
+        }
+    )  # nothing listens there
     with app.app_context():
         db.create_all()
         create_admin("alice", PASSWORD)

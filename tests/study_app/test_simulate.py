@@ -36,19 +36,59 @@ def stored_answers(app) -> set[tuple]:
     """Every stored response, keyed by the bot's PROLIFIC_PID: an independent read of the database."""
     with app.app_context():
         rows = db.session.execute(
-            sa.select(Participant.prolific_pid, Assignment.position, Response.phase, StudyTask.task_id,
-                      Response.confidence, Response.would_predict, Response.agreement, Response.active_ms,
-                      Response.id)
-            .join(Response.assignment).join(Assignment.participant).join(Assignment.study_task)).all()
-        return {(r.prolific_pid, r.position, r.phase, r.task_id, r.confidence, r.would_predict, r.agreement,
-                 r.active_ms, tuple(sorted(db.session.scalars(
-                     sa.text("SELECT unit_index FROM selection WHERE response_id = :r"), {"r": r.id}))))
-                for r in rows}
+            sa.select(
+                Participant.prolific_pid,
+                Assignment.position,
+                Response.phase,
+                StudyTask.task_id,
+                Response.confidence,
+                Response.would_predict,
+                Response.agreement,
+                Response.active_ms,
+                Response.id,
+            )
+            .join(Response.assignment)
+            .join(Assignment.participant)
+            .join(Assignment.study_task)
+        ).all()
+        return {
+            (
+                r.prolific_pid,
+                r.position,
+                r.phase,
+                r.task_id,
+                r.confidence,
+                r.would_predict,
+                r.agreement,
+                r.active_ms,
+                tuple(
+                    sorted(
+                        db.session.scalars(
+                            sa.text("SELECT unit_index FROM selection WHERE response_id = :r"), {"r": r.id}
+                        )
+                    )
+                ),
+            )
+            for r in rows
+        }
 
 
 def sent_answers(results) -> set[tuple]:
-    return {(b.prolific_pid, a.position, a.phase, a.task_id, a.confidence, a.would_predict, a.agreement,
-             a.active_ms, tuple(a.selected)) for b in results for a in b.answers}
+    return {
+        (
+            b.prolific_pid,
+            a.position,
+            a.phase,
+            a.task_id,
+            a.confidence,
+            a.would_predict,
+            a.agreement,
+            a.active_ms,
+            tuple(a.selected),
+        )
+        for b in results
+        for a in b.answers
+    }
 
 
 def test_model_bots_complete_and_database_holds_exactly_their_answers(app, live_url, study_dir):
@@ -66,18 +106,31 @@ def test_model_bots_complete_and_database_holds_exactly_their_answers(app, live_
     with app.app_context():
         people = {p.prolific_pid: p for p in db.session.scalars(sa.select(Participant))}
         assert {b.prolific_pid: b.completion_code for b in results} == {
-            pid: p.completion_code for pid, p in people.items()}
+            pid: p.completion_code for pid, p in people.items()
+        }
         assert all(p.status == "finished" and p.prolific_study_id == "SIMULATION" for p in people.values())
         assert db.session.scalar(sa.select(sa.func.count()).where(Response.attention_passed.is_(False))) == 0
-        answers = {(people_id, q, v) for people_id, q, v in db.session.execute(
-            sa.select(Participant.prolific_pid, QuestionnaireAnswer.question_id, QuestionnaireAnswer.value)
-            .join(Participant, Participant.id == QuestionnaireAnswer.participant_id))}
+        answers = {
+            (people_id, q, v)
+            for people_id, q, v in db.session.execute(
+                sa.select(Participant.prolific_pid, QuestionnaireAnswer.question_id, QuestionnaireAnswer.value).join(
+                    Participant, Participant.id == QuestionnaireAnswer.participant_id
+                )
+            )
+        }
     assert answers == {(b.prolific_pid, name[2:], v) for b in results for name, v in b.questionnaire.items()}
 
 
 def test_noisy_bots_fail_attention_as_asked(app, live_url):
-    results = run_bots(live_url, "fixture", catalog(app), Settings(policy="noisy-model", noise=0.3, attention_fail=1.0),
-                       n=2, threads=1, progress=False)
+    results = run_bots(
+        live_url,
+        "fixture",
+        catalog(app),
+        Settings(policy="noisy-model", noise=0.3, attention_fail=1.0),
+        n=2,
+        threads=1,
+        progress=False,
+    )
     assert [b.error for b in results] == [None, None]
     assert stored_answers(app) == sent_answers(results)
     with app.app_context():
@@ -105,21 +158,26 @@ SELECTABLE = list(range(10))
 MODEL = [2, 5, 7]
 
 
-@pytest.mark.parametrize("settings, expected", [
-    (Settings(policy="model"), MODEL),
-    (Settings(policy="noisy-model", noise=0.0), MODEL),
-    (Settings(policy="noisy-model", noise=1.0), [0, 1, 3, 4, 6, 8, 9]),  # every unit flipped
-    (Settings(policy="random", rate=0.0), []),
-    (Settings(policy="random", rate=1.0), SELECTABLE),
-])
+@pytest.mark.parametrize(
+    "settings, expected",
+    [
+        (Settings(policy="model"), MODEL),
+        (Settings(policy="noisy-model", noise=0.0), MODEL),
+        (Settings(policy="noisy-model", noise=1.0), [0, 1, 3, 4, 6, 8, 9]),  # every unit flipped
+        (Settings(policy="random", rate=0.0), []),
+        (Settings(policy="random", rate=1.0), SELECTABLE),
+    ],
+)
 def test_policies_at_their_extremes(settings, expected):
     assert choose(settings, SELECTABLE, MODEL, random.Random(0)) == expected
 
 
 def test_noisy_model_flip_rate():
     rng = random.Random(1)
-    flips = sum(len(set(choose(Settings(policy="noisy-model", noise=0.25), SELECTABLE, MODEL, rng)) ^ set(MODEL))
-                for _ in range(2000))
+    flips = sum(
+        len(set(choose(Settings(policy="noisy-model", noise=0.25), SELECTABLE, MODEL, rng)) ^ set(MODEL))
+        for _ in range(2000)
+    )
     assert flips / (2000 * len(SELECTABLE)) == pytest.approx(0.25, abs=0.01)  # binomial sd ~0.003
 
 
