@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.alignment import alignment, alignment_summary
+from analysis.ceiling import ceiling_summary, human_agreement
 from analysis.io import Export
 from analysis.tidy import response_units
 
@@ -25,16 +26,21 @@ def agreement_tables(export: Export, n_boot: int = 2000, ci: float = 0.95, seed:
     dict of pandas.DataFrame
         ``data`` (:func:`analysis.response_units`), ``alignment`` (:func:`analysis.alignment`),
         ``alignment_summary``, ``task_agreement`` (:func:`task_agreement`) and
-        ``participant_agreement`` (:func:`participant_agreement`).
+        ``participant_agreement`` (:func:`participant_agreement`), ``human_agreement`` (the human
+        ceiling per task, :func:`analysis.ceiling.human_agreement`) and ``ceiling_summary``
+        (:func:`analysis.ceiling.ceiling_summary`, with the same bootstrap settings).
     """
     data = response_units(export.selections, export.units, export.model_rationales)
     scores = alignment(data)
+    humans = human_agreement(data)
     return {
         "data": data,
         "alignment": scores,
         "alignment_summary": alignment_summary(scores, n_boot=n_boot, ci=ci, seed=seed),
         "task_agreement": task_agreement(scores),
         "participant_agreement": participant_agreement(scores),
+        "human_agreement": humans,
+        "ceiling_summary": ceiling_summary(humans, data, n_boot=n_boot, ci=ci, seed=seed),
     }
 
 

@@ -23,7 +23,6 @@ from tqdm import tqdm
 
 from analysis.breakdown import agreement_tables, format_duration, response_times
 from analysis.categories import category_rates, category_tests, pooled_rates
-from analysis.ceiling import ceiling_summary, human_agreement
 from analysis.ceiling_plot import plot_ceiling
 from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
@@ -532,11 +531,7 @@ def entropy_section(ctx: Context) -> Section:
 
 def ceiling_section(ctx: Context) -> Section:
     """Agreement among participants per task (the human ceiling) beside the model's agreement with them."""
-    o = ctx.options
-    agreement = ctx.tables["human_agreement"] = human_agreement(ctx.data)
-    summary = ctx.tables["ceiling_summary"] = ceiling_summary(
-        agreement, ctx.data, n_boot=o.n_boot, ci=o.ci, seed=o.seed
-    )
+    agreement, summary = ctx.tables["human_agreement"], ctx.tables["ceiling_summary"]  # from agreement_tables
     row = summary.iloc[0]
     shown = summary.assign(
         ci=ci_text(summary["ci_low"], summary["ci_high"]),

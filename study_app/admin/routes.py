@@ -124,6 +124,7 @@ def dashboard():
         slug=slug,
         summary=participant_summary(tables, utcnow(), current_app.config.get("DROPOUT_MINUTES", 60)),
         overall=overall,
+        ceiling=None if scores is None else records(scores["ceiling_summary"])[0],
         tasks=records(task_rows(tables, main_ids, scores)),
         time=overall_time(tables),
         attention=attention,

@@ -260,3 +260,39 @@ def test_linkage_is_a_separate_explicit_download(app, client, csrf_of, admin, lo
     table = pd.read_csv(io.BytesIO(linkage.data))
     assert sorted(table["prolific_pid"]) == [f"PROLIFIC{i:04d}" for i in range(4)]
     assert client.post("/admin/export/linkage", data={}).status_code == 400  # no CSRF token, no download
+
+
+def loo_kappa_by_hand(export, task_id: str) -> float:
+    """Mean over participants of sklearn's kappa against the units at least half of the others selected."""
+    import warnings
+
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+
+    sel = export.tables["selections"]
+    part = sel[sel["task_id"] == task_id].pivot(index="participant_id", columns="unit_index", values="selected")
+    part = part[part.sum(axis=1) > 0]  # participants who selected nothing are left out
+    kappas = []
+    for pid in part.index:
+        others = part.drop(index=pid)
+        majority = (others.sum(axis=0) * 2 >= len(others)).astype(int)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kappas.append(cohen_kappa_score(part.loc[pid], majority))
+    return float(np.nanmean(kappas)) if len(part) > 1 else float("nan")
+
+
+def test_dashboard_shows_the_human_ceiling(app, client, csrf_of, admin, loaded):
+    seed(app, n_participants=8)
+    login(client, csrf_of)
+    page = client.get("/admin/").text
+    with app.app_context():
+        export = build_export("fixture")
+    by_hand = {task: loo_kappa_by_hand(export, task) for task in ("fx-0", "fx-1", "fx-2")}
+    for task, value in by_hand.items():
+        row = re.search(rf'<tr data-task="{task}">(.*?)</tr>', page, re.DOTALL).group(1)
+        assert stat(row, "human-kappa") == (f"{value:.3f}" if value == value else "–")
+    defined = [v for v in by_hand.values() if v == v]
+    assert len(defined) == 3  # eight participants: every task has a ceiling
+    assert stat(page, "ceiling-tasks") == str(len(defined))
+    assert stat(page, "human-kappa") == f"{sum(defined) / len(defined):.3f}"
