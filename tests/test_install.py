@@ -1,6 +1,7 @@
 """The base install (no extras) is the study app and the analysis, without torch or transformers."""
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,8 @@ def test_app_only_install_runs_without_torch(tmp_path):
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__", "checkpoint.pt"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
+    # as a deployment would: outside debug and testing the app refuses to start without a real key
+    env["SECRET_KEY"] = secrets.token_hex(32)
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", str(source)], check=True, env=env, cwd=tmp_path, timeout=900
     )
