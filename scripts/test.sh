@@ -3,7 +3,7 @@
 # against SQLite and against PostgreSQL at 127.0.0.1:5432 (database test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh "[engine,ray,dev]"
+bash scripts/setup.sh "[engine,ray,dev,pdf]"
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
