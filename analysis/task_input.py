@@ -7,13 +7,12 @@ column ``task`` (the same text as a ``tasks.jsonl`` line). Both inputs give the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from codeq.contract import ContractError, Task, read_tasks
+from codeq.contract import ContractError, Task, parse_task, read_tasks
 
 TASK_COLUMN = "task"
 RUN_MANIFEST, RUN_ROWS = "manifest.json", "rationales"  # a corpus run's folder: its rows beside its errors/
@@ -64,17 +63,7 @@ def _shard_tasks(shard: Path, root: Path) -> list[Task]:
         if TASK_COLUMN not in _columns(shard):
             raise ContractError(f"{name}: no '{TASK_COLUMN}' column (not a corpus shard?)") from None
         raise ContractError(f"{name}: cannot be read ({str(err).splitlines()[0]})") from None
-    tasks = []
-    for row, text in enumerate(table.column(TASK_COLUMN).to_pylist(), 1):
-        try:
-            task = Task.from_dict(json.loads(text))
-            task.validate()
-        except KeyError as err:
-            raise ContractError(f"{name}: row {row}: missing field {err} (not a codeq task?)") from None
-        except (json.JSONDecodeError, TypeError, ContractError) as err:
-            raise ContractError(f"{name}: row {row}: {err}") from None
-        tasks.append(task)
-    return tasks
+    return [parse_task(text, f"{name}: row {row}") for row, text in enumerate(table.column(TASK_COLUMN).to_pylist(), 1)]
 
 
 def _columns(shard: Path) -> list[str]:

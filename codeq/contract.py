@@ -209,6 +209,18 @@ class Task:
                 raise ContractError(f"explanations.{name}: units must lie left of the target")
 
 
+def parse_task(text: str, where: str) -> Task:
+    """Parse and validate one task from its JSON text; a ContractError names ``where`` (file and line, or shard and row)."""
+    try:
+        task = Task.from_dict(json.loads(text))
+        task.validate()
+    except KeyError as err:
+        raise ContractError(f"{where}: missing field {err} (not a codeq task?)") from None
+    except (json.JSONDecodeError, TypeError, ContractError) as err:
+        raise ContractError(f"{where}: {err}") from None
+    return task
+
+
 def read_tasks(path: str | Path) -> list[Task]:
     """Read and validate a tasks.jsonl file."""
     path = Path(path)
@@ -218,14 +230,7 @@ def read_tasks(path: str | Path) -> list[Task]:
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            task = Task.from_dict(json.loads(line))
-            task.validate()
-        except KeyError as err:
-            raise ContractError(f"{path}:{lineno}: missing field {err} (not a codeq task?)") from None
-        except (json.JSONDecodeError, TypeError, ContractError) as err:
-            raise ContractError(f"{path}:{lineno}: {err}") from None
-        tasks.append(task)
+        tasks.append(parse_task(line, f"{path}:{lineno}"))
     ids = [t.task_id for t in tasks]
     if len(set(ids)) != len(ids):
         raise ContractError(f"{path}: duplicate task_id")
