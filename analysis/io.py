@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from codeq.errors import UserError
 from codeq.export_schema import ANALYSIS_OPTIONAL_TABLES, ANALYSIS_TABLES, required_columns, text_columns
 
 FORMATS = (".parquet", ".csv", ".jsonl")
@@ -35,7 +36,7 @@ NO_KINDS = (
 )
 
 
-class ExportError(ValueError):
+class ExportError(UserError):
     """An export table is missing, malformed or inconsistent; the message names file, column, row."""
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from codeq.errors import UserError
+from codeq.contract import EXPLAINERS
+from codeq.errors import UserError, user_errors
 from codeq.logs import log_level_option
 
 # What every engine command imports; the base install (study app and analysis) has none of them.
@@ -29,22 +29,6 @@ def main(ctx):
             f"`codeq {ctx.invoked_subcommand}` needs the model engine ({missing[0]} is not "
             "installed): pip install 'codeq-study[engine]'"
         )
-
-
-# Path mistakes (a missing file, a folder where a file belongs, no permission); other OSErrors are bugs or
-# broken machines and keep their traceback.
-PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
-
-
-@contextmanager
-def user_errors():
-    """Turn the user's mistakes into ``Error: ...`` and a non-zero exit, no traceback; let bugs through."""
-    try:
-        yield
-    except UserError as err:
-        raise click.ClickException(str(err)) from None
-    except PATH_ERRORS as err:
-        raise click.ClickException(f"{err.filename}: {err.strerror}" if err.filename else str(err)) from None
 
 
 def model_options(default_dtype: str = "auto"):
@@ -437,8 +421,7 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
     multiple=True,
     default=["greedy"],
     show_default=True,
-    help="Explainer (repeatable): greedy, attention, attention_rollout, saliency, grad_x_input, "
-    "integrated_gradients, occlusion.",
+    help=f"Explainer (repeatable): {', '.join(EXPLAINERS)}.",
 )
 @click.option(
     "--out",
@@ -468,27 +451,25 @@ def explain_cmd(model_name, device, dtype, input_file, methods, out, batch_size,
     Example:
       echo '{"text": "def add(a, b):\\n    return a + b"}' | codeq explain -m codeq-tiny --method occlusion -
     """
-    from codeq.contract import EXPLAINERS
-    from codeq.explainers import explain
+    from codeq.explainers import explain, explainer
     from codeq.rationale_search import predicted_positions
 
     with user_errors():
-        unknown = [m for m in methods if m not in EXPLAINERS]
-        if unknown:
-            raise UserError(f"unknown explainer {unknown[0]!r}: use one of {', '.join(EXPLAINERS)}")
+        specs = [explainer(m) for m in methods]
         lm = load(model_name, device, dtype)
         items = read_rationalize_input(input_file, lm.tokenizer)
         if not items:
             raise UserError("the input holds no sequences")
         targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
-        options = {
-            "greedy": {"max_steps": max_steps, "batch_size": max(batch_size, 1024), "progress": True},
-            "integrated_gradients": {"n_steps": n_steps, "batch_size": batch_size},
-        }
-        results = {
-            m: explain(lm, [item["ids"] for item in items], targets, m, **options.get(m, {"batch_size": batch_size}))
-            for m in methods
-        }
+        given = {"n_steps": n_steps, "max_steps": max_steps, "progress": True}
+        results = {}
+        for spec in specs:
+            # greedy's batch is candidate rows of one search step, far more than prefixes of the others
+            size = max(batch_size, 1024) if spec.name == "greedy" else batch_size
+            options = {name: value for name, value in given.items() if name in spec.options}
+            results[spec.name] = explain(
+                lm, [item["ids"] for item in items], targets, spec.name, batch_size=size, **options
+            )
     records = [
         {
             "ids": item["ids"],

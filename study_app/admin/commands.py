@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from study_app.admin.models import AdminUser
 from study_app.export.bundle import build_export
-from study_app.export.tables import ExportError, find_slug
+from study_app.export.tables import ExportRequestError, find_slug
 from study_app.export.writers import FORMATS, linkage_bytes, render, write_dir, zip_bytes
 from study_app.extensions import db
 from study_app.schema import require_schema
@@ -66,7 +66,7 @@ def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool, l
     try:
         export = build_export(slug, drop_excluded=drop_excluded)
         files = render(export, fmt)
-    except (ExportError, ValueError) as err:
+    except (ExportRequestError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     if out.suffix == ".zip":
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +110,7 @@ def simulate_command(
     require_schema()
     try:
         study = latest_study(find_slug(slug))
-    except ExportError as err:
+    except ExportRequestError as err:
         raise click.ClickException(str(err)) from None
     try:  # one clear line instead of every bot retrying a server that is not there
         requests.get(url, timeout=10)

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from codeq.contract import SET_EXPLAINERS, Task, selectable_of
+from codeq.errors import UserError
 from codeq.export_schema import COLUMNS, question_column
 from study_app.admin.models import Exclusion
 from study_app.export.pseudonym import pseudonym
@@ -23,7 +24,7 @@ from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer
 DTYPES = {"string": "str", "json": "str", "integer": "Int64", "float": "float64"}
 
 
-class ExportError(ValueError):
+class ExportRequestError(UserError):
     """The export cannot be made as asked; the message says why."""
 
 
@@ -59,14 +60,14 @@ def find_slug(slug: str | None) -> str:
     slugs = db.session.scalars(select(Study.slug).distinct()).all()
     if slug is None:
         if len(slugs) != 1:
-            raise ExportError(
+            raise ExportRequestError(
                 f"{len(slugs)} studies in the database: name one ({', '.join(sorted(slugs))})"
                 if slugs
                 else "no study in the database: load one with `load-study`"
             )
         return slugs[0]
     if slug not in slugs:
-        raise ExportError(f"no study '{slug}' in the database")
+        raise ExportRequestError(f"no study '{slug}' in the database")
     return slug
 
 
