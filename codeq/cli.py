@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ import click
 from codeq.contract import EXPLAINERS
 from codeq.errors import UserError, user_errors
 from codeq.logs import log_level_option
+from codeq.study_definition import SELECTIONS, TargetRules
 
 # What every engine command imports; the base install (study app and analysis) has none of them.
 ENGINE_MODULES = ("torch", "transformers", "tree_sitter")
@@ -47,6 +49,39 @@ def model_options(default_dtype: str = "auto"):
         return click.option(
             "--model", "-m", "model_name", required=True, help="Hub id, local folder, or the bundled codeq-tiny."
         )(command)
+
+    return decorate
+
+
+# What the corpus commands do unless told otherwise: every tried target kept, a few per snippet.
+CORPUS_RULES = {"language": "python", "targets_per_snippet": 4, "selection": "all"}
+
+
+def target_rules_options(targets_option: str, language_help: str | None = None):
+    """Add an option for each field of :class:`TargetRules` but ``categories``; the command gets ``rules``.
+
+    ``targets_option`` names the option of ``targets_per_snippet`` (what a snippet is called there).
+    """
+    rule_fields = [f for f in fields(TargetRules) if f.name != "categories"]
+
+    def decorate(command):
+        @functools.wraps(command)
+        def with_rules(**kwargs):
+            rules = TargetRules(**{f.name: kwargs.pop(f.name) for f in rule_fields})
+            return command(rules=rules, **kwargs)
+
+        for f in reversed(rule_fields):
+            default = CORPUS_RULES.get(f.name, f.default)
+            flag = targets_option if f.name == "targets_per_snippet" else "--" + f.name.replace("_", "-")
+            with_rules = click.option(
+                flag,
+                f.name,
+                default=default,
+                show_default=True,
+                type=click.Choice(SELECTIONS) if f.name == "selection" else type(default),
+                help=language_help if f.name == "language" and language_help else f.metadata["help"],
+            )(with_rules)
+        return with_rules
 
     return decorate
 
@@ -202,37 +237,18 @@ def prepare_cmd(study, model, device):
 @main.command("rationalize-corpus")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Tasks JSONL to write.")
-@click.option("--language", default="python", show_default=True)
 @click.option("--model", default="codeq-tiny", show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--dtype", default="fp32", show_default=True)
-@click.option("--targets-per-snippet", default=4, show_default=True, help="Targets per function snippet.")
-@click.option("--selection", type=click.Choice(["converged", "all"]), default="all", show_default=True)
-@click.option("--min-context-units", default=10, show_default=True)
-@click.option("--max-new-tokens", default=64, show_default=True)
-@click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
+@target_rules_options("--targets-per-snippet")
 @click.option("--limit", default=None, type=int, help="Use at most this many snippets (the first ones).")
-@click.option("--seed", default=0, show_default=True)
-def rationalize_corpus_cmd(
-    paths,
-    out,
-    language,
-    model,
-    device,
-    dtype,
-    targets_per_snippet,
-    selection,
-    min_context_units,
-    max_new_tokens,
-    max_steps,
-    limit,
-    seed,
-):
+def rationalize_corpus_cmd(paths, out, model, device, dtype, rules, limit):
     """Rationalize the model's own completions of every function in PATHS (files or folders)."""
     from codeq.contract import write_tasks
     from codeq.corpus import function_snippets, source_files
-    from codeq.tasks import TargetRules, build_tasks
+    from codeq.tasks import build_tasks
 
+    language = rules.language
     with user_errors():
         files = source_files(list(paths), language)
         snippets = [
@@ -241,15 +257,6 @@ def rationalize_corpus_cmd(
         if len({s.snippet_id for s in snippets}) != len(snippets):
             raise UserError("two functions got the same snippet id; pass fewer or differently named files")
         snippets = snippets[:limit]
-        rules = TargetRules(
-            language=language,
-            targets_per_snippet=targets_per_snippet,
-            selection=selection,
-            min_context_units=min_context_units,
-            max_new_tokens=max_new_tokens,
-            max_steps=max_steps,
-            seed=seed,
-        )
         lm = load(model, device, dtype)
         tasks = build_tasks(lm, snippets, rules, dtype)
     write_tasks(tasks, out)
@@ -579,18 +586,7 @@ def corpus_group():
     help="CPU threads per worker (local default: torch's; Ray CPU actors default: 1).",
 )
 @click.option("--items-per-shard", default=16, show_default=True, help="Items per batch and per shard file.")
-@click.option(
-    "--language",
-    default="python",
-    show_default=True,
-    help="Language of a source folder, and of records that name none.",
-)
-@click.option("--targets-per-item", default=4, show_default=True)
-@click.option("--selection", type=click.Choice(["converged", "all"]), default="all", show_default=True)
-@click.option("--min-context-units", default=10, show_default=True)
-@click.option("--max-new-tokens", default=64, show_default=True)
-@click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
-@click.option("--seed", default=0, show_default=True)
+@target_rules_options("--targets-per-item", "Language of a source folder, and of records that name none.")
 @click.option(
     "--completion/--no-completion",
     default=True,
@@ -609,13 +605,7 @@ def corpus_run_cmd(
     gpus_per_worker,
     threads,
     items_per_shard,
-    language,
-    targets_per_item,
-    selection,
-    min_context_units,
-    max_new_tokens,
-    max_steps,
-    seed,
+    rules,
     completion,
 ):
     """Complete every item of INPUT, choose targets as `codeq prepare` does, and rationalize them.
@@ -633,17 +623,7 @@ def corpus_run_cmd(
     """
     from codeq.corpus_run.manifest import RunSettings
     from codeq.corpus_run.run import run_corpus
-    from codeq.tasks import TargetRules
 
-    rules = TargetRules(
-        language=language,
-        targets_per_snippet=targets_per_item,
-        selection=selection,
-        min_context_units=min_context_units,
-        max_new_tokens=max_new_tokens,
-        max_steps=max_steps,
-        seed=seed,
-    )
     with user_errors():
         summary = run_corpus(
             input_path,

@@ -61,21 +61,36 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
-class PrepareSettings:
-    """``[prepare]``: how ``codeq prepare`` picks snippets and targets."""
+class TargetRules:
+    """How targets are chosen in the model's completions: by ``codeq prepare`` (the rules are
+    ``[prepare]`` keys) and by the corpus commands (the rules are options, from each field's help)."""
 
-    language: str
-    targets_per_snippet: int
+    language: str = field(metadata={"help": "Language of the code."})
+    targets_per_snippet: int = field(metadata={"help": "Targets per prompt (a snippet, a corpus item)."})
+    selection: str = field(
+        default="converged",
+        metadata={"help": "converged: only targets whose rationale converged; all: every one tried."},
+    )
+    categories: list[str] | None = field(default=None, metadata={"help": "Unit categories a target may have."})
+    min_context_units: int = field(default=10, metadata={"help": "Units a target needs before it."})
+    max_new_tokens: int = field(default=64, metadata={"help": "Token budget of each completion."})
+    # bounds the search when a target does not converge
+    max_steps: int | None = field(default=50, metadata={"help": "Most positions a search adds after t-1."})
+    seed: int = field(default=0, metadata={"help": "Seed of the order in which targets are tried."})
+
+
+@dataclass(frozen=True)
+class PrepareSettings(TargetRules):
+    """``[prepare]``: the target rules, where the snippets are, and the explainers ``codeq prepare`` runs."""
+
     snippets: str = "snippets"
     tutorial: str = "tutorial"
-    selection: str = "converged"
-    categories: list[str] | None = None
-    min_context_units: int = 10
-    max_new_tokens: int = 64
-    max_steps: int = 50
-    seed: int = 0
     # explainers whose unit scores, sets and faithfulness are stored with each task (docs/explainers.md)
     explainers: list[str] = field(default_factory=lambda: ["greedy"])
+
+    def target_rules(self) -> TargetRules:
+        """The rules alone, as the tasks are built from them."""
+        return TargetRules(**{f.name: getattr(self, f.name) for f in fields(TargetRules)})
 
 
 @dataclass(frozen=True)
