@@ -312,7 +312,7 @@ def test_exclusions_are_recorded_and_optionally_dropped(seeded):
     assert len(dropped.tables["participants"]) == 3 and name not in set(dropped.linkage["participant_id"])
 
 
-def test_eraser_annotations_mirror_selections(seeded, study_dir):
+def test_eraser_annotations_mirror_selections(seeded):
     export = export_of(seeded)
     sel = export.tables["selections"]
     assert len(export.eraser) == len(sel.groupby(["participant_id", "task_id"]))
@@ -326,10 +326,9 @@ def test_eraser_annotations_mirror_selections(seeded, study_dir):
         assert ann["docids"] == [task_id]
     classes = {a["annotation_id"].split(":")[1]: a["classification"] for a in export.eraser}
     assert classes.get("fx-0", "total") == "total"
-    docs = {d["docid"]: d["tokens"] for d in export.documents}
-    fx0 = read_tasks(study_dir / "tasks.jsonl")[0]
-    assert docs["fx-0"] == [fx0.text[u.start : u.end] for u in fx0.units]
-    assert docs["fx-0"][:3] == ["def", "add", "("]
+    docs = {d["docid"]: d["document"] for d in export.documents}
+    # fx-0 is "def add(a, b):\n    total = a + b\n    return total\n"
+    assert docs["fx-0"].startswith("def add ( a , b ) : \u21b5 \u2420\u2420\u2420\u2420 total = a + b \u21b5")
 
 
 @pytest.mark.parametrize(
@@ -357,7 +356,9 @@ def test_export_command_writes_every_file(seeded, runner, tmp_path):
             "questionnaire",
             "events",
         )
-    } | {"codebook.csv", "codebook.md", "eraser/annotations.jsonl", "eraser/docs.jsonl"}
+    } | {"codebook.csv", "codebook.md", "datapackage.json"} | {
+        f"eraser/{name}.jsonl" for name in ("docs", "test", "train", "val", "predictions/greedy")
+    }
     zipped = tmp_path / "x.zip"
     assert runner.invoke(args=["export", "--format", "csv", str(zipped)]).exit_code == 0
     assert "responses.csv" in zipfile.ZipFile(zipped).namelist()
