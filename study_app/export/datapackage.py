@@ -34,6 +34,8 @@ def field_descriptor(table: str, c: Column) -> dict:
         "type": TYPES[c.type],
         "description": c.description + (f" Unit: {c.unit}." if c.unit else ""),
     }
+    if c.type == "float":
+        field["missingValues"] = MISSING + ["nan"]  # a Parquet reader gives a missing float back as NaN
     return field | ({"constraints": constraints} if constraints else {})
 
 

@@ -21,7 +21,7 @@ from codeq.contract import Explanation, read_tasks
 from study_app.admin.models import Exclusion
 from study_app.export.bundle import build_export
 from study_app.export.eraser import runs
-from study_app.export.tables import explainers_table, model_rationales_table
+from study_app.export.tables import ExportError, explainers_table, model_rationales_table, typed
 from study_app.export.writers import linkage_bytes, render
 from study_app.extensions import db
 from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study
@@ -408,3 +408,32 @@ def test_export_command_one_line_errors(app, runner, tmp_path):
     assert "Traceback" not in result.output
     result = runner.invoke(args=["export", "--format", "xls", str(tmp_path / "o")])
     assert result.exit_code != 0 and "xls" in result.output
+
+
+def test_linkage_ids_round_trip_exactly(seeded):
+    with seeded.app_context():
+        db.session.execute(sa.text("UPDATE participant SET public_id = '-' || public_id"))
+        db.session.execute(sa.text("UPDATE participant SET prolific_session_id = '=S1' WHERE public_id = '-pub0001'"))
+        db.session.commit()
+    export = export_of(seeded)
+    linkage = pd.read_csv(io.BytesIO(linkage_bytes(export)), dtype=str, keep_default_na=False)
+    assert sorted(linkage["public_id"]) == [f"-pub{i:04d}" for i in range(4)]
+    assert linkage.set_index("public_id").loc["-pub0001", "prolific_session_id"] == "=S1"
+    pd.testing.assert_frame_equal(linkage, export.linkage.fillna("").astype(str))
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            {"participant_id": "p", "task_id": "t", "unit_index": 0, "selectd": 1},
+            "selections row 2: unknown column 'selectd'",
+        ),
+        ({"participant_id": "p", "task_id": "t", "unit_index": 0}, "selections row 2: no column 'selected'"),
+    ],
+)
+def test_a_row_with_an_unknown_or_missing_column_is_refused(row, message):
+    good = {"participant_id": "p", "task_id": "t", "unit_index": 1, "selected": 0}
+    with pytest.raises(ExportError) as error:
+        typed([good, row], "selections")
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
