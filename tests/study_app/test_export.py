@@ -252,8 +252,15 @@ def test_codebook_describes_every_column_of_every_table(seeded):
     levels = book.set_index(["table", "column"])["levels"]
     assert levels[("units", "group")].split("|") == sorted(export.tables["units"]["group"].unique())
     assert "Student" in levels[("participants", "q_role")].split("|")
-    files = render(export, "csv")
-    assert "## selections" in files["codebook.md"].decode()
+    ranges = book.set_index(["table", "column"])["range"]
+    assert ranges[("responses", "confidence")] == "1 to 5" and ranges[("units", "line")] == ">= 1"
+    assert levels[("responses", "phase")] == "1|2" and levels[("units", "selectable")] == "0|1"
+    markdown = render(export, "csv")["codebook.md"].decode()
+    assert (
+        "## selections\n\nOne row per participant_id, task_id, unit_index. Every task_id, unit_index is one of `units`."
+        in markdown
+    )
+    assert "## eraser/" in markdown and "U+2420" in markdown
 
 
 def test_pseudonyms_stable_and_raw_ids_only_in_linkage(seeded):
