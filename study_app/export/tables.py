@@ -118,9 +118,20 @@ def load_rows(slug: str, drop_excluded: bool = False, events: bool = True, only:
 
 
 def typed(rows: list[dict], table: str, extra: list[str] = ()) -> pd.DataFrame:
-    """Return ``rows`` as a DataFrame with the codebook's columns, order and types."""
+    """Return ``rows`` as a DataFrame with the codebook's columns, order and types.
+
+    Every row must have exactly the schema's columns (and ``extra``): a misspelt or forgotten key
+    is refused rather than written as an empty column.
+    """
     cols = COLUMNS[table]
-    df = pd.DataFrame(rows, columns=[c.name for c in cols] + list(extra))
+    names = [c.name for c in cols] + list(extra)
+    expected = set(names)
+    for i, row in enumerate(rows, 1):
+        if row.keys() != expected:
+            unknown, missing = sorted(row.keys() - expected), [n for n in names if n not in row]
+            problem = f"unknown column {unknown[0]!r}" if unknown else f"no column {missing[0]!r}"
+            raise ExportError(f"{table} row {i}: {problem} (the export schema has: {', '.join(names)})")
+    df = pd.DataFrame(rows, columns=names)
     for c in cols:
         if c.type == "datetime":
             df[c.name] = pd.to_datetime(df[c.name], utc=True)  # stored naive UTC
