@@ -28,6 +28,10 @@ class ExportRequestError(UserError):
     """The export cannot be made as asked; the message says why."""
 
 
+class ExportSchemaError(ValueError):
+    """A row that does not match the export schema: a writer's bug, refused rather than written as NaN."""
+
+
 @dataclass
 class Rows:
     """The database rows of one study, read once.
@@ -130,7 +134,7 @@ def typed(rows: list[dict], table: str, extra: list[str] = ()) -> pd.DataFrame:
         if row.keys() != expected:
             unknown, missing = sorted(row.keys() - expected), [n for n in names if n not in row]
             problem = f"unknown column {unknown[0]!r}" if unknown else f"no column {missing[0]!r}"
-            raise ExportError(f"{table} row {i}: {problem} (the export schema has: {', '.join(names)})")
+            raise ExportSchemaError(f"{table} row {i}: {problem} (the export schema has: {', '.join(names)})")
     df = pd.DataFrame(rows, columns=names)
     for c in cols:
         if c.type == "datetime":

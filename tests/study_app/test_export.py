@@ -21,7 +21,7 @@ from codeq.contract import Explanation, read_tasks
 from study_app.admin.models import Exclusion
 from study_app.export.bundle import build_export
 from study_app.export.eraser import runs
-from study_app.export.tables import ExportError, explainers_table, model_rationales_table, typed
+from study_app.export.tables import ExportSchemaError, explainers_table, model_rationales_table, typed
 from study_app.export.writers import linkage_bytes, render
 from study_app.extensions import db
 from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study
@@ -441,6 +441,6 @@ def test_linkage_ids_round_trip_exactly(seeded):
 )
 def test_a_row_with_an_unknown_or_missing_column_is_refused(row, message):
     good = {"participant_id": "p", "task_id": "t", "unit_index": 1, "selected": 0}
-    with pytest.raises(ExportError) as error:
+    with pytest.raises(ExportSchemaError) as error:
         typed([good, row], "selections")
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
