@@ -19,7 +19,15 @@ from study_app.participant.answers import (
     parse_events,
     read_json,
 )
-from study_app.participant.progress import TUTORIAL_POSITION, current_participant, next_step, next_url, phases
+from study_app.participant.outcomes import failed_out, finish
+from study_app.participant.progress import (
+    TUTORIAL_POSITION,
+    current_participant,
+    next_step,
+    next_url,
+    phases,
+    touch,
+)
 from study_app.participant.view import line_count, pieces
 
 
@@ -216,11 +224,14 @@ def answer(position: int):
     store_events(participant, assignment, ans.events[: event_room(participant, assignment)])
     if position != TUTORIAL_POSITION:
         participant.status = "tasks"
+    touch(participant)
     try:
         db.session.commit()
     except IntegrityError:  # a double submit raced this one and won: same outcome as a replay
         db.session.rollback()
         return jsonify(ok=True, duplicate=True, next=next_url(participant))
+    if check is not None and failed_out(participant):
+        finish(participant, "failed_attention")
     return jsonify(
         ok=True, next=url_for("participant.tutorial") if position == TUTORIAL_POSITION else next_url(participant)
     )
@@ -241,5 +252,6 @@ def events(position: int):
     if len(items) > event_room(participant, assignment):
         return error(429, f"this task has reached its limit of {MAX_TASK_EVENTS} events; nothing more is recorded")
     store_events(participant, assignment, items)
+    touch(participant)
     db.session.commit()
     return jsonify(ok=True)
