@@ -40,6 +40,7 @@ UNUSABLE_OUTCOMES = ("failed_attention", "screened_out")
 class StudyFull(Exception):
     """Every main task has its answers (or is held by an active participant): no one more is enrolled."""
 
+
 TUTORIAL_POSITION = 0  # the tutorial task sits before the numbered tasks 1..N
 
 

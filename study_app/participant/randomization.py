@@ -61,7 +61,8 @@ def draw_tasks(
             break
         level = Counter((s.snippet_id, seen.get(s.task_id, 0)) for s in allowed)
         best = min(
-            allowed, key=lambda s: (seen.get(s.task_id, 0), -level[s.snippet_id, seen.get(s.task_id, 0)], tie[s.task_id])
+            allowed,
+            key=lambda s: (seen.get(s.task_id, 0), -level[s.snippet_id, seen.get(s.task_id, 0)], tie[s.task_id]),
         )
         chosen.append(best)
         pool.remove(best)
