@@ -51,6 +51,18 @@ def redirect_url(study: Study, outcome: str, code: str | None) -> str:
     return outcome_code(study, outcome).redirect.replace("{code}", code or "")
 
 
+PERSONAL = "personal"  # code_shown of a code drawn for one participant: it lives in linkage.csv only
+
+
+def code_shown(study: Study, participant: Participant) -> str | None:
+    """Return the code the participant's end page showed as the export records it."""
+    if participant.completion_code is None:
+        return None
+    if participant.completion_code == outcome_code(study, participant.outcome or "completed").code:
+        return participant.completion_code
+    return PERSONAL
+
+
 def finish(participant: Participant, outcome: str) -> None:
     """End the participant's study with ``outcome`` and the code it shows, once.
 
