@@ -18,7 +18,7 @@ from analysis.breakdown import response_times
 
 UNUSABLE_OUTCOMES = ("failed_attention", "screened_out")
 UNDER_WAY = ("consented", "questionnaire", "tutorial", "tasks")
-STEPS = ("consent", "questionnaire", "tutorial")  # where a participant is before the numbered tasks
+STEPS = {"consented": "questionnaire", "questionnaire": "tutorial"}  # status -> the page a participant is on
 
 
 def usable_responses(participants: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
@@ -60,38 +60,29 @@ def task_coverage(
     return out.merge(times, on="task_id", how="left").assign(n=lambda d: d["n"].fillna(0).astype(int))
 
 
-def last_activity(participants: pd.DataFrame, responses: pd.DataFrame) -> pd.Series:
-    """Return each participant's last answer, or their start without one, by participant id."""
-    last_answer = responses.groupby("participant_id")["submitted_at"].max()
-    started = participants.set_index("participant_id")["started_at"]
-    return pd.concat([started, last_answer], axis=1).max(axis=1).reindex(started.index)
-
-
 def dropouts_by_step(
     participants: pd.DataFrame, responses: pd.DataFrame, now: datetime, inactive_minutes: float
 ) -> pd.DataFrame:
     """Where the participants who left stopped: one row per step, in study order.
 
-    A participant left when they are under way (not finished, not declined) and were last heard of
-    more than ``inactive_minutes`` before ``now`` (naive UTC, as the app stores it). Their step is
-    the page they were on: ``consent`` (agreed, questionnaire not sent), ``questionnaire`` (sent,
-    tutorial not done), ``tutorial`` (done, no task answered) or ``task k`` (answered k - 1
-    positions of their sequence: they left on the k-th). Returns ``step, left``; steps nobody
-    left at are absent.
+    A participant left when they are under way (not finished, not declined) and their
+    ``last_active_at`` lies more than ``inactive_minutes`` before ``now`` (naive UTC, as the app stores it). Their step is
+    the page they left on: ``questionnaire`` (consented, questionnaire not sent), ``tutorial``
+    (questionnaire sent, tutorial not done) or ``task k`` (answered k - 1 positions of their
+    sequence: they left on the k-th). Returns ``step, left`` in study order; steps nobody left at
+    are absent.
     """
-    idle = pd.Timestamp(now, tz="UTC") - last_activity(participants, responses)
+    idle = pd.Timestamp(now, tz="UTC") - participants["last_active_at"]
     gone = participants[
-        participants["status"].astype("str").isin(UNDER_WAY)
-        & (participants["participant_id"].map(idle) > pd.Timedelta(minutes=inactive_minutes)).to_numpy()
+        participants["status"].astype("str").isin(UNDER_WAY) & (idle > pd.Timedelta(minutes=inactive_minutes))
     ]
     answered = responses[responses["position"] > 0].groupby("participant_id")["position"].nunique()
-    status_step = dict(zip(("consented", "questionnaire", "tutorial"), STEPS, strict=True))
     steps = [
-        status_step[s] if s in status_step else f"task {int(answered.get(pid, 0)) + 1}"
+        STEPS[s] if s in STEPS else f"task {int(answered.get(pid, 0)) + 1}"
         for pid, s in zip(gone["participant_id"], gone["status"].astype("str"), strict=True)
     ]
     counts = pd.Series(steps, dtype="str").value_counts()
-    order = [s for s in STEPS if s in counts] + sorted(
+    order = [s for s in STEPS.values() if s in counts] + sorted(
         (s for s in counts.index if s.startswith("task ")), key=lambda s: int(s.split()[1])
     )
     return pd.DataFrame({"step": order, "left": [int(counts[s]) for s in order]})

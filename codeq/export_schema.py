@@ -72,6 +72,12 @@ COLUMNS: dict[str, list[Column]] = {
         Column("started_at", "datetime", "When the participant opened the study (consent page).", unit=UTC),
         Column("finished_at", "datetime", "When the participant finished; empty if not finished.", unit=UTC),
         Column("duration_s", "float", "finished_at - started_at; empty if not finished.", unit="seconds"),
+        Column(
+            "last_active_at",
+            "datetime",
+            "Last time the participant was heard from (an answer, the questionnaire, telemetry).",
+            unit=UTC,
+        ),
     ],
     "responses": [
         PID,

@@ -180,6 +180,7 @@ def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
                 "started_at": p.created_at,
                 "finished_at": p.finished_at,
                 "duration_s": None if duration is None else duration / 1000,
+                "last_active_at": p.last_active_at,
                 **{q: answers[p.id].get(q) for q in qcols},
             }
         )

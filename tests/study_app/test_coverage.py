@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import threading
 from collections import Counter
@@ -10,9 +11,20 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from participant_steps import ANSWERS, consent, enrol_token, page_state, post_answer, to_first_task, token
+from participant_steps import (
+    ANSWERS,
+    consent,
+    enrol_token,
+    page_state,
+    post_answer,
+    stored_counts,
+    to_first_task,
+    token,
+)
 from sqlalchemy import select
 
+from study_app.admin.commands import create_admin
+from study_app.export.bundle import build_export
 from study_app.extensions import db
 from study_app.models import Assignment, Participant, Response, Study, StudyTask, utcnow
 from study_app.participant.progress import task_counts
@@ -137,6 +149,83 @@ def test_dropouts_are_released_and_every_task_ends_with_n_answers(app, runner, s
     before = participants(app)
     page = app.test_client().get("/s/fixture", follow_redirects=True)
     assert "This study is full" in page.text and participants(app) == before
+    researcher = admin_client(app)
+    coverage = researcher.get("/admin/coverage").text
+    assert re.findall(r'data-stat="usable">(\d+)<', coverage) == [str(N)] * 3
+    assert re.findall(r'data-stat="missing">(\d+)<', coverage) == ["0"] * 3
+    left_rows = sum(int(n) for n in re.findall(r'data-stat="left">(\d+)<', coverage))
+    assert left_rows == outcomes["left"]
+
+
+def admin_client(app):
+    with app.app_context():
+        create_admin("alice", "correct horse battery")
+    client = app.test_client()
+    csrf = token(client.get("/admin/login").text)
+    client.post("/admin/login", data={"username": "alice", "password": "correct horse battery", "csrf_token": csrf})
+    return client
+
+
+def test_preview_walks_every_task_and_stores_nothing(app, loaded):
+    researcher = admin_client(app)
+    with app.app_context():
+        kinds = [t.kind for t in db.session.scalar(select(Study)).tasks]
+    url, seen = "/admin/preview/0", 0
+    while url.startswith("/admin/preview/"):
+        page = researcher.get(url)
+        if "End of the preview" in page.text:
+            break
+        s = page_state(page.text)
+        reply = researcher.post(
+            s["answerUrl"],
+            json={"phase": 1, "selected": s["selectable"][:1]},
+            headers={"X-CSRFToken": token(page.text)},
+        )
+        url, seen = reply.json["next"], seen + 1
+    assert seen == len(kinds) == 5  # tutorial, 3 main tasks, the attention check
+    assert participants(app) == 0 and stored_counts(app) == (0, 0, 0)
+
+
+def test_a_test_participant_counts_for_no_task_and_no_export(app, runner, study_dir, tmp_path):
+    load(runner, study_variant(study_dir, tmp_path, "answers_per_task = 1"))
+    researcher = admin_client(app)
+    for _ in range(3):  # however full the study gets, a researcher can still try it
+        reply = researcher.post(
+            "/admin/test-participant", data={"csrf_token": token(researcher.get("/admin/coverage").text)}
+        )
+        assert reply.location == "/questionnaire"
+        with researcher.session_transaction() as s:
+            s.pop("participant")
+    with app.app_context():
+        assert task_counts(db.session.scalar(select(Study)), utcnow()) == Counter()
+        assert db.session.scalar(select(sa.func.count(Participant.id)).where(Participant.is_test)) == 3
+        assert build_export("fixture").tables["participants"].empty
+        assert len(build_export("fixture", include_test=True).tables["participants"]) == 3
+
+
+def test_export_records_outcome_and_code_shown(app, client, runner, study_dir, tmp_path):
+    extra = '\n[prolific.screened_out]\ncode = "SCREEN1"\n'
+    folder = study_variant(study_dir, tmp_path, extra=extra)
+    q = folder / "questionnaire.toml"
+    q.write_text(
+        q.read_text().replace('"Other"]\nrequired = true', '"Other"]\nrequired = true\nscreen_out = ["Other"]', 1)
+    )
+    load(runner, folder)
+    csrf = consent(client)
+    client.post("/questionnaire", data={**ANSWERS, "q_role": "Other", "csrf_token": csrf})
+    other = app.test_client()
+    csrf = to_first_task(other)
+    url = "/task/1"
+    while url.startswith("/task/"):
+        s = page_state(other.get(url).text)
+        url = post_answer(
+            other, csrf, s["position"], [0] if s["mode"] == "select" else s["selected"], phase=s["phase"]
+        ).json["next"]
+    other.get("/end")
+    with app.app_context():
+        people = build_export("fixture").tables["participants"].sort_values("started_at")
+    assert people["outcome"].tolist() == ["screened_out", "completed"]
+    assert people["code_shown"].tolist() == ["SCREEN1", "personal"]  # the per-person code is in linkage.csv only
 
 
 def public_id(client) -> str:
