@@ -21,7 +21,6 @@ from flask import session, url_for
 from sqlalchemy import and_, exists, func, or_, select
 
 from codeq.study_definition import StudyInfo
-from study_app.admin.models import Exclusion
 from study_app.extensions import db
 from study_app.models import Assignment, Participant, Response, Study, StudyTask, utcnow
 from study_app.participant.randomization import (
@@ -119,6 +118,9 @@ def touch(participant: Participant) -> None:
 
 def task_counts(study: Study, now: datetime) -> Counter:
     """Return, per main task id, the assignments that stand for an answer (see the module docstring)."""
+    # imported here: the admin package's views import this module (test participants)
+    from study_app.admin.models import Exclusion
+
     answered = exists().where(Response.assignment_id == Assignment.id, Response.phase == 1)
     excluded = exists().where(Exclusion.participant_id == Participant.id)
     active = and_(
