@@ -347,3 +347,17 @@ def expected_units(app, position: int) -> list[int]:
         p = db.session.scalar(select(Participant))
         task_id = next(a.study_task.task_id for a in p.assignments if a.position == position)
         return next(c["expected"] for c in study.config["attention_checks"] if c["id"] == task_id)
+
+
+def test_a_full_study_gives_the_full_code_and_redirect_and_stores_nothing(app, runner, study_dir, tmp_path):
+    extra = '\n[prolific.full]\ncode = "FULL1"\nredirect = "https://example.org/full?cc={code}"\n'
+    load(runner, study_variant(study_dir, tmp_path, "answers_per_task = 1", extra=extra))
+    first, second, third = (app.test_client() for _ in range(3))
+    consent(first)
+    consent(second)  # 3 tasks, 2 each: the second participant gets the one left
+    with app.app_context():
+        held = db.session.scalars(select(Assignment.participant_id).where(Assignment.kind == "main")).all()
+    assert sorted(Counter(held).values()) == [1, 2]
+    page = third.get("/s/fixture", follow_redirects=True).text
+    assert "This study is full" in page and "FULL1" in page and "https://example.org/full?cc=FULL1" in page
+    assert participants(app) == 2
