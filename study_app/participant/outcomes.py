@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import func, select, update
 
-from codeq.study_definition import OutcomeCode
+from codeq.study_definition import OutcomeCode, Prolific
 from study_app.extensions import db
 from study_app.models import Participant, Response, Study, utcnow
 from study_app.participant.randomization import short_code
@@ -92,7 +92,7 @@ def attention_failures(participant: Participant) -> int:
 
 def failed_out(participant: Participant) -> bool:
     """Tell whether the participant has failed as many attention checks as end the study."""
-    allowed = participant.study.config.get("prolific", {}).get("attention_failures", 2)
+    allowed = participant.study.config.get("prolific", {}).get("attention_failures", Prolific.attention_failures)
     return attention_failures(participant) >= allowed
 
 
