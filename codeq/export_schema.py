@@ -85,10 +85,28 @@ COLUMNS: dict[str, list[Column]] = {
             free_text=True,
         ),
         Column(
+            "outcome",
+            "string",
+            "How the study ended for the participant ([prolific] outcomes); empty while under way or left.",
+            levels=("completed", "failed_attention", "screened_out"),
+        ),
+        Column(
+            "code_shown",
+            "string",
+            "The code the end page showed: the outcome's code from [prolific]; 'personal' for a code drawn "
+            "for this participant (in linkage.csv only); empty if none was shown.",
+        ),
+        Column(
             "started_at", "datetime", "When the participant opened the study (consent page).", unit=UTC, filled=True
         ),
         Column("finished_at", "datetime", "When the participant finished; empty if not finished.", unit=UTC),
         Column("duration_s", "float", "finished_at - started_at; empty if not finished.", unit="seconds", minimum=0),
+        Column(
+            "last_active_at",
+            "datetime",
+            "Last time the participant was heard from (an answer, the questionnaire, telemetry).",
+            unit=UTC,
+        ),
     ],
     "responses": [
         PID,

@@ -123,6 +123,7 @@ def load_instrument(folder: str | Path) -> Instrument:
         "attention_checks": checks,
         "consent": definition.consent,
         "questions": [asdict(q) for q in definition.questions],
+        "prolific": asdict(definition.prolific),
     }
     if definition.model is not None:
         config["model"] = asdict(definition.model)

@@ -49,6 +49,7 @@ def create_admin_command(username: str, password: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--study", "slug", help="Study slug; may be left out when the database holds one study.")
 @click.option("--drop-excluded", is_flag=True, help="Leave excluded participants out entirely.")
+@click.option("--include-test", is_flag=True, help="Keep test participants (left out by default).")
 @click.option(
     "--linkage",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -56,7 +57,9 @@ def create_admin_command(username: str, password: str) -> None:
     "It identifies people: keep it private, apart from OUT.",
 )
 @with_appcontext
-def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool, linkage: Path | None) -> None:
+def export_command(
+    out: Path, fmt: str, slug: str | None, drop_excluded: bool, include_test: bool, linkage: Path | None
+) -> None:
     """Export a study to the folder OUT (or to a zip if OUT ends in .zip), without recruiter ids."""
     if linkage is not None and (linkage.resolve() == out.resolve() or out.resolve() in linkage.resolve().parents):
         raise click.ClickException(
@@ -64,7 +67,7 @@ def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool, l
         )
     require_schema()
     try:
-        export = build_export(slug, drop_excluded=drop_excluded)
+        export = build_export(slug, drop_excluded=drop_excluded, include_test=include_test)
         files = render(export, fmt)
     except (ExportRequestError, ValueError) as err:
         raise click.ClickException(str(err)) from None

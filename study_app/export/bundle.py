@@ -16,11 +16,14 @@ from study_app.export.writers import Export
 log = logging.getLogger(__name__)
 
 
-def build_export(slug: str | None = None, drop_excluded: bool = False) -> Export:
-    """Export study ``slug`` (the only study if None); leave excluded participants out if asked."""
+def build_export(slug: str | None = None, drop_excluded: bool = False, include_test: bool = False) -> Export:
+    """Export study ``slug`` (the only study if None); leave excluded participants out if asked.
+
+    Test participants (a researcher trying the study) are left out unless ``include_test``.
+    """
     key = export_key(current_app.config)
     slug = find_slug(slug)
-    rows = load_rows(slug, drop_excluded=drop_excluded)
+    rows = load_rows(slug, drop_excluded=drop_excluded, include_test=include_test)
     tables = build_tables(rows, key)
     log.info(
         "export of %s: %d participants, %d responses%s",

@@ -20,6 +20,7 @@ from study_app.admin.models import Exclusion
 from study_app.export.pseudonym import pseudonym
 from study_app.extensions import db
 from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, StudyTask
+from study_app.participant.outcomes import code_shown
 
 DTYPES = {"string": "str", "json": "str", "integer": "Int64", "float": "float64"}
 
@@ -75,11 +76,14 @@ def find_slug(slug: str | None) -> str:
     return slug
 
 
-def load_rows(slug: str, drop_excluded: bool = False, events: bool = True, only: int | None = None) -> Rows:
+def load_rows(
+    slug: str, drop_excluded: bool = False, events: bool = True, only: int | None = None, include_test: bool = False
+) -> Rows:
     """Read every row of study ``slug``.
 
-    Leave excluded participants out if ``drop_excluded``; keep only participant ``only`` (a database
-    id) if given; skip the telemetry unless ``events``.
+    Leave excluded participants out if ``drop_excluded``, and test participants unless
+    ``include_test``; keep only participant ``only`` (a database id) if given; skip the telemetry
+    unless ``events``.
     """
     studies = db.session.scalars(select(Study).where(Study.slug == slug).order_by(Study.version)).all()
     study_ids = [s.id for s in studies]
@@ -93,6 +97,8 @@ def load_rows(slug: str, drop_excluded: bool = False, events: bool = True, only:
     }
     if drop_excluded:
         participants = [p for p in participants if p.id not in exclusions]
+    if not include_test:
+        participants = [p for p in participants if not p.is_test or p.id == only]
     if only is not None:
         participants = [p for p in participants if p.id == only]
     pids = [p.id for p in participants]
@@ -167,6 +173,7 @@ def latest_tasks(rows: Rows) -> dict[str, dict]:
 
 def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
     version = {s.id: (s.slug, s.version) for s in rows.studies}
+    study = {s.id: s for s in rows.studies}
     answers: dict[int, dict[str, str]] = defaultdict(dict)
     for a in rows.answers:
         answers[a.participant_id][question_column(a.question_id)] = a.value
@@ -184,9 +191,12 @@ def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
                 "status": p.status,
                 "excluded": int(excl is not None),
                 "exclusion_reason": excl.reason if excl else None,
+                "outcome": p.outcome,
+                "code_shown": code_shown(study[p.study_id], p),
                 "started_at": p.created_at,
                 "finished_at": p.finished_at,
                 "duration_s": None if duration is None else duration / 1000,
+                "last_active_at": p.last_active_at,
                 **{q: answers[p.id].get(q) for q in qcols},
             }
         )
