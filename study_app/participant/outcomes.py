@@ -102,8 +102,13 @@ def screened_out(questions: list[dict], answers: dict[str, str]) -> bool:
 
 
 def ending_page(study: Study, outcome: str, code: str | None, status: int = 200):
-    """Render the end page of ``outcome``: its message, the code shown and the way back."""
+    """Render the end page of ``outcome``: its message, the code shown and the way back.
+
+    Without a participant's own ``code`` (an arrival to a full study), the outcome's code is shown.
+    """
     title, text = MESSAGES[outcome]
+    if code is None:
+        code = outcome_code(study, outcome).code
     return render_template(
         "participant/end.html",
         study=study,
