@@ -31,8 +31,9 @@ def saved_selection(assignment: Assignment, phase: int) -> list[int] | None:
     return None
 
 
-def draft_selection(participant: Participant, assignment: Assignment) -> list:
-    """Return the selection the browser last reported for an unanswered phase (restored on reload)."""
+def draft_selection(participant: Participant, assignment: Assignment) -> tuple[list, int]:
+    """Return the selection the browser last reported for an unanswered phase (restored on reload)
+    and its client time (0 if none); the page prefers a newer draft of its own local storage."""
     event = db.session.scalar(
         select(Event)
         .where(
@@ -43,7 +44,7 @@ def draft_selection(participant: Participant, assignment: Assignment) -> list:
         .order_by(Event.client_ts.desc(), Event.id.desc())
         .limit(1)
     )
-    return list(event.payload.get("selected", [])) if event is not None else []
+    return (list(event.payload.get("selected", [])), event.client_ts or 0) if event is not None else ([], 0)
 
 
 def attention_check(participant: Participant, assignment: Assignment) -> dict | None:
@@ -74,14 +75,20 @@ def render_task(participant: Participant, assignment: Assignment, phase: int, fe
     shown = participant.study.config["annotation"].get("explainer", "greedy")  # studies loaded before it existed
     model = [k for k in task.explanation(shown).units if k in task.selectable]
     mode = "feedback" if feedback else ("review" if phase == 2 else "select")
+    draft, draft_ts = draft_selection(participant, assignment) if mode == "select" else ([], 0)
+    shown_pieces = pieces(task)
+    reasons = [
+        {"line": p.line, "label": p.label, "selected": p.unit in (own or [])}
+        for p in shown_pieces
+        if p.unit in model and mode != "select"
+    ]
     state = {
         "mode": mode,
         "phase": phase,
         "position": assignment.position,
         "selectable": list(task.selectable),
-        "selected": own
-        if mode != "select"
-        else [k for k in draft_selection(participant, assignment) if k in task.selectable],
+        "selected": own if mode != "select" else [k for k in draft if k in task.selectable],
+        "draftTs": draft_ts,
         "model": model if mode != "select" else [],
         "minSelected": 0 if assignment.kind == "attention" else participant.study.config["annotation"]["min_selected"],
         "answerUrl": url_for("participant.answer", position=assignment.position),
@@ -94,7 +101,8 @@ def render_task(participant: Participant, assignment: Assignment, phase: int, fe
         participant=participant,
         task=task,
         assignment=assignment,
-        pieces=pieces(task),
+        pieces=shown_pieces,
+        reasons=reasons,
         lines=line_count(task),
         state=state,
         total=len(numbered),
@@ -116,8 +124,13 @@ def task(position: int):
     return render_task(participant, participant.assignments[position - TUTORIAL_POSITION], step[1])
 
 
-def error(status: int, message: str):
-    return jsonify(ok=False, error=message), status
+def error(status: int, message: str, **extra):
+    return jsonify(ok=False, error=message, **extra), status
+
+
+def stale(participant: Participant, message: str):
+    """Answer a tab that is behind: the step was answered elsewhere; ``next`` is where to go on."""
+    return error(409, message, stale=True, next=next_url(participant))
 
 
 def event_room(participant: Participant, assignment: Assignment) -> int:
@@ -192,9 +205,9 @@ def answer(position: int):
     if previous is not None:
         if same_answer(previous, ans):
             return jsonify(ok=True, duplicate=True, next=next_url(participant))
-        return error(409, f"task {position} phase {ans.phase} is already answered")
+        return stale(participant, f"task {position} phase {ans.phase} is already answered")
     if not expected(participant, position, ans.phase):
-        return error(409, f"task {position} phase {ans.phase} is not the current step")
+        return stale(participant, f"task {position} phase {ans.phase} is not the current step")
     if ans.phase == 2 and ans.selected != saved_selection(assignment, 1):
         return error(400, "phase 2 must repeat the selection of phase 1")
     check = attention_check(participant, assignment)
@@ -237,7 +250,7 @@ def events(position: int):
         return error(400, str(err))
     phase = body.get("phase", 1)
     if not expected(participant, position, phase):
-        return error(409, f"task {position} phase {phase} is not open")
+        return stale(participant, f"task {position} phase {phase} is not open")
     if len(items) > event_room(participant, assignment):
         return error(429, f"this task has reached its limit of {MAX_TASK_EVENTS} events; nothing more is recorded")
     store_events(participant, assignment, items)
