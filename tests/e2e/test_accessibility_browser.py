@@ -5,6 +5,7 @@ touch phone: no critical and no serious violation of WCAG 2.2 AA. The counts per
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -80,6 +81,17 @@ def attention_units(app, page) -> list[int]:
         return next(c["expected"] for c in study.config["attention_checks"] if c["instruction"] == text)
 
 
+def names(page) -> None:
+    """Every unit has an accessible name: its text, "line end", "indent, N spaces"; the target is an
+    option announced as the model's next token."""
+    code = page.get_by_role("listbox", name=re.compile("^Code, \\d+ lines"))
+    assert code.get_by_role("option", name="line end", exact=True).count() >= 1
+    assert code.get_by_role("option", name=re.compile(r"^indent, \d+ spaces?$")).count() >= 1
+    assert code.get_by_role("option", name="def", exact=True).count() >= 1
+    assert code.get_by_role("option", name=re.compile(", the model's next token$")).count() == 1
+    assert page.locator(".u.pick:not([aria-label])").count() == 0
+
+
 def walk_participant(app, page, base: str, slug: str, pid: str, audit: Audit) -> None:
     """Take part from the study link to the end page, auditing the first page of each kind."""
     page.goto(f"{base}/s/{slug}?PROLIFIC_PID={pid}")
@@ -100,6 +112,7 @@ def walk_participant(app, page, base: str, slug: str, pid: str, audit: Audit) ->
     page.wait_for_load_state()
     s = state(page)
     audit(page, "tutorial")
+    names(page)
     for i in s["selectable"][-3:]:
         pick(page, i)
     audit(page, "tutorial-selected")

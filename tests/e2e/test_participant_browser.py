@@ -138,8 +138,9 @@ def keyboard_select(page, order: list[int]) -> list[int]:
 
 
 def keyboard_goto(page, order: list[int], targets: list[int]) -> None:
-    """Move the focus ring from the first unit to each target in turn and select it."""
-    at = 0
+    """Move the focus ring to each target in turn and select it; the first arrow lands on the first unit
+    (the page opens with the focus in the code but no ring, so that nothing looks pre-selected)."""
+    at = -1
     for i in sorted(targets):
         k = order.index(i)
         keys(page, *(["ArrowRight"] * (k - at)), "Space")
