@@ -102,7 +102,7 @@ def enter(page, base: str, slug: str, pid: str) -> None:
     page.wait_for_load_state()
 
 
-def test_selected_and_unselected_differ_in_every_region(live, page):
+def test_selected_and_unselected_differ_in_every_region(live, page, screenshots):
     app, base, slug = live
     enter(page, base, slug, "00000000000000000000c001")
     seen: dict[str, tuple] = {}
@@ -111,6 +111,7 @@ def test_selected_and_unselected_differ_in_every_region(live, page):
     assert unit(page, first).evaluate(STYLE)["outline"] == "none"
     page.keyboard.press("ArrowRight")
     assert unit(page, state(page)["selectable"][0]).evaluate(STYLE)["outline"] == "dashed"
+    page.screenshot(path=screenshots / "state-keyboard-focus.png")
 
     s = state(page)
     tutorial = s["selectable"][:2]
@@ -170,7 +171,7 @@ def participant_of(app, pid: str) -> Participant:
         return db.session.scalar(select(Participant).where(Participant.prolific_pid == pid))
 
 
-def test_phone_hit_areas_target_in_view_and_range_by_touch(live, browser):
+def test_phone_hit_areas_target_in_view_and_range_by_touch(live, browser, screenshots):
     app, base, slug = live
     context = browser.new_context(**PHONE)
     page = context.new_page()
@@ -204,17 +205,20 @@ def test_phone_hit_areas_target_in_view_and_range_by_touch(live, browser):
             )
         ]
         first, last = visible[-5], visible[-1]
+        page.screenshot(path=screenshots / "state-phone-opens-at-target.png")
         page.tap("#range")
         unit(page, first).tap()
+        page.screenshot(path=screenshots / "state-phone-range-start.png")
         unit(page, last).tap()
         expected = [i for i in s["selectable"] if first <= i <= last]
         assert page.locator("#count").text_content() == f"{len(expected)} tokens"
+        page.screenshot(path=screenshots / "state-phone-range-done.png")
         assert sorted(int(x) for x in page.locator(".u.on").evaluate_all("es => es.map(e => e.dataset.i)")) == expected
     finally:
         context.close()
 
 
-def test_reload_keeps_the_last_click_and_a_lost_connection_is_retried(live, page):
+def test_reload_keeps_the_last_click_and_a_lost_connection_is_retried(live, page, screenshots):
     app, base, slug = live
     enter(page, base, slug, "00000000000000000000c003")
     s = state(page)
@@ -236,6 +240,7 @@ def test_reload_keeps_the_last_click_and_a_lost_connection_is_retried(live, page
     page.route("**/api/task/0/answer", flaky)
     page.click("#next")
     page.wait_for_selector("text=trying again")
+    page.screenshot(path=screenshots / "state-retrying.png")
     page.wait_for_url("**/tutorial", timeout=20000)
     page.wait_for_selector("[data-testid=overlap]")
     assert failures["left"] == 0
@@ -246,7 +251,7 @@ def test_reload_keeps_the_last_click_and_a_lost_connection_is_retried(live, page
     assert stored == [[s["selectable"][0], s["selectable"][3]]]
 
 
-def test_a_stale_tab_is_offered_to_continue(live, browser):
+def test_a_stale_tab_is_offered_to_continue(live, browser, screenshots):
     app, base, slug = live
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     first = context.new_page()
@@ -261,6 +266,7 @@ def test_a_stale_tab_is_offered_to_continue(live, browser):
         unit(second, s["selectable"][1]).click()
         second.click("#next")  # a different answer to the step the first tab answered
         second.wait_for_selector("#stale:visible")
+        second.screenshot(path=screenshots / "state-stale-tab.png")
         assert "answered in another tab" in second.locator("#stale").text_content()
         with second.expect_navigation():
             second.click("#continue")
