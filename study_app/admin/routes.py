@@ -68,7 +68,7 @@ def enrolled_count(slug: str | None) -> int:
     """Return how many participants (in any version of study ``slug``) consented or declined."""
     if slug is None:
         return 0
-    return db.session.scalar(select(func.count(Participant.id)).join(Participant.study).where(Study.slug == slug))
+    return db.session.scalar(select(func.count(Participant.id)).join(Participant.study).where(Study.slug == slug)) or 0
 
 
 @bp.context_processor
