@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from analysis.breakdown import format_duration
@@ -62,6 +62,13 @@ def chosen_slug() -> str | None:
     if session.get("admin_study") in slugs:
         return session["admin_study"]
     return db.session.scalar(select(Study.slug).order_by(Study.created_at.desc(), Study.id.desc()).limit(1))
+
+
+def enrolled_count(slug: str | None) -> int:
+    """Return how many participants (in any version of study ``slug``) consented or declined."""
+    if slug is None:
+        return 0
+    return db.session.scalar(select(func.count(Participant.id)).join(Participant.study).where(Study.slug == slug)) or 0
 
 
 @bp.context_processor
@@ -228,7 +235,9 @@ def export():
             mimetype="application/zip",
             headers={"Content-Disposition": f"attachment; filename={name}"},
         )
-    return render_template("admin/export.html", slug=slug, form=form, linkage_form=LinkageForm())
+    return render_template(
+        "admin/export.html", slug=slug, form=form, linkage_form=LinkageForm(), enrolled=enrolled_count(slug)
+    )
 
 
 @bp.post("/export/linkage")

@@ -19,7 +19,7 @@ from study_app.participant.randomization import short_code
 
 # What the end page says for each outcome (title, text).
 MESSAGES = {
-    "completed": ("Thank you!", "You have finished the study. Your answers are saved."),
+    "completed": ("Thank you!", "The study is finished and your answers are saved. There is nothing more to do."),
     "failed_attention": (
         "The study has ended",
         "You did not pass the attention checks of this study, so it ends here. Your answers are saved.",

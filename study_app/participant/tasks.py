@@ -39,8 +39,9 @@ def saved_selection(assignment: Assignment, phase: int) -> list[int] | None:
     return None
 
 
-def draft_selection(participant: Participant, assignment: Assignment) -> list:
-    """Return the selection the browser last reported for an unanswered phase (restored on reload)."""
+def draft_selection(participant: Participant, assignment: Assignment) -> tuple[list, int]:
+    """Return the selection the browser last reported for an unanswered phase (restored on reload)
+    and its client time (0 if none); the page prefers a newer draft of its own local storage."""
     event = db.session.scalar(
         select(Event)
         .where(
@@ -51,7 +52,7 @@ def draft_selection(participant: Participant, assignment: Assignment) -> list:
         .order_by(Event.client_ts.desc(), Event.id.desc())
         .limit(1)
     )
-    return list(event.payload.get("selected", [])) if event is not None else []
+    return (list(event.payload.get("selected", [])), event.client_ts or 0) if event is not None else ([], 0)
 
 
 def attention_check(study: Study, study_task: StudyTask) -> dict | None:
@@ -92,11 +93,18 @@ def task_page(
     task = Task.from_dict(study_task.payload)
     shown = study.config["annotation"].get("explainer", "greedy")  # studies loaded before it existed
     model = [k for k in task.explanation(shown).units if k in task.selectable]
+    shown_pieces = pieces(task)
+    reasons = [
+        {"line": p.line, "label": p.label, "selected": p.unit in (state["selected"] or [])}
+        for p in shown_pieces
+        if p.unit in model and mode != "select"
+    ]
     state = {
         "mode": mode,
         "phase": phase,
         "position": position,
         "selectable": list(task.selectable),
+        "draftTs": 0,
         "model": model if mode != "select" else [],
         "minSelected": 0 if study_task.kind == "attention" else study.config["annotation"]["min_selected"],
         **state,
@@ -107,7 +115,8 @@ def task_page(
         participant=participant,
         task=task,
         position=position,
-        pieces=pieces(task),
+        pieces=shown_pieces,
+        reasons=reasons,
         lines=line_count(task),
         state=state,
         total=total,
@@ -122,14 +131,15 @@ def render_task(participant: Participant, assignment: Assignment, phase: int, fe
     shown_at(assignment, phase)
     mode = "feedback" if feedback else ("review" if phase == 2 else "select")
     selectable = selectable_of(assignment.study_task.payload)
-    selected = (
-        saved_selection(assignment, 1)
-        if mode != "select"
-        else [k for k in draft_selection(participant, assignment) if k in selectable]
-    )
+    if mode == "select":
+        draft, draft_ts = draft_selection(participant, assignment)
+        selected = [k for k in draft if k in selectable]
+    else:
+        selected, draft_ts = saved_selection(assignment, 1), 0
     numbered = [a for a in participant.assignments if a.position != TUTORIAL_POSITION]
     state = {
         "selected": selected,
+        "draftTs": draft_ts,
         "answerUrl": url_for("participant.answer", position=assignment.position),
         "eventsUrl": url_for("participant.events", position=assignment.position),
         "storageKey": f"codeq:{participant.public_id}:{assignment.position}:{phase}",
@@ -151,8 +161,13 @@ def task(position: int):
     return render_task(participant, participant.assignments[position - TUTORIAL_POSITION], step[1])
 
 
-def error(status: int, message: str):
-    return jsonify(ok=False, error=message), status
+def error(status: int, message: str, **extra):
+    return jsonify(ok=False, error=message, **extra), status
+
+
+def stale(participant: Participant, message: str):
+    """Answer a tab that is behind: the step was answered elsewhere; ``next`` is where to go on."""
+    return error(409, message, stale=True, next=next_url(participant))
 
 
 def event_room(participant: Participant, assignment: Assignment) -> int:
@@ -227,9 +242,9 @@ def answer(position: int):
     if previous is not None:
         if same_answer(previous, ans):
             return jsonify(ok=True, duplicate=True, next=next_url(participant))
-        return error(409, f"task {position} phase {ans.phase} is already answered")
+        return stale(participant, f"task {position} phase {ans.phase} is already answered")
     if not expected(participant, position, ans.phase):
-        return error(409, f"task {position} phase {ans.phase} is not the current step")
+        return stale(participant, f"task {position} phase {ans.phase} is not the current step")
     if ans.phase == 2 and ans.selected != saved_selection(assignment, 1):
         return error(400, "phase 2 must repeat the selection of phase 1")
     check = attention_check(participant.study, assignment.study_task)
@@ -275,7 +290,7 @@ def events(position: int):
         return error(400, str(err))
     phase = body.get("phase", 1)
     if not expected(participant, position, phase):
-        return error(409, f"task {position} phase {phase} is not open")
+        return stale(participant, f"task {position} phase {phase} is not open")
     if len(items) > event_room(participant, assignment):
         return error(429, f"this task has reached its limit of {MAX_TASK_EVENTS} events; nothing more is recorded")
     store_events(participant, assignment, items)
