@@ -14,7 +14,10 @@ import pytest
 ROOT = Path(__file__).parent.parent
 NEEDS_A_SERVICE = """
 def test_needs_it(service_missing):
-    service_missing("the frobnicator is not running on 127.0.0.1:1")
+    try:
+        raise ConnectionRefusedError("connection to 127.0.0.1:1 refused")
+    except ConnectionRefusedError:
+        service_missing("the frobnicator is not running on 127.0.0.1:1")
 """
 
 
