@@ -6,6 +6,7 @@ so a benchmark whose imports, options or output drifted from the packages fails 
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -22,7 +23,22 @@ ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_URL = os.environ.get("CODEQ_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NUMBER = r"([0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?)"
 
-pytestmark = pytest.mark.slow
+PACKAGES = {"codeq", "study_app", "analysis"}
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "bench").glob("*.py")))
+def test_benchmark_imports_what_it_measures_from_the_packages(script):
+    """No sys.path edits, nothing from tests/ or from another benchmark: what runs is what users import."""
+    tree = ast.parse((ROOT / "bench" / script).read_text(), script)
+    siblings = {p.stem for p in (ROOT / "bench").glob("*.py")} - PACKAGES
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", None) == "sys":
+            pytest.fail(f"{script}:{node.lineno} edits sys.path")
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in {"tests", "bench"} | siblings, f"{script}:{node.lineno} imports {name}"
 
 
 def bench(name: str, *args: str, timeout: float = 900) -> str:
@@ -47,6 +63,7 @@ def figure(pattern: str, text: str) -> list[float]:
     return [float(g) for g in match.groups()]
 
 
+@pytest.mark.slow
 def test_explainers_time_every_method():
     out = bench("explainers", "--snippets", "1", "--targets", "2", "--max-tokens", "32", "--max-steps", "4")
     (tokens,) = figure(rf"^model codeq-tiny on cpu \(torch.float32\); 1 snippets of {NUMBER} tokens, 2 targets$", out)
@@ -58,6 +75,7 @@ def test_explainers_time_every_method():
     assert rows["integrated_gradients"][1] > 5 * rows["attention"][1]
 
 
+@pytest.mark.slow
 def test_precision_error_measures_every_model_under_the_bound():
     out = bench(
         "precision_error",
@@ -79,6 +97,7 @@ def test_precision_error_measures_every_model_under_the_bound():
     assert missed == [0, 0, 0]
 
 
+@pytest.mark.slow
 def test_model_quality_reports_perplexity_and_completions():
     out = bench("model_quality", "--functions", "2", "--max-new-tokens", "8", "--max-blocks", "2", "--threads", "1")
     perplexity, tokens = figure(rf"^model codeq-tiny \(fp32\): held-out perplexity {NUMBER} over {NUMBER} tokens$", out)
@@ -91,6 +110,7 @@ def test_model_quality_reports_perplexity_and_completions():
     assert 0 <= repeating <= 2 and 0 <= parsing <= 2
 
 
+@pytest.mark.slow
 def test_export_study_seeds_and_exports_the_pilot():
     out = bench("export_study", "--participants", "3", "--events", "1")
     pilot = load_instrument(ROOT / "instruments" / "pilot")
@@ -110,6 +130,7 @@ def test_export_study_seeds_and_exports_the_pilot():
     assert seconds > 0
 
 
+@pytest.mark.slow
 def test_load_study_loses_nothing(service_missing):
     try:
         sa.create_engine(POSTGRES_URL).connect().close()
