@@ -34,7 +34,7 @@ from study_app.erase import erase
 from study_app.export.bundle import build_export
 from study_app.export.codebook import question_column
 from study_app.export.pseudonym import export_key, pseudonym
-from study_app.export.tables import ExportError, build_tables, load_rows
+from study_app.export.tables import ExportRequestError, build_tables, load_rows
 from study_app.export.writers import LINKAGE_FILE, linkage_bytes, render, zip_bytes
 from study_app.extensions import db
 from study_app.models import Participant, Study, utcnow
@@ -219,7 +219,7 @@ def export():
     if form.validate_on_submit():
         try:
             files = render(build_export(slug, drop_excluded=form.drop_excluded.data), form.format.data)
-        except ExportError as err:
+        except ExportRequestError as err:
             flash(str(err))
             return redirect(url_for("admin.export"))
         name = f"{slug}-export-{form.format.data}.zip"
@@ -239,7 +239,7 @@ def export_linkage():
         return redirect(url_for("admin.export", study=slug))
     try:
         data = linkage_bytes(build_export(slug))
-    except ExportError as err:
+    except ExportRequestError as err:
         flash(str(err))
         return redirect(url_for("admin.export"))
     return Response(

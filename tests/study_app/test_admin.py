@@ -39,7 +39,7 @@ def admin_urls(app) -> list[tuple[str, str]]:
     out = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("admin.") and rule.endpoint != "admin.login":
-            url = rule.rule.replace("<public_id>", "pub0000")
+            url = rule.rule.replace("<public_id>", "pub0000").replace("<int:index>", "0")
             out += [(m, url) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return out
 
