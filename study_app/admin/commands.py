@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 import requests
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from study_app import require_keys
 from study_app.admin.models import AdminUser
 from study_app.export.bundle import build_export
 from study_app.export.tables import ExportRequestError, find_slug
@@ -65,6 +66,7 @@ def export_command(
         raise click.ClickException(
             f"--linkage {linkage} lies inside {out}: keep recruiter ids apart from the shared data"
         )
+    require_keys(current_app.config)  # the pseudonyms are keyed hashes
     require_schema()
     try:
         export = build_export(slug, drop_excluded=drop_excluded, include_test=include_test)
