@@ -26,9 +26,10 @@ import random
 
 import click
 import torch
-from rationalize import heldout_functions, random_model
 
+from codeq.heldout import heldout_functions
 from codeq.loading import ModelLoadError, load_model
+from codeq.random_models import random_model
 from codeq.rationale_search import RESCORE_BOUNDS, rows_to_rescore, score_blocks
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -145,7 +146,7 @@ def main(device, sizes, snippets, steps_per_snippet, max_subset, max_tokens, dty
         models += [
             (
                 f"random {arch} {size}",
-                random_model(arch, size, bundled.tokenizer, bundled.device, torch.float32),
+                random_model(arch, size, len(bundled.tokenizer), bundled.device, torch.float32),
                 models[0][2],
             )
             for arch in ("gpt2", "llama")

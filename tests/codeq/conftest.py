@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from tiny_models import tiny_gpt2, tiny_llama
+from codeq.random_models import tiny_gpt2, tiny_llama
 from transformers import GPT2Config, GPT2LMHeadModel
 
 MODELS = {"gpt2": tiny_gpt2, "llama": tiny_llama}

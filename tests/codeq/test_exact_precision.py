@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 from test_rationalize import AdditiveModel
-from tiny_models import tiny_gpt2, tiny_llama
+from codeq.random_models import tiny_gpt2, tiny_llama
 
 from codeq.loading import LoadedModel, load_model
 from codeq.rationale_search import RESCORE_BOUNDS, rationalize
