@@ -597,7 +597,19 @@ def corpus_group():
     default=None,
     help="CPU threads per worker (local default: torch's; Ray CPU actors default: 1).",
 )
-@click.option("--items-per-shard", default=16, show_default=True, help="Items per batch and per shard file.")
+@click.option("--items-per-shard", default=16, show_default=True, help="Most items per shard file.")
+@click.option(
+    "--items-per-call",
+    default=64,
+    show_default=True,
+    help="Most items a worker is sent at once (a killed run redoes at most this many per worker).",
+)
+@click.option(
+    "--tokens-in-flight",
+    default=4096,
+    show_default=True,
+    help="Most tokens (prompt plus --max-new-tokens) of the items a worker rationalizes together.",
+)
 @click.option(
     "--language",
     default="python",
@@ -628,6 +640,8 @@ def corpus_run_cmd(
     gpus_per_worker,
     threads,
     items_per_shard,
+    items_per_call,
+    tokens_in_flight,
     language,
     targets_per_item,
     selection,
@@ -674,6 +688,8 @@ def corpus_run_cmd(
             device=device,
             threads=threads,
             items_per_shard=items_per_shard,
+            tokens_in_flight=tokens_in_flight,
+            items_per_call=items_per_call,
         )
     click.echo(json.dumps(summary, indent=2))
 
