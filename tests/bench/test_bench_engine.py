@@ -70,7 +70,7 @@ def test_rationalize_bench_every_token_and_predicted():
             assert number(rf"{label} +{name}: .* ([\d.]+) ms CPU/target", out) > 0
             assert number(rf"{label} +{name}: .*\((\d+) useful, 0 padding, 0.0%\)", out) > 0
             share = number(rf"{label} +{name} passes .* ([\d.]+)% of the measured matmul peak", out)
-            assert 0 < share < 200  # a matmul of other shapes can beat the 2048^3 one a little, never 2x
+            assert 0 < share < 200  # a matmul of other shapes can beat the square one a little, never 2x
         assert re.search(rf"{label} +batched vs reference: .*rationales identical .*: True", out)
         # both compute the same candidate rows; the reference in more passes
         batched = number(rf"{label} +batched: .* (\d+) forward passes", out)
@@ -94,7 +94,8 @@ def test_gpu_script_parses_and_runs_its_steps_on_the_cpu(tmp_path):
     script = ROOT / "bench" / "gpu_rationalize.sh"
     subprocess.run(["bash", "-n", str(script)], check=True)
     out = tmp_path / "out"
-    run("bash", str(script), env={"OUT": str(out), "DEVICE": "cpu", "QUICK": "1", "PYTHON": sys.executable})
+    env = {"OUT": str(out), "DEVICE": "cpu", "QUICK": "1", "PYTHON": sys.executable}
+    run("bash", str(script), env=env, timeout=1200)
     assert "no CUDA device" in (out / "device.txt").read_text()
     for name in ("bundled_bf16", "bundled_fp32", "gpt2_small_bf16", "gpt2_small_fp32"):
         text = (out / f"{name}.txt").read_text()
