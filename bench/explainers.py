@@ -56,7 +56,7 @@ def main(
         raise click.ClickException(str(err)) from None
     if random_arch:
         model_dtype = resolve_dtype(dtype, lm.device)
-        model = random_model(random_arch, size, lm.tokenizer, lm.device, model_dtype)
+        model = random_model(random_arch, size, len(lm.tokenizer), lm.device, model_dtype)
         lm = LoadedModel(model, lm.tokenizer, f"random {random_arch} {size}", lm.device, model_dtype)
     sequences = [lm.tokenizer(text)["input_ids"][:max_tokens] for text in heldout_functions(snippets)]
     chosen = [pick_targets(predicted_positions(lm, ids), len(ids), targets, top_up=True) for ids in sequences]

@@ -147,7 +147,7 @@ def main(device, sizes, snippets, steps_per_snippet, max_subset, max_tokens, dty
         models += [
             (
                 f"random {arch} {size}",
-                random_model(arch, size, bundled.tokenizer, bundled.device, torch.float32),
+                random_model(arch, size, len(bundled.tokenizer), bundled.device, torch.float32),
                 models[0][2],
             )
             for arch in ARCHITECTURES

@@ -585,8 +585,20 @@ def corpus_group():
     default=None,
     help="CPU threads per worker (local default: torch's; Ray CPU actors default: 1).",
 )
-@click.option("--items-per-shard", default=16, show_default=True, help="Items per batch and per shard file.")
+@click.option("--items-per-shard", default=16, show_default=True, help="Most items per shard file.")
 @target_rules_options("--targets-per-item", "Language of a source folder, and of records that name none.")
+@click.option(
+    "--items-per-call",
+    default=64,
+    show_default=True,
+    help="Most items a worker is sent at once (a killed run redoes at most this many per worker).",
+)
+@click.option(
+    "--tokens-in-flight",
+    default=4096,
+    show_default=True,
+    help="Most tokens (prompt plus --max-new-tokens) of the items a worker rationalizes together.",
+)
 @click.option(
     "--completion/--no-completion",
     default=True,
@@ -606,6 +618,8 @@ def corpus_run_cmd(
     threads,
     items_per_shard,
     rules,
+    items_per_call,
+    tokens_in_flight,
     completion,
 ):
     """Complete every item of INPUT, choose targets as `codeq prepare` does, and rationalize them.
@@ -635,6 +649,8 @@ def corpus_run_cmd(
             device=device,
             threads=threads,
             items_per_shard=items_per_shard,
+            tokens_in_flight=tokens_in_flight,
+            items_per_call=items_per_call,
         )
     click.echo(json.dumps(summary, indent=2))
 

@@ -1,7 +1,8 @@
-"""Randomly initialised causal LMs of named sizes, for timing and precision measurements.
+"""Randomly initialised causal LMs (GPT-2, and Llama with RoPE and grouped-query attention), seeded.
 
-Random weights give the arithmetic of a model of that shape (its speed, its rounding) without a
-download; their predictions mean nothing.
+The engine's tests use the tiny ones (a 48-token vocabulary, 2 layers); the benchmarks use
+``random_model`` at the sizes of ``SIZES``. Weights depend only on the seed, so every caller gets
+the same model.
 """
 
 from __future__ import annotations
@@ -9,38 +10,87 @@ from __future__ import annotations
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
+TINY_VOCAB = 48
+
 SIZES = {  # (layers, width, heads, vocabulary)
-    "tiny": (4, 192, 6, 8192),  # the bundled codeq-tiny's shape
+    "tiny": (4, 192, 6, 8192),  # codeq-tiny's shape
     "codeparrot-small": (12, 768, 12, 32768),
 }
 ARCHITECTURES = ("gpt2", "llama")
 
 
-def random_model(arch: str, size: str, tokenizer, device="cpu", dtype: torch.dtype = torch.float32) -> torch.nn.Module:
-    """A GPT-2 or a Llama (RoPE, grouped-query attention) of one of ``SIZES``, seeded, in eval mode.
+def build(
+    arch: str,
+    layers: int,
+    width: int,
+    heads: int,
+    vocab: int,
+    context: int,
+    intermediate: int | None = None,
+    kv_heads: int | None = None,
+    pad_zero: bool = False,
+):
+    """A random ``arch`` ("gpt2" or "llama") model in eval mode, fp32, dropout off, seed 0.
 
-    Its vocabulary is the size's or ``tokenizer``'s, whichever is larger, so that tokenizer's ids fit.
+    Llama only: ``intermediate`` (default twice the width) and ``kv_heads`` (default half the heads)
+    size the MLP and the grouped-query attention. ``pad_zero``:
+    token 0 is BOS, EOS and (Llama) the padding token, whose embedding row starts at zero.
     """
-
-    layers, width, heads, vocab = SIZES[size]
-    vocab = max(vocab, len(tokenizer))
-    torch.manual_seed(0)
-    if arch == "gpt2":
-        model = GPT2LMHeadModel(
-            GPT2Config(vocab_size=vocab, n_positions=1024, n_embd=width, n_layer=layers, n_head=heads)
-        )
-    elif arch == "llama":
-        model = LlamaForCausalLM(
-            LlamaConfig(
-                vocab_size=vocab,
-                hidden_size=width,
-                intermediate_size=width * 8 // 3,
-                num_hidden_layers=layers,
-                num_attention_heads=heads,
-                num_key_value_heads=heads // 3,
-                max_position_embeddings=1024,
-            )
-        )
-    else:
+    if arch not in ARCHITECTURES:
         raise ValueError(f"architecture {arch!r}: one of {', '.join(ARCHITECTURES)}")
-    return model.to(device, dtype).eval()
+    torch.manual_seed(0)
+    specials = {"bos_token_id": 0, "eos_token_id": 0} if pad_zero else {}
+    if arch == "gpt2":
+        config = GPT2Config(
+            vocab_size=vocab,
+            n_positions=context,
+            n_embd=width,
+            n_layer=layers,
+            n_head=heads,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            **specials,
+        )
+        return GPT2LMHeadModel(config).eval()
+    config = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=width,
+        intermediate_size=intermediate or 2 * width,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads or heads // 2,
+        max_position_embeddings=context,
+        **specials,
+        **({"pad_token_id": 0} if pad_zero else {}),
+    )
+    return LlamaForCausalLM(config).eval()
+
+
+def tiny_gpt2(dtype=torch.float64):
+    """A 2-layer GPT-2, 32 wide, of ``TINY_VOCAB`` tokens (float64 by default: batching cannot flip near-ties)."""
+    return build("gpt2", layers=2, width=32, heads=2, vocab=TINY_VOCAB, context=128, pad_zero=True).to(dtype)
+
+
+def tiny_llama(dtype=torch.float64):
+    """A 2-layer Llama, 32 wide, 4 query and 2 key-value heads, of ``TINY_VOCAB`` tokens."""
+    return build("llama", layers=2, width=32, heads=4, vocab=TINY_VOCAB, context=128, pad_zero=True).to(dtype)
+
+
+def random_model(arch: str, size: str, vocab: int, device="cpu", dtype: torch.dtype = torch.float32):
+    """A random ``arch`` model of one of ``SIZES``, its vocabulary at least ``vocab`` (a tokenizer's length).
+
+    The Llama has an MLP 8/3 as wide as the model and three query heads per key-value head.
+    """
+    layers, width, heads, size_vocab = SIZES[size]
+    model = build(
+        arch,
+        layers,
+        width,
+        heads,
+        max(size_vocab, vocab),
+        context=1024,
+        intermediate=width * 8 // 3,
+        kv_heads=heads // 3,
+    )
+    return model.to(device, dtype)

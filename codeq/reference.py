@@ -1,8 +1,12 @@
 """Greedy rationalization, one target at a time: the readable reference for ``codeq.rationalize``.
 
-This follows the algorithm in docs/engine.md step by step and favours clarity over speed: each step of each target is one
-forward pass over that target's candidates (all the same length, so no padding), full logits are
-computed, and everything is plain Python lists. The fast engine must return exactly what this
+It is the loop of the algorithm's authors (``rationalize_lm`` in keyonvafa/sequential-rationales,
+``huggingface/rationalization.py``, the function the CodeQ artifact calls): one target at a time;
+each step scores ``sorted(S + [j])`` for every j < t not in S, with the original position ids, in
+forward passes of at most ``MAX_TOKENS_PER_BATCH`` tokens that compute the logits of every
+position; the first maximum wins; the search stops when the argmax is the target. Two departures,
+neither changing a result: an explicit all-ones attention mask (see :func:`score_subsets`), and
+``max_steps`` counting the positions added after t-1. The fast engine must return exactly what this
 returns; the tests and ``bench/rationalize.py`` both compare against this module.
 """
 
@@ -15,25 +19,33 @@ import torch
 from codeq.loading import LoadedModel
 from codeq.rationale_search import Rationale
 
+MAX_TOKENS_PER_BATCH = 4096  # the authors' default ``max_tokens_per_batch``
+
 
 @torch.inference_mode()
 def score_subsets(model, ids: torch.Tensor, subsets: list[list[int]], target_id: int):
     """Return (log p(target), argmax token) for the next token after each subset of ``ids``.
 
-    Every subset is fed compacted, in original order, with its original position ids and an
-    explicit all-ones attention mask (without the mask transformers reads the position-id gaps as
+    The subsets, all of one length k, go in batches of ``MAX_TOKENS_PER_BATCH // k`` rows. Every
+    subset is fed compacted, in original order, with its original position ids and an explicit
+    all-ones attention mask (without the mask transformers reads the position-id gaps as
     packed-sequence boundaries).
     """
     device = next(model.parameters()).device
     positions = torch.tensor(subsets, device=device)  # (m, k)
-    out = model(
-        input_ids=ids.to(device)[positions],
-        position_ids=positions,
-        attention_mask=torch.ones_like(positions),
-        use_cache=False,
-    )
-    logp = out.logits[:, -1].float().log_softmax(-1)  # (m, V)
-    return logp[:, target_id].tolist(), logp.argmax(-1).tolist()
+    rows = max(1, MAX_TOKENS_PER_BATCH // positions.shape[1])
+    logps, tops = [], []
+    for batch in positions.split(rows):
+        out = model(
+            input_ids=ids.to(device)[batch],
+            position_ids=batch,
+            attention_mask=torch.ones_like(batch),
+            use_cache=False,
+        )
+        logp = out.logits[:, -1].float().log_softmax(-1)  # (rows, V)
+        logps += logp[:, target_id].tolist()
+        tops += logp.argmax(-1).tolist()
+    return logps, tops
 
 
 def rationalize_one(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from codeq.corpus_run.manifest import RunSettings
-from codeq.corpus_run.worker import ItemRationalizer
+from codeq.corpus_run.worker import TOKENS_IN_FLIGHT, ItemRationalizer
 from codeq.errors import UserError
 
 
@@ -41,6 +41,7 @@ def run_ray(
     workers: int = 1,
     gpus_per_worker: float = 0,
     threads: int | None = None,
+    tokens_in_flight: int = TOKENS_IN_FLIGHT,
 ) -> Iterator[pd.DataFrame]:
     """Yield one result frame per batch of ``items`` as the actors finish them (in no fixed order)."""
     ray = import_ray()
@@ -66,6 +67,7 @@ def run_ray(
                 "settings": settings,
                 "device": "cuda" if on_gpu else "cpu",
                 "threads": None if on_gpu else threads or 1,
+                "tokens_in_flight": tokens_in_flight,
             },
             **resources,
         )

@@ -1,15 +1,18 @@
 """Drive a corpus run: check the manifest, skip finished items, feed an engine, write its shards.
 
 Exactly once: an item is finished when its id appears in a ``rationales`` or ``errors`` shard;
-a restart reads those ids and sends only the other items. Each batch of results is written as one
-errors shard and then one rationales shard, each atomically and named by the batch's items, and
-items already written are dropped from a result before writing (so an engine that hands back a
-retried batch twice cannot duplicate rows).
+a restart reads those ids and sends only the other items. Engines get calls of up to
+``items_per_call`` items (the worker rationalizes them together, within ``tokens_in_flight``);
+the results of a call are cut into groups of at most ``items_per_shard`` items, each written as one errors
+shard and then one rationales shard, atomically and named by the group's items. Items already
+written are dropped from a result before writing (so an engine that hands back a retried batch
+twice cannot duplicate rows).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,10 +29,12 @@ from codeq.corpus_run.shards import (
     remove_temporaries,
     write_shard,
 )
+from codeq.corpus_run.worker import TOKENS_IN_FLIGHT
 from codeq.errors import UserError
 from codeq.loading import model_config
 
 ENGINES = ("local", "ray")
+ITEMS_PER_CALL = 64  # default most items of an engine call; a killed run redoes at most this many per worker
 
 
 def run_corpus(
@@ -43,6 +48,8 @@ def run_corpus(
     threads: int | None = None,
     items_per_shard: int = 16,
     progress: bool = True,
+    tokens_in_flight: int = TOKENS_IN_FLIGHT,
+    items_per_call: int = ITEMS_PER_CALL,
 ) -> dict:
     """Rationalize every item of ``input_path`` into shards under ``out``; return a summary.
 
@@ -56,8 +63,8 @@ def run_corpus(
         raise UserError(f"unknown engine {engine!r}: use {' or '.join(ENGINES)}")
     if engine == "local" and (workers != 1 or gpus_per_worker):
         raise UserError("--workers and --gpus-per-worker need --engine ray (the local engine is one worker)")
-    if workers < 1 or items_per_shard < 1:
-        raise UserError("--workers and --items-per-shard must be at least 1")
+    if min(workers, items_per_shard, tokens_in_flight, items_per_call) < 1:
+        raise UserError("--workers, --items-per-shard, --items-per-call and --tokens-in-flight must be at least 1")
     model_config(settings.model)  # a model that cannot load is reported here, not by every worker
     out = Path(out)
     items, input_errors = read_items(input_path, settings.rules.language)
@@ -82,10 +89,12 @@ def run_corpus(
         smoothing=0.1,
     ) as bar:
         if len(pending):
+            # every worker gets work: a call holds at most a worker's share of the pending items
+            per_call = min(items_per_call, math.ceil(len(pending) / workers))
             for result in _engine_results(
-                engine, settings, pending, items_per_shard, workers, gpus_per_worker, device, threads
+                engine, settings, pending, per_call, workers, gpus_per_worker, device, threads, tokens_in_flight
             ):
-                finished = _write_results(out, result, done)
+                finished = _write_results(out, result, done, items_per_shard)
                 this_run["items"] += finished
                 this_run["worker_seconds"] += float(result["seconds"].sum())
                 this_run["worker_cpu_seconds"] += float(result["cpu_seconds"].sum())
@@ -98,33 +107,40 @@ def run_corpus(
     return {**summarize(out), "this_run": {key: round(value, 3) for key, value in this_run.items()}}
 
 
-def _engine_results(engine, settings, pending, items_per_shard, workers, gpus_per_worker, device, threads):
+def _engine_results(engine, settings, pending, per_call, workers, gpus_per_worker, device, threads, tokens_in_flight):
     if engine == "ray":
         from codeq.corpus_run.ray_engine import run_ray
 
         return run_ray(
-            settings, pending, items_per_shard, workers=workers, gpus_per_worker=gpus_per_worker, threads=threads
+            settings,
+            pending,
+            per_call,
+            workers=workers,
+            gpus_per_worker=gpus_per_worker,
+            threads=threads,
+            tokens_in_flight=tokens_in_flight,
         )
     from codeq.corpus_run.local_engine import run_local
 
-    batches = (pending.iloc[i : i + items_per_shard] for i in range(0, len(pending), items_per_shard))
-    return run_local(settings, batches, device=device, threads=threads)
+    batches = (pending.iloc[i : i + per_call] for i in range(0, len(pending), per_call))
+    return run_local(settings, batches, device=device, threads=threads, tokens_in_flight=tokens_in_flight)
 
 
-def _write_results(out: Path, result: pd.DataFrame, done: set[str]) -> int:
-    """Write one result frame's errors and rows; return how many new items it finished."""
+def _write_results(out: Path, result: pd.DataFrame, done: set[str], items_per_shard: int) -> int:
+    """Write one result frame's errors and rows, ``items_per_shard`` items a shard; return how many
+    new items it finished."""
     result = result[~result["item_id"].isin(done)]
-    if result.empty:
-        return 0
-    ids = list(result["item_id"])
-    errors = [json.loads(e) for e in result["error"] if e]
-    rows = [row for r in result["rows"] if r for row in json.loads(r)]
-    if errors:
-        write_shard(out, ERRORS, errors, ids)
-    if rows:
-        write_shard(out, RATIONALES, rows, ids)
-    done.update(ids)
-    return len(ids)
+    for start in range(0, len(result), items_per_shard):
+        shard = result.iloc[start : start + items_per_shard]
+        ids = list(shard["item_id"])
+        errors = [json.loads(e) for e in shard["error"] if e]
+        rows = [row for r in shard["rows"] if r for row in json.loads(r)]
+        if errors:
+            write_shard(out, ERRORS, errors, ids)
+        if rows:
+            write_shard(out, RATIONALES, rows, ids)
+        done.update(ids)
+    return len(result)
 
 
 def summarize(out: str | Path) -> dict:

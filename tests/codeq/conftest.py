@@ -4,8 +4,9 @@ import os
 
 import pytest
 import torch
-from tiny_models import tiny_gpt2, tiny_llama
 from transformers import GPT2Config, GPT2LMHeadModel
+
+from codeq.random_models import tiny_gpt2, tiny_llama
 
 MODELS = {"gpt2": tiny_gpt2, "llama": tiny_llama}
 

@@ -5,9 +5,9 @@ import copy
 import pytest
 import torch
 from test_rationalize import AdditiveModel
-from tiny_models import tiny_gpt2, tiny_llama
 
 from codeq.loading import LoadedModel, load_model
+from codeq.random_models import tiny_gpt2, tiny_llama
 from codeq.rationale_search import rationalize
 from codeq.reference import rationalize_reference
 

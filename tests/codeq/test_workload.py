@@ -31,31 +31,23 @@ def test_heldout_functions_are_whole_functions_of_the_heldout_modules():
     assert owners[0] != owners[1]  # round robin: each module's first function before any second one
 
 
-class Vocabulary:
-    def __init__(self, n):
-        self.n = n
-
-    def __len__(self):
-        return self.n
-
-
 @pytest.mark.parametrize("arch", ["gpt2", "llama"])
 def test_random_models_have_their_size_and_are_seeded(arch):
     layers, width, heads, vocab = SIZES["tiny"]
-    model = random_model(arch, "tiny", Vocabulary(100), "cpu", torch.float32)
+    model = random_model(arch, "tiny", 100, "cpu", torch.float32)
     assert (model.config.num_hidden_layers, model.config.hidden_size, model.config.num_attention_heads) == (
         layers,
         width,
         heads,
     )
     assert model.config.vocab_size == vocab and not model.training
-    again = random_model(arch, "tiny", Vocabulary(vocab + 5), "cpu", torch.bfloat16)
+    again = random_model(arch, "tiny", vocab + 5, "cpu", torch.bfloat16)
     assert again.config.vocab_size == vocab + 5  # the tokenizer's ids must fit
     assert next(again.parameters()).dtype == torch.bfloat16
     first = next(model.parameters())
-    assert torch.equal(next(random_model(arch, "tiny", Vocabulary(100)).parameters()), first)  # seeded
+    assert torch.equal(next(random_model(arch, "tiny", 100).parameters()), first)  # seeded
 
 
 def test_an_unknown_architecture_is_named():
     with pytest.raises(ValueError, match="architecture 'rnn': one of gpt2, llama"):
-        random_model("rnn", "tiny", Vocabulary(10))
+        random_model("rnn", "tiny", 10)
