@@ -12,6 +12,7 @@ import click
 
 from codeq.errors import UserError
 from codeq.logs import log_level_option
+from codeq.taxonomy import LANGUAGES
 
 # What every engine command imports; the base install (study app and analysis) has none of them.
 ENGINE_MODULES = ("torch", "transformers", "tree_sitter")
@@ -309,6 +310,13 @@ def unit_coverage_cmd(paths, language):
     help="Comma-separated stop rules: eos, blank_line, end_of_function (empty: budget only).",
 )
 @click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    default="python",
+    show_default=True,
+    help="The prompt's language: where its function ends (a dedent, or the closing brace).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
@@ -316,7 +324,7 @@ def unit_coverage_cmd(paths, language):
     show_default=True,
     help="text: the completion only; json: ids, offsets and stop reason too.",
 )
-def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, fmt):
+def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, language, fmt):
     """Complete the code in PROMPT_FILE ('-' for stdin) greedily.
 
     The file's trailing newlines are dropped: byte-level BPE merges a final newline with the next
@@ -332,7 +340,7 @@ def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, f
     with user_errors():
         lm = load(model_name, device, dtype)
         rules = tuple(rule.strip() for rule in stop.split(",") if rule.strip())
-        result = complete(lm, prompt, max_new_tokens=max_new_tokens, stop=rules)
+        result = complete(lm, prompt, max_new_tokens=max_new_tokens, stop=rules, language=language)
     if fmt == "text":
         click.echo(result.text, nl=False)
         return

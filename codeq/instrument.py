@@ -85,10 +85,14 @@ def read_snippets(folder: Path, study_id: str, language: str, required: bool = T
         if not ID.match(path.stem):
             raise StudyError(f"{path}: file name must be letters, digits, '-', '_' or '.'")
         text = path.read_text(encoding="utf-8")
+        first_line = 1
         while m := _HEADER.match(text):
             text = text[m.end() :]
+            first_line += 1
         text = text.rstrip()
         if not text.strip():
             raise StudyError(f"{path}: the snippet is empty")
-        snippets.append(Snippet(snippet_id=path.stem, task_prefix=f"{study_id}-{path.stem}", prompt=text))
+        snippets.append(
+            Snippet(snippet_id=path.stem, task_prefix=f"{study_id}-{path.stem}", prompt=text, first_line=first_line)
+        )
     return snippets

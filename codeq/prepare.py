@@ -26,8 +26,8 @@ from codeq.contract import Task, write_tasks
 from codeq.explainers.study_tasks import explain_tasks
 from codeq.instrument import Study, StudyError, read_snippets, read_study
 from codeq.loading import load_model, model_languages
+from codeq.screen import syntax_problem
 from codeq.tasks import Snippet, build_tasks
-from codeq.units import parser_for
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,13 @@ def preparation_warnings(
     """Return one line for each thing that works but is probably a mistake."""
     rules = study.rules
     out = []
-    parser = parser_for(rules.language)
     for s in snippets:
-        if parser.parse(s.prompt.encode()).root_node.has_error:
-            out.append(f"snippet {s.snippet_id} does not parse as {rules.language} (a syntax error)")
+        problem = syntax_problem(s.prompt, rules.language)
+        if problem is not None:
+            out.append(
+                f"snippet {s.snippet_id} does not parse as {rules.language}: "
+                f"a syntax error on line {problem.line + s.first_line - 1} ({problem.text})"
+            )
     for snippet_id, n in short_of_targets(snippets, tasks, rules.targets_per_snippet).items():
         out.append(f"snippet {snippet_id} has {n} of {rules.targets_per_snippet} targets")
     if not tutorial:

@@ -42,6 +42,7 @@ class Snippet:
     snippet_id: str
     task_prefix: str
     prompt: str
+    first_line: int = 1  # the prompt's first line in its file (header lines come before it)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def screen_targets(
 
 def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     try:
-        completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens)
+        completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens, language=rules.language)
     except SequenceTooLong as err:
         raise SequenceTooLong(f"snippet {snippet.snippet_id}: {err}; shorten it or lower max_new_tokens") from None
     text = snippet.prompt + completion.text

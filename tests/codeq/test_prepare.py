@@ -299,7 +299,7 @@ def test_snippet_longer_than_the_context_is_one_line_error(tmp_path, bigram_lm):
 
 def test_prepare_warns_one_line_for_each_probable_mistake(tmp_path, bigram_lm, monkeypatch):
     folder = make_study(tmp_path / "s", STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 20"))
-    (folder / "snippets" / "gamma.py").write_text("def broken(a:\n    return a + a + a + a")
+    (folder / "snippets" / "gamma.py").write_text("# source: a header line\ndef broken(a):\n    return a a + a + a")
     (folder / "tutorial" / "tut.py").unlink()
     card_dir = tmp_path / "card"
     card_dir.mkdir()
@@ -314,7 +314,7 @@ def test_prepare_warns_one_line_for_each_probable_mistake(tmp_path, bigram_lm, m
     # 12 new tokens cannot hold 20 targets; gamma's completion may be screened out entirely
     short = [f"Warning: snippet {s} has {counts[s]} of 20 targets" for s in ("alpha", "beta", "gamma")]
     assert warnings == [
-        "Warning: snippet gamma does not parse as python (a syntax error)",
+        "Warning: snippet gamma does not parse as python: a syntax error on line 3 (return a a + a + a)",
         *short,
         f"Warning: no tutorial task (no snippet in {folder / 'tutorial'} gave a target): "
         "the study app will use the first task as the tutorial",
@@ -337,8 +337,8 @@ def test_line_end_targets_are_a_warning(tmp_path, bigram_lm):
 
 def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_path, bigram_lm):
     folder = make_study(tmp_path / "s")
-    # the bigram model writes " + x + x ..." inside a parenthesis it never closes
-    (folder / "snippets" / "gamma.py").write_text("def k(a, b):\n    return (a")
+    # the bigram model writes " + x + x ..." after two names in a row
+    (folder / "snippets" / "gamma.py").write_text("def k(a, b):\n    return a b")
     card = prepare(folder, lm=bigram_lm)
     tasks = read_tasks(folder / "tasks.jsonl")
     assert [t.task_id for t in tasks] == ["s-alpha-t1", "s-alpha-t2", "s-beta-t1", "s-beta-t2"]
@@ -348,7 +348,7 @@ def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_pat
         {
             "snippet": "s-gamma",
             "line": 2,
-            "text": "    return (a" + " + x" * 6,
+            "text": "    return a b" + " + x" * 6,
             "reason": "parse_error",
             "candidates": 12,
         }
