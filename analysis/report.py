@@ -772,7 +772,7 @@ def write_report(
     ctx = Context(export, Path(folder), out, Options(keep_excluded, correction, zero_method, n_boot, ci, seed, mixed))
     ctx.tables.update(agreement_tables(export, n_boot=n_boot, ci=ci, seed=seed))
     sections = []
-    for build in tqdm(SECTIONS, desc="analysis report", unit="section"):
+    for build in tqdm(SECTIONS, desc="analysis report", unit="section", disable=None):
         section = build(ctx)
         if section is not None:
             sections.append(section)

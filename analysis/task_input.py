@@ -47,7 +47,7 @@ def read_task_input(path) -> list[Task]:
     if not shards:
         raise ContractError(f"{path}: no tasks file and no *.parquet shards in this folder")
     tasks = []
-    for shard in tqdm(shards, desc="reading shards", unit="shard", disable=len(shards) < 2):
+    for shard in tqdm(shards, desc="reading shards", unit="shard", disable=True if len(shards) < 2 else None):
         tasks.extend(_shard_tasks(shard, path))
     ids = [t.task_id for t in tasks]
     if len(set(ids)) != len(ids):

@@ -206,11 +206,16 @@ def train_tiny_cmd(
 def prepare_cmd(study, model, device):
     """Write STUDY/tasks.jsonl, tutorial.jsonl and model_card.json from study.toml and the snippets."""
     from codeq.instrument import read_study
-    from codeq.prepare import prepare
+    from codeq.prepare import NoTargets, prepare
 
     with user_errors():
         lm = load(model, device, read_study(study).dtype) if model else None
-        card = prepare(study, lm=lm, device=device)
+        try:
+            card = prepare(study, lm=lm, device=device)
+        except NoTargets as err:
+            for line in err.details:
+                click.echo(line, err=True)
+            raise
     click.echo(json.dumps(card, indent=2, sort_keys=True))
     for warning in card["warnings"]:
         click.echo(f"Warning: {warning}", err=True)

@@ -16,7 +16,7 @@ from codeq.study_definition import (
     SUFFIXES,
     StudyDefinition,
     StudyError,
-    preparation_hash,
+    preparation_parts,
     read_definition,
     snippet_files,
 )
@@ -38,7 +38,7 @@ class Study:
     snippets_dir: Path
     tutorial_dir: Path
     definition: StudyDefinition
-    prepared_from: str  # preparation_hash of the folder as read
+    prepared_from: dict[str, str]  # preparation_parts of the folder as read
     explainers: tuple[str, ...] = ("greedy",)
 
 
@@ -65,20 +65,22 @@ def read_study(folder: str | Path) -> Study:
         snippets_dir=definition.snippets_dir,
         tutorial_dir=definition.tutorial_dir,
         definition=definition,
-        prepared_from=preparation_hash(definition),
+        prepared_from=preparation_parts(definition),
         explainers=tuple(prep.explainers),
     )
 
 
-def read_snippets(folder: Path, study_id: str, language: str, required: bool = True) -> list[Snippet]:
+def read_snippets(folder: Path, study_id: str, language: str) -> list[Snippet]:
     """Read every snippet file of ``folder`` (sorted by name), its ``source:`` header lines removed.
 
     The prompt ends where its last line's text ends: byte-level BPE merges a line break with the
     next line's indentation into one token, so a prompt ending in a bare line break is a boundary the
     model hardly saw in training (it then tends to stop at once). The model writes the line break.
     """
+    if not folder.is_dir():
+        raise StudyError(f"{folder}: no such folder")
     files = snippet_files(folder, language)
-    if not files and required:
+    if not files:
         raise StudyError(f"{folder}: no {SUFFIXES[language]} snippet files")
     snippets = []
     for path in files:
