@@ -86,7 +86,7 @@ def test_shell_block_runs_as_written(docs_folder, code, skip):
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # the README's tour prepares the pilot: minutes on a busy CPU
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
