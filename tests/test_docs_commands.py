@@ -75,6 +75,7 @@ def docs_folder(tmp_path_factory):
     return folder, env
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code, skip", BLOCKS)
 def test_shell_block_runs_as_written(docs_folder, code, skip):
     if skip:

@@ -123,6 +123,7 @@ BROKEN = "// source: BinarySearch.java, a semicolon removed\n" + "\n".join(
 ).replace("int low = 0;", "int low = 0")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "language, snippets, tutorial",
     [("java", JAVA, JAVA_TUTORIAL), ("javascript", JAVASCRIPT, JAVASCRIPT_TUTORIAL)],
