@@ -149,7 +149,8 @@ def power_cmd(export, participants, out, by, n_sim, alpha, correction, zero_meth
 @click.option("--n-boot", type=click.IntRange(min=1), default=2000, show_default=True, help="Bootstrap replicates.")
 @click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
 def explain_cmd(source, out, include_unconverged, resample, n_boot, seed):
-    """Global explanation of the model rationales in INPUT: a tasks JSONL file or a folder of corpus Parquet shards.
+    """Global explanation of the model rationales in INPUT: a tasks JSONL file, a study folder
+    (its tasks.jsonl) or a folder of corpus Parquet shards.
 
     Writes category x category matrices, per-category frequencies with bootstrap CIs, the
     token- vs category-level entropy, a heatmap and summary.json to --out.

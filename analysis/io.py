@@ -63,6 +63,9 @@ class Export:
     files: dict[str, Path] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)  # participant ids dropped as excluded
     other_kinds: dict[str, int] = field(default_factory=dict)  # responses dropped by kind (tutorial, attention)
+    # participant id -> attention checks failed, for every participant who answered one (None: the
+    # export has no attention_passed column)
+    attention_failures: dict[str, int] | None = None
     # every explainer's rows of model_rationales (explainer, unit_index, score, in_rationale, ...);
     # ``model_rationales`` itself keeps the greedy rows only. An export without an explainer column
     # is all greedy, its score the 0/1 of in_rationale.
@@ -346,6 +349,10 @@ def _keep_main_tasks(export: Export) -> None:
     export.other_kinds = (
         other.drop_duplicates(["participant_id", "task_id"])["kind"].astype("str").value_counts().to_dict()
     )
+    checks = other[other["kind"].astype("str") == "attention"].drop_duplicates(["participant_id", "task_id"])
+    if "attention_passed" in checks.columns and not checks.empty:
+        failed = pd.to_numeric(checks["attention_passed"], errors="coerce") == 0
+        export.attention_failures = failed.groupby(checks["participant_id"].astype("str")).sum().astype(int).to_dict()
     pairs = pd.MultiIndex.from_frame(other[["participant_id", "task_id"]].astype("str"))
     drop = pd.MultiIndex.from_arrays([export.selections[c].astype("str") for c in ("participant_id", "task_id")]).isin(
         pairs

@@ -117,7 +117,7 @@ def simulate_power(
     rng = np.random.default_rng(seed)
     pilot = pilot[pilot["n_units"] > 0]
     hits = {}
-    with tqdm(total=len(participants) * n_sim, desc="power simulation", unit="study") as bar:
+    with tqdm(total=len(participants) * n_sim, desc="power simulation", unit="study", disable=None) as bar:
         for n in participants:
             for _ in range(n_sim):
                 tests = category_tests(

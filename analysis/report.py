@@ -147,6 +147,13 @@ def exclusion_note(export: Export, keep_excluded: bool) -> str:
         f" {n} {kind} responses were left out (only main tasks are analysed)."
         for kind, n in sorted(export.other_kinds.items())
     )
+    if export.attention_failures is not None:
+        failed = {p: n for p, n in sorted(export.attention_failures.items()) if n}
+        kinds += (
+            f" {sum(failed.values())} attention checks failed, by {len(failed)} of "
+            f"{len(export.attention_failures)} participants who took one"
+            + (f" ({', '.join(f'{p}: {n}' for p, n in failed.items())})." if failed else ".")
+        )
     kinds += "".join(f" Note: {w[0].upper()}{w[1:]}." for w in export.warnings)
     if export.participants is None or "excluded" not in export.participants.columns:
         return "The export has no participants table with an excluded column: no exclusions were applied." + kinds
@@ -772,7 +779,7 @@ def write_report(
     ctx = Context(export, Path(folder), out, Options(keep_excluded, correction, zero_method, n_boot, ci, seed, mixed))
     ctx.tables.update(agreement_tables(export, n_boot=n_boot, ci=ci, seed=seed))
     sections = []
-    for build in tqdm(SECTIONS, desc="analysis report", unit="section"):
+    for build in tqdm(SECTIONS, desc="analysis report", unit="section", disable=None):
         section = build(ctx)
         if section is not None:
             sections.append(section)

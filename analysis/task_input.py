@@ -1,4 +1,5 @@
-"""Read contract tasks for global explanations: a ``tasks.jsonl`` file or a folder of corpus Parquet shards.
+"""Read contract tasks for global explanations: a ``tasks.jsonl`` file, a study folder holding one,
+or a folder of corpus Parquet shards.
 
 A corpus run writes Parquet shards whose rows carry one contract task each, as JSON in a string
 column ``task`` (the same text as a ``tasks.jsonl`` line). Both inputs give the same list of
@@ -16,6 +17,7 @@ from codeq.contract import ContractError, Task, parse_task, read_tasks
 
 TASK_COLUMN = "task"
 RUN_MANIFEST, RUN_ROWS = "manifest.json", "rationales"  # a corpus run's folder: its rows beside its errors/
+STUDY_TASKS = "tasks.jsonl"  # a study folder's prepared tasks (codeq prepare)
 
 
 def read_task_input(path) -> list[Task]:
@@ -28,6 +30,7 @@ def read_task_input(path) -> list[Task]:
         recursively for ``*.parquet`` shards with a string column ``task``; shards are read in
         sorted path order, rows in file order. A corpus run's folder (``codeq corpus run --out``)
         may be given itself: its ``rationales/`` shards are read and its ``errors/`` table left out.
+        A study folder (``instruments/<study>``, with ``tasks.jsonl``) gives its main tasks.
 
     Raises
     ------
@@ -41,13 +44,15 @@ def read_task_input(path) -> list[Task]:
         return read_tasks(path)
     if not path.is_dir():
         raise ContractError(f"{path}: no such file or folder")
+    if (path / STUDY_TASKS).is_file():
+        return read_tasks(path / STUDY_TASKS)
     if (path / RUN_MANIFEST).is_file() and (path / RUN_ROWS).is_dir():
         path = path / RUN_ROWS
     shards = sorted(p for p in path.rglob("*.parquet") if p.is_file())
     if not shards:
         raise ContractError(f"{path}: no tasks file and no *.parquet shards in this folder")
     tasks = []
-    for shard in tqdm(shards, desc="reading shards", unit="shard", disable=len(shards) < 2):
+    for shard in tqdm(shards, desc="reading shards", unit="shard", disable=True if len(shards) < 2 else None):
         tasks.extend(_shard_tasks(shard, path))
     ids = [t.task_id for t in tasks]
     if len(set(ids)) != len(ids):

@@ -14,6 +14,7 @@ from codeq.contract import EXPLAINERS
 from codeq.errors import UserError, user_errors
 from codeq.logs import log_level_option
 from codeq.study_definition import SELECTIONS, TargetRules
+from codeq.taxonomy import LANGUAGES
 
 # What every engine command imports; the base install (study app and analysis) has none of them.
 ENGINE_MODULES = ("torch", "transformers", "tree_sitter")
@@ -224,11 +225,16 @@ def train_tiny_cmd(
 def prepare_cmd(study, model, device):
     """Write STUDY/tasks.jsonl, tutorial.jsonl and model_card.json from study.toml and the snippets."""
     from codeq.instrument import read_study
-    from codeq.prepare import prepare
+    from codeq.prepare import NoTargets, prepare
 
     with user_errors():
         lm = load(model, device, read_study(study).dtype) if model else None
-        card = prepare(study, lm=lm, device=device)
+        try:
+            card = prepare(study, lm=lm, device=device)
+        except NoTargets as err:
+            for line in err.details:
+                click.echo(line, err=True)
+            raise
     click.echo(json.dumps(card, indent=2, sort_keys=True))
     for warning in card["warnings"]:
         click.echo(f"Warning: {warning}", err=True)
@@ -300,6 +306,13 @@ def unit_coverage_cmd(paths, language):
     help="Comma-separated stop rules: eos, blank_line, end_of_function (empty: budget only).",
 )
 @click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    default="python",
+    show_default=True,
+    help="The prompt's language: where its function ends (a dedent, or the closing brace).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
@@ -307,7 +320,7 @@ def unit_coverage_cmd(paths, language):
     show_default=True,
     help="text: the completion only; json: ids, offsets and stop reason too.",
 )
-def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, fmt):
+def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, language, fmt):
     """Complete the code in PROMPT_FILE ('-' for stdin) greedily.
 
     The file's trailing newlines are dropped: byte-level BPE merges a final newline with the next
@@ -323,7 +336,7 @@ def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, f
     with user_errors():
         lm = load(model_name, device, dtype)
         rules = tuple(rule.strip() for rule in stop.split(",") if rule.strip())
-        result = complete(lm, prompt, max_new_tokens=max_new_tokens, stop=rules)
+        result = complete(lm, prompt, max_new_tokens=max_new_tokens, stop=rules, language=language)
     if fmt == "text":
         click.echo(result.text, nl=False)
         return

@@ -116,7 +116,7 @@ def source_files(paths: list[Path], language: str | None = None, suffixes: tuple
 def category_counts(paths: list[Path], language: str) -> Counter:
     """Count the units of each category over ``paths`` (files that are not UTF-8 are skipped)."""
     counts = Counter()
-    for path in tqdm(paths, desc="categorizing", unit="file"):
+    for path in tqdm(paths, desc="categorizing", unit="file", disable=None):
         try:
             code = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):

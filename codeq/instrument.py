@@ -17,7 +17,7 @@ from codeq.study_definition import (
     StudyDefinition,
     StudyError,
     TargetRules,
-    preparation_hash,
+    preparation_parts,
     read_definition,
     snippet_files,
 )
@@ -39,7 +39,7 @@ class Study:
     snippets_dir: Path
     tutorial_dir: Path
     definition: StudyDefinition
-    prepared_from: str  # preparation_hash of the folder as read
+    prepared_from: dict[str, str]  # preparation_parts of the folder as read
     explainers: tuple[str, ...] = ("greedy",)
 
 
@@ -56,30 +56,36 @@ def read_study(folder: str | Path) -> Study:
         snippets_dir=definition.snippets_dir,
         tutorial_dir=definition.tutorial_dir,
         definition=definition,
-        prepared_from=preparation_hash(definition),
+        prepared_from=preparation_parts(definition),
         explainers=tuple(prep.explainers),
     )
 
 
-def read_snippets(folder: Path, study_id: str, language: str, required: bool = True) -> list[Snippet]:
+def read_snippets(folder: Path, study_id: str, language: str) -> list[Snippet]:
     """Read every snippet file of ``folder`` (sorted by name), its ``source:`` header lines removed.
 
     The prompt ends where its last line's text ends: byte-level BPE merges a line break with the
     next line's indentation into one token, so a prompt ending in a bare line break is a boundary the
     model hardly saw in training (it then tends to stop at once). The model writes the line break.
     """
+    if not folder.is_dir():
+        raise StudyError(f"{folder}: no such folder")
     files = snippet_files(folder, language)
-    if not files and required:
+    if not files:
         raise StudyError(f"{folder}: no {SUFFIXES[language]} snippet files")
     snippets = []
     for path in files:
         if not ID.match(path.stem):
             raise StudyError(f"{path}: file name must be letters, digits, '-', '_' or '.'")
         text = path.read_text(encoding="utf-8")
+        first_line = 1
         while m := _HEADER.match(text):
             text = text[m.end() :]
+            first_line += 1
         text = text.rstrip()
         if not text.strip():
             raise StudyError(f"{path}: the snippet is empty")
-        snippets.append(Snippet(snippet_id=path.stem, task_prefix=f"{study_id}-{path.stem}", prompt=text))
+        snippets.append(
+            Snippet(snippet_id=path.stem, task_prefix=f"{study_id}-{path.stem}", prompt=text, first_line=first_line)
+        )
     return snippets

@@ -13,8 +13,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from codeq.errors import UserError
-
-BUNDLED = {"codeq-tiny": Path(__file__).parent / "models" / "codeq-tiny"}
+from codeq.study_definition import BUNDLED
 
 
 class ModelLoadError(UserError):

@@ -1,12 +1,16 @@
 """``codeq prepare instruments/<study>``: write tasks.jsonl, tutorial.jsonl and model_card.json.
 
-tutorial.jsonl holds one task from the first snippet of the tutorial folder; without tutorial
-snippets (or an eligible target in them) no tutorial.jsonl is written.
+tutorial.jsonl holds one task from the first snippet of the tutorial folder. Every study has one:
+a missing tutorial folder, or a tutorial snippet without an eligible target, is an error (the study
+app never shows a main task as the practice task).
 
-The model card records ``prepared_from``, a hash of the snippets and the [model] and [prepare]
-settings (``load-study`` refuses tasks prepared from anything else), and ``warnings``: one line
-each for what still works but is probably a mistake (a snippet that does not parse, one short of
-targets, no tutorial task, a model card naming another language, line-end targets).
+The model card records ``prepared_from``, a hash of everything prepare reads, and
+``prepared_from_parts``, one hash per part (the [model] and [prepare] settings, each snippet file,
+each model file of a local model folder): ``load-study`` refuses tasks prepared from anything else
+and names what changed. ``targets_by_snippet`` counts each snippet's targets and the candidates
+each rule left out; ``warnings`` holds one line for each thing that still works but is probably a
+mistake (a model card naming another language, a snippet that does not parse, files of another
+language, a snippet short of targets and what would admit more, line-end targets).
 
 Deterministic: the same study folder and model give byte-identical files (keys sorted, no
 timestamps, seeded target order, greedy decoding).
@@ -26,13 +30,20 @@ from codeq.contract import Task, write_tasks
 from codeq.explainers.study_tasks import explain_tasks
 from codeq.instrument import Study, StudyError, read_snippets, read_study
 from codeq.loading import load_model, model_languages
-from codeq.tasks import Snippet, build_tasks
-from codeq.units import parser_for
+from codeq.screen import syntax_problem
+from codeq.study_definition import SUFFIXES, ignored_files, preparation_hash
+from codeq.target_report import advice, outcome_line
+from codeq.tasks import LAYOUT_CATEGORIES, Snippet, SnippetOutcome, build_tasks
 
 log = logging.getLogger(__name__)
 
-# Units that are only layout: a target there asks participants why the model broke a line.
-LAYOUT_CATEGORIES = ("newline", "indentation")
+
+class NoTargets(StudyError):
+    """No snippet gave an eligible target; ``details`` says, per snippet, what the rules left out."""
+
+    def __init__(self, message: str, details: list[str]):
+        super().__init__(message)
+        self.details = details
 
 
 def model_card(study: Study, lm, tasks: list[Task], tutorial: list[Task]) -> dict:
@@ -60,12 +71,6 @@ def model_card(study: Study, lm, tasks: list[Task], tutorial: list[Task]) -> dic
     }
 
 
-def short_of_targets(snippets: list[Snippet], tasks: list[Task], wanted: int) -> dict[str, int]:
-    """Snippet id -> tasks made, for the snippets with fewer than ``wanted`` tasks, in snippet order."""
-    counts = Counter(t.snippet_id for t in tasks)
-    return {s.snippet_id: counts[s.snippet_id] for s in snippets if counts[s.snippet_id] < wanted}
-
-
 def tasks_one_participant_can_get(tasks: list[Task], per_snippet: int) -> int:
     """How many tasks one participant can get when at most ``per_snippet`` come from one snippet."""
     return sum(min(n, per_snippet) for n in Counter(t.snippet_id for t in tasks).values())
@@ -84,29 +89,47 @@ def snippet_rule_warning(study: Study, tasks: list[Task]) -> str | None:
     )
 
 
-def preparation_warnings(
-    study: Study, lm, snippets: list[Snippet], tasks: list[Task], tutorial: list[Task]
-) -> list[str]:
-    """Return one line for each thing that works but is probably a mistake."""
-    rules = study.rules
-    out = []
-    parser = parser_for(rules.language)
-    for s in snippets:
-        if parser.parse(s.prompt.encode()).root_node.has_error:
-            out.append(f"snippet {s.snippet_id} does not parse as {rules.language} (a syntax error)")
-    for snippet_id, n in short_of_targets(snippets, tasks, rules.targets_per_snippet).items():
-        out.append(f"snippet {snippet_id} has {n} of {rules.targets_per_snippet} targets")
-    if not tutorial:
-        out.append(
-            f"no tutorial task (no snippet in {study.tutorial_dir} gave a target): "
-            "the study app will use the first task as the tutorial"
-        )
+def language_warning(lm, language: str) -> str | None:
+    """One line when the model's card names its languages and ``language`` is not one of them."""
     languages = model_languages(lm)
-    if languages and rules.language not in languages:
-        out.append(f"the model card of {lm.name} names {', '.join(languages)}, not {rules.language}")
-    snippet_rule = snippet_rule_warning(study, tasks)
-    if snippet_rule is not None:
-        out.append(snippet_rule)
+    if languages and language not in languages:
+        return f"the model card of {lm.name} names {', '.join(languages)}, not {language}"
+    return None
+
+
+def file_warnings(study: Study) -> list[str]:
+    """One line per snippet folder holding files the study's language does not read."""
+    out = []
+    suffix = SUFFIXES[study.rules.language]
+    for folder in (study.snippets_dir, study.tutorial_dir):
+        ignored = ignored_files(folder, study.rules.language)
+        if ignored:
+            names = ", ".join(p.name for p in ignored)
+            out.append(f"ignored in {folder}: {names} (a {study.rules.language} study reads *{suffix} files only)")
+    return out
+
+
+def syntax_warnings(study: Study, snippets: list[Snippet]) -> list[str]:
+    """One line per snippet with a syntax error (an unfinished end is no error), naming its line."""
+    out = []
+    for s in snippets:
+        problem = syntax_problem(s.prompt, study.rules.language)
+        if problem is not None:
+            out.append(
+                f"snippet {s.snippet_id} does not parse as {study.rules.language}: "
+                f"a syntax error on line {problem.line + s.first_line - 1} ({problem.text})"
+            )
+    return out
+
+
+def target_warnings(study: Study, tasks: list[Task], outcomes: list[SnippetOutcome]) -> list[str]:
+    """One line per snippet short of targets (what each rule left out), what would admit more, and
+    line-end targets."""
+    wanted = study.rules.targets_per_snippet
+    short = [o for o in outcomes if o.targets < wanted]
+    out = [outcome_line(o, wanted) for o in short]
+    if short:
+        out.extend(advice(short, study.rules))
     layout = [t.task_id for t in tasks if t.units[t.target.unit_index].category in LAYOUT_CATEGORIES]
     if layout:
         out.append(
@@ -116,32 +139,64 @@ def preparation_warnings(
     return out
 
 
+def check_task_count(study: Study, tasks: list[Task]) -> None:
+    """Refuse a study whose participants would get more tasks than there are."""
+    wanted = study.definition.study.tasks_per_participant
+    if wanted > len(tasks):
+        raise StudyError(
+            f"{study.folder / 'study.toml'} [study]: tasks_per_participant = {wanted} but prepare made only "
+            f"{len(tasks)} tasks; lower it, or add snippets or targets_per_snippet"
+        )
+
+
+def read_tutorial(study: Study) -> list[Snippet]:
+    """The tutorial snippets; a missing folder is named as missing."""
+    if not study.tutorial_dir.is_dir():
+        raise StudyError(
+            f"{study.tutorial_dir}: no such tutorial folder ([prepare] tutorial); every study needs a "
+            f"practice snippet there"
+        )
+    return read_snippets(study.tutorial_dir, f"{study.study_id}-tutorial", study.rules.language)
+
+
 def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
     """Prepare the study in ``folder``; return the model card. ``lm`` overrides [model] name."""
     started = time.perf_counter()
     study = read_study(folder)
     snippets = read_snippets(study.snippets_dir, study.study_id, study.rules.language)
-    tutorial = read_snippets(study.tutorial_dir, f"{study.study_id}-tutorial", study.rules.language, required=False)
+    tutorial = read_tutorial(study)
     if lm is None:
         lm = load_model(study.model_name, device=device, dtype=study.dtype)
-    screened = []
-    tasks = build_tasks(lm, snippets, study.rules, study.dtype, screened=screened)
+    first = [w for w in (language_warning(lm, study.rules.language),) if w]
+    screened, outcomes = [], []
+    tasks = build_tasks(lm, snippets, study.rules, study.dtype, screened=screened, outcomes=outcomes)
     if not tasks:
-        raise StudyError(f"{study.folder}: no snippet gave an eligible target; relax [prepare] settings")
+        wanted = study.rules.targets_per_snippet
+        details = first + [outcome_line(o, wanted) for o in outcomes] + advice(outcomes, study.rules)
+        raise NoTargets(
+            f"{study.folder}: no snippet gave an eligible target ({len(snippets)} snippets; why: above)", details
+        )
+    check_task_count(study, tasks)
     tutorial_tasks = build_tasks(
         lm, tutorial[:1], replace(study.rules, targets_per_snippet=1), study.dtype, screened=screened
     )
+    if not tutorial_tasks:
+        raise StudyError(
+            f"{study.tutorial_dir}: the tutorial snippet {tutorial[0].snippet_id} gave no eligible target; "
+            "change it (the study needs a practice task)"
+        )
     tasks, tutorial_tasks = (explain_tasks(lm, ts, study.explainers) for ts in (tasks, tutorial_tasks))
     write_tasks(tasks, study.folder / "tasks.jsonl")
-    if tutorial_tasks:
-        write_tasks(tutorial_tasks, study.folder / "tutorial.jsonl")
-    else:  # without a tutorial file the study app uses the first task as the tutorial
-        (study.folder / "tutorial.jsonl").unlink(missing_ok=True)
+    write_tasks(tutorial_tasks, study.folder / "tutorial.jsonl")
     card = model_card(study, lm, tasks, tutorial_tasks)
-    card["snippets_short_of_targets"] = list(short_of_targets(snippets, tasks, study.rules.targets_per_snippet))
+    card["snippets_short_of_targets"] = [o.snippet_id for o in outcomes if o.targets < study.rules.targets_per_snippet]
+    card["targets_by_snippet"] = [asdict(o) for o in outcomes]
     card["screened_out"] = [asdict(line) for line in screened]
-    card["prepared_from"] = study.prepared_from
-    card["warnings"] = preparation_warnings(study, lm, snippets, tasks, tutorial_tasks)
+    card["prepared_from"] = preparation_hash(study.prepared_from)
+    card["prepared_from_parts"] = study.prepared_from
+    card["warnings"] = first + syntax_warnings(study, snippets) + file_warnings(study)
+    card["warnings"] += target_warnings(study, tasks, outcomes)
+    card["warnings"] += [w for w in (snippet_rule_warning(study, tasks),) if w]
     log.info(
         "prepared %s: %d tasks (%d converged) from %d snippets with %s in %.1f s",
         study.folder,

@@ -333,7 +333,7 @@ def rationalize(
         fp32_model = None
     bound = RESCORE_BOUNDS.get(dtype, 0.0) if rescore_bound is None else rescore_bound
     active = list(searches)
-    bar = tqdm(desc="rationalizing", unit="step", disable=not progress, leave=False)
+    bar = tqdm(desc="rationalizing", unit="step", disable=None if progress else True, leave=False)
     while active:
         blocks = [(search, *search.rows()) for search in active]
         scores = score_blocks(

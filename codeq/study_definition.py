@@ -26,6 +26,10 @@ from codeq.errors import UserError
 from codeq.taxonomy import LANGUAGES, load_taxonomy
 
 SUFFIXES = {"python": ".py", "java": ".java", "javascript": ".js"}
+# Models that ship with codeq, by name; any other [model] name is a local folder or a hub id.
+BUNDLED = {"codeq-tiny": Path(__file__).parent / "models" / "codeq-tiny"}
+# A model folder's files that decide what it writes: the weights, the tokenizer, the architecture.
+MODEL_FILES = ("*.safetensors", "*.bin", "config.json", "tokenizer*.json", "vocab.json", "merges.txt", "*.model")
 SELECTIONS = ("converged", "all")
 DTYPES = ("fp32", "bf16", "fp16")
 QUESTION_TYPES = ("choice", "number", "text")
@@ -379,9 +383,15 @@ def read_definition(folder: str | Path) -> StudyDefinition:
             prep,
             {"targets_per_snippet": 1, "min_context_units": 0, "max_new_tokens": 1, "seed": 0, "max_steps": 1},
         )
-        unknown = sorted(set(prep.categories or ()) - set(load_taxonomy(prep.language).categories))
+        valid = load_taxonomy(prep.language).categories
+        unknown = sorted(set(prep.categories or ()) - set(valid))
         if unknown:
-            raise StudyError(f"{where}: categories has {unknown[0]!r}, not a {prep.language} category")
+            near = difflib.get_close_matches(unknown[0], valid, n=1, cutoff=0.5)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            raise StudyError(
+                f"{where}: categories has {unknown[0]!r}, not a {prep.language} category "
+                f"({hint}valid: {', '.join(valid)})"
+            )
         for name in prep.explainers:
             _one_of(where, "explainers", name, EXPLAINERS)
         if len(set(prep.explainers)) != len(prep.explainers):
@@ -418,15 +428,60 @@ def snippet_files(folder: Path, language: str) -> list[Path]:
     return sorted(folder.glob(f"*{SUFFIXES[language]}")) if folder.is_dir() else []
 
 
-def preparation_hash(definition: StudyDefinition) -> str:
-    """Hash what ``codeq prepare`` reads: the [model] and [prepare] tables and every snippet file.
+def ignored_files(folder: Path, language: str) -> list[Path]:
+    """The files of ``folder`` that are not ``language`` snippets (another language, ``.JAVA``), sorted."""
+    if not folder.is_dir():
+        return []
+    kept = set(snippet_files(folder, language))
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p not in kept)
 
-    ``codeq prepare`` records it in model_card.json; ``load-study`` recomputes it to refuse a
-    tasks.jsonl prepared from other snippets or settings.
-    """
+
+def model_folder(name: str) -> Path | None:
+    """The local folder of a [model] name (bundled or a path), or None for a hub id or a missing folder."""
+    folder = BUNDLED.get(name, Path(name).expanduser())
+    return folder if (folder / "config.json").is_file() else None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def preparation_parts(definition: StudyDefinition) -> dict[str, str]:
+    """A hash of each thing ``codeq prepare`` reads, by name: the [model] and [prepare] tables
+    (``study.toml``), every snippet and tutorial file (by its path in the study folder) and, when the
+    model is a local folder, its weight, tokenizer and config files (``model/<file>``)."""
     prep = definition.for_prepare()[1]
-    h = hashlib.sha256(json.dumps(definition.preparation, sort_keys=True).encode())
-    for kind, folder in (("snippets", definition.snippets_dir), ("tutorial", definition.tutorial_dir)):
+    parts = {"study.toml": _digest(json.dumps(definition.preparation, sort_keys=True).encode())}
+    for folder in (definition.snippets_dir, definition.tutorial_dir):
         for path in snippet_files(folder, prep.language):
-            h.update(f"\0{kind}/{path.name}\0".encode() + path.read_bytes())
-    return h.hexdigest()
+            parts[path.relative_to(definition.folder).as_posix()] = _digest(path.read_bytes())
+    model = model_folder(definition.for_prepare()[0].name)
+    if model is not None:
+        for path in sorted({p for pattern in MODEL_FILES for p in model.glob(pattern) if p.is_file()}):
+            parts[f"model/{path.name}"] = _digest(path.read_bytes())
+    return parts
+
+
+def preparation_hash(parts: dict[str, str]) -> str:
+    """One hash of :func:`preparation_parts`: ``codeq prepare`` records it in model_card.json."""
+    return _digest(json.dumps(parts, sort_keys=True).encode())
+
+
+def changed_parts(recorded: dict[str, str], now: dict[str, str]) -> list[str]:
+    """What differs between two :func:`preparation_parts`, one phrase each ("snippets/a.py changed").
+
+    Model files count only where both sides have the model folder: a study app server need not
+    hold the model its tasks were prepared with.
+    """
+    has_model = any(k.startswith("model/") for k in now) and any(k.startswith("model/") for k in recorded)
+    out = []
+    for name in sorted(recorded.keys() | now.keys()):
+        if name.startswith("model/") and not has_model:
+            continue
+        if name not in now:
+            out.append(f"{name} was removed")
+        elif name not in recorded:
+            out.append(f"{name} was added")
+        elif recorded[name] != now[name]:
+            out.append(f"{name} changed" if name != "study.toml" else "study.toml's [model] or [prepare] changed")
+    return out

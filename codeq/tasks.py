@@ -9,7 +9,9 @@ further candidates are rationalized until each snippet has its targets or none a
 
 Degenerate completions are screened (``codeq.screen``): a candidate is eligible only if the text up
 to the end of its line parses without tree-sitter errors and no completion line up to there repeats
-an earlier one. What the screen leaves out is reported per line (``ScreenedLine``).
+an earlier one. What the screen leaves out is reported per line (``ScreenedLine``), and every
+candidate left out is counted per snippet and reason (``SnippetOutcome``), so an empty or thin
+result can say which rule took the candidates.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from codeq.contract import ModelInfo, Target, Task, Token, Unit
 from codeq.errors import UserError
 from codeq.loading import SequenceTooLong
 from codeq.rationale_search import Rationale, predicted_positions, rationalize
-from codeq.screen import screen_reason
+from codeq.screen import PARSE_ERROR, REPEATED_LINE, screen_reason
 from codeq.study_definition import SELECTIONS, TargetRules
 from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.units import code_units
@@ -42,6 +44,28 @@ class Snippet:
     snippet_id: str
     task_prefix: str
     prompt: str
+    first_line: int = 1  # the prompt's first line in its file (header lines come before it)
+
+
+# Why a candidate target was left out, in the order the rules are applied.
+CONTEXT_SIZE = "context_size"  # fewer than min_context_units units before it
+LINE_END = "line_end"  # a newline or indentation unit that the categories leave out
+CATEGORY = "category"  # another unit the categories leave out
+NOT_PREDICTED = "not_predicted"  # (rationalizing code as it is) the model predicts another token there
+NOT_CONVERGED = "not_converged"  # its rationale did not converge (selection = "converged")
+REASONS = (CONTEXT_SIZE, LINE_END, CATEGORY, PARSE_ERROR, REPEATED_LINE, NOT_PREDICTED, NOT_CONVERGED)
+LAYOUT_CATEGORIES = ("newline", "indentation")
+
+
+@dataclass(frozen=True)
+class SnippetOutcome:
+    """What became of one snippet's candidate targets."""
+
+    snippet_id: str
+    targets: int
+    left_out: dict[str, int]  # reason -> candidates, for the reasons that left some out (REASONS order)
+    untried: int  # eligible candidates not rationalized because the snippet had its targets
+    excluded_categories: dict[str, int]  # category -> candidates the categories setting left out
 
 
 @dataclass(frozen=True)
@@ -64,23 +88,43 @@ class _Draft:
     tokens: list[Token]
     candidates: list[int]  # target positions not yet tried, in trial order
     screened: list[ScreenedLine]
+    left_out: Counter  # reason -> candidates
+    excluded: Counter  # category -> candidates left out by the categories setting
     chosen: list[Rationale] = field(default_factory=list)
+
+    def outcome(self) -> SnippetOutcome:
+        counts = {r: self.left_out[r] for r in REASONS if self.left_out[r]}
+        excluded = dict(sorted(self.excluded.items(), key=lambda kv: (-kv[1], kv[0])))
+        return SnippetOutcome(self.snippet.snippet_id, len(self.chosen), counts, len(self.candidates), excluded)
 
 
 def target_candidates(
-    tokens: list[Token], units: list[Unit], first_completion_token: int, rules: TargetRules
+    tokens: list[Token],
+    units: list[Unit],
+    first_completion_token: int,
+    rules: TargetRules,
+    left_out: Counter | None = None,
+    excluded: Counter | None = None,
 ) -> list[int]:
-    """Return the token positions that may be targets, in text order."""
+    """Return the token positions that may be targets, in text order.
+
+    Tokens that start a unit are candidates; those the unit rules leave out are counted by reason in
+    ``left_out`` and, for the categories rule, by their category in ``excluded``, when given.
+    """
     found = []
+    left_out = Counter() if left_out is None else left_out
+    excluded = Counter() if excluded is None else excluded
     for token in tokens[first_completion_token:]:
         if not starts_unit(token, units):
             continue
         unit = units[token.units[0]]
         if unit.index < rules.min_context_units:
-            continue
-        if rules.categories is not None and unit.category not in rules.categories:
-            continue
-        found.append(token.index)
+            left_out[CONTEXT_SIZE] += 1
+        elif rules.categories is not None and unit.category not in rules.categories:
+            left_out[LINE_END if unit.category in LAYOUT_CATEGORIES else CATEGORY] += 1
+            excluded[unit.category] += 1
+        else:
+            found.append(token.index)
     return found
 
 
@@ -104,21 +148,25 @@ def screen_targets(
 
 def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     try:
-        completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens)
+        completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens, language=rules.language)
     except SequenceTooLong as err:
         raise SequenceTooLong(f"snippet {snippet.snippet_id}: {err}; shorten it or lower max_new_tokens") from None
     text = snippet.prompt + completion.text
     units = code_units(text, rules.language)
     tokens = align_tokens(completion.offsets, completion.ids, units)
-    candidates = target_candidates(tokens, units, len(completion.prompt_ids), rules)
+    left_out: Counter = Counter()
+    excluded: Counter = Counter()
+    candidates = target_candidates(tokens, units, len(completion.prompt_ids), rules, left_out, excluded)
     candidates, counts = screen_targets(text, len(snippet.prompt), units, tokens, candidates, rules.language)
+    for (_, reason), n in counts.items():
+        left_out[reason] += n
     lines = text.split("\n")
     screened = [
         ScreenedLine(snippet.task_prefix, line + 1, lines[line], reason, n)
         for (line, reason), n in sorted(counts.items())
     ]
     random.Random(f"{rules.seed}:{snippet.snippet_id}").shuffle(candidates)
-    return _Draft(snippet, completion.text, completion.ids, units, tokens, candidates, screened)
+    return _Draft(snippet, completion.text, completion.ids, units, tokens, candidates, screened, left_out, excluded)
 
 
 def _draft_as_is(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
@@ -129,9 +177,13 @@ def _draft_as_is(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     units = code_units(snippet.prompt, rules.language)
     tokens = align_tokens(token_offsets(lm.tokenizer, ids, snippet.prompt), ids, units)
     predicted = set(predicted_positions(lm, ids))
-    candidates = [t for t in target_candidates(tokens, units, 1, rules) if t in predicted]
+    left_out: Counter = Counter()
+    excluded: Counter = Counter()
+    found = target_candidates(tokens, units, 1, rules, left_out, excluded)
+    candidates = [t for t in found if t in predicted]
+    left_out[NOT_PREDICTED] = len(found) - len(candidates)
     random.Random(f"{rules.seed}:{snippet.snippet_id}").shuffle(candidates)
-    return _Draft(snippet, "", ids, units, tokens, candidates, [])
+    return _Draft(snippet, "", ids, units, tokens, candidates, [], left_out, excluded)
 
 
 def _select(lm, drafts: list[_Draft], rules: TargetRules, progress: bool) -> None:
@@ -156,7 +208,9 @@ def _select(lm, drafts: list[_Draft], rules: TargetRules, progress: bool) -> Non
         for r in rationales:
             by_draft.setdefault(r.sequence_index, []).append(r)
         for k, (draft, _) in enumerate(pending):
-            draft.chosen.extend(r for r in by_draft[k] if r.converged or rules.selection == "all")
+            kept = [r for r in by_draft[k] if r.converged or rules.selection == "all"]
+            draft.chosen.extend(kept)
+            draft.left_out[NOT_CONVERGED] += len(by_draft[k]) - len(kept)
         log.info(
             "target round %d: %d candidates of %d snippets rationalized, %d converged",
             round_number,
@@ -194,12 +248,14 @@ def build_tasks(
     screened: list[ScreenedLine] | None = None,
     progress: bool = True,
     completion: bool = True,
+    outcomes: list[SnippetOutcome] | None = None,
 ) -> list[Task]:
     """Complete every snippet, choose and rationalize its targets, and return the tasks in order.
 
     Tasks of one snippet are numbered t1, t2, ... in text order of their targets. A snippet with
     fewer eligible targets than asked gives fewer tasks (the caller reports it). When ``screened``
-    is a list, the lines whose candidates the screen left out are appended to it, in snippet order.
+    is a list, the lines whose candidates the screen left out are appended to it, in snippet order;
+    when ``outcomes`` is a list, each snippet's :class:`SnippetOutcome` is.
     ``progress=False`` hides the progress bars (for callers that show their own). ``completion=False``
     rationalizes each snippet's own code instead of a completion of it (the task's completion is
     empty, and there is no completion to screen): any token after the first is a candidate if the
@@ -208,10 +264,15 @@ def build_tasks(
     if rules.selection not in SELECTIONS:
         raise UserError(f"unknown selection {rules.selection!r}: use {' or '.join(SELECTIONS)}")
     draft = _draft if completion else _draft_as_is
-    drafts = [draft(lm, s, rules) for s in tqdm(snippets, desc="completing", unit="snippet", disable=not progress)]
+    drafts = [
+        draft(lm, s, rules)
+        for s in tqdm(snippets, desc="completing", unit="snippet", disable=None if progress else True)
+    ]
     if screened is not None:
         screened.extend(line for draft in drafts for line in draft.screened)
     _select(lm, drafts, rules, progress)
+    if outcomes is not None:
+        outcomes.extend(draft.outcome() for draft in drafts)
     model = ModelInfo(name=lm.name, revision=lm.revision, dtype=dtype)
     tasks = []
     for draft in drafts:

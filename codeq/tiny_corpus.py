@@ -223,7 +223,7 @@ def build_corpus(stdlib: Path | None = None, packages: list[Path] | None = None)
         return True
 
     stdlib_counts = Counter()
-    for path in tqdm(stdlib_train, desc="standard library", unit="file", leave=False):
+    for path in tqdm(stdlib_train, desc="standard library", unit="file", leave=False, disable=None):
         admit(STDLIB, path.relative_to(root).as_posix(), path, stdlib_counts)
     excluded.update(stdlib_counts)
     records = [
@@ -243,7 +243,7 @@ def build_corpus(stdlib: Path | None = None, packages: list[Path] | None = None)
         name = dist.metadata["Name"]
         if name and name.lower() != PROJECT:
             dists.setdefault(name.lower(), dist)
-    for key in tqdm(sorted(dists), desc="packages", unit="package", leave=False):
+    for key in tqdm(sorted(dists), desc="packages", unit="package", leave=False, disable=None):
         dist = dists[key]
         licence = distribution_licence(dist.metadata)
         files = _package_files(dist)
@@ -280,7 +280,7 @@ def write_corpus(corpus: Corpus, path: Path, preset: int = 9) -> None:
     partial = path.with_name(path.name + ".partial")
     with lzma.open(partial, "wt", encoding="utf-8", preset=preset) as f:
         f.write(json.dumps({"manifest": corpus.manifest}) + "\n")
-        for item in tqdm(corpus.train + corpus.heldout, desc="writing", unit="file", leave=False):
+        for item in tqdm(corpus.train + corpus.heldout, desc="writing", unit="file", leave=False, disable=None):
             f.write(json.dumps(asdict(item)) + "\n")
     partial.replace(path)
 

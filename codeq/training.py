@@ -75,7 +75,7 @@ def token_blocks(tokenizer, texts, block_size: int, chunk: int = 256) -> torch.T
     separator = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
     texts = list(texts)
     parts = []
-    with tqdm(total=len(texts), desc="tokenizing", unit="file", leave=False) as bar:
+    with tqdm(total=len(texts), desc="tokenizing", unit="file", leave=False, disable=None) as bar:
         for i in range(0, len(texts), chunk):
             for ids in tokenizer(texts[i : i + chunk])["input_ids"]:
                 parts.append(np.asarray(ids + separator, dtype=np.int64))
@@ -144,7 +144,7 @@ def train(model, tokenizer, blocks: torch.Tensor, out: Path, cfg: TrainConfig, e
             )
     gen = torch.Generator().manual_seed(cfg.seed)
     model.train()
-    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="training", unit="step")
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="training", unit="step", disable=None)
     t0 = time.time()
     out_of_time = False
     for step in bar:

@@ -86,6 +86,8 @@ def from_env(instance_path: str) -> dict:
         "WTF_CSRF_SSL_STRICT": False,
         # Login and resume limits are shared by all gunicorn workers (Redis unless set; see limits.py).
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI"),
+        # Names this deployment's rate-limit counters in a shared Redis (default: from DATABASE_URL).
+        "DEPLOYMENT_NAME": os.environ.get("STUDY_DEPLOYMENT_NAME"),
     }
 
 

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from codeq.contract import ContractError, Task, read_tasks
 from codeq.errors import UserError
-from codeq.study_definition import AttentionCheck, StudyDefinition, StudyError, preparation_hash, read_definition
+from codeq.study_definition import (
+    AttentionCheck,
+    StudyDefinition,
+    StudyError,
+    changed_parts,
+    preparation_hash,
+    preparation_parts,
+    read_definition,
+)
 
 FILES = ("study.toml", "consent.md", "questionnaire.toml", "tasks.jsonl", "tutorial.jsonl")
 
@@ -43,22 +51,32 @@ def content_hash(folder: Path) -> str:
 
 
 def check_fresh(definition: StudyDefinition) -> None:
-    """Refuse tasks.jsonl when the snippets or the [model]/[prepare] settings changed since `codeq prepare`.
+    """Refuse tasks.jsonl when what `codeq prepare` read changed since: the [model]/[prepare]
+    settings, a snippet, or a file of the local model folder; the error names what changed.
 
     model_card.json records what the tasks were prepared from; tasks written by other means (no
-    model card, or no [prepare] table) are taken as they are.
+    model card, or no [prepare] table) are taken as they are. Model files are compared only when
+    the model folder is here too.
     """
     card_path = definition.folder / "model_card.json"
     if definition.prepare is None or not card_path.is_file():
         return
     try:
-        recorded = json.loads(card_path.read_text(encoding="utf-8")).get("prepared_from")
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        recorded, parts = card.get("prepared_from"), card.get("prepared_from_parts")
     except (json.JSONDecodeError, AttributeError):
         raise InstrumentError(f"{card_path}: not a JSON object; run `codeq prepare {definition.folder}`") from None
-    if recorded is not None and recorded != preparation_hash(definition):
+    if recorded is None:
+        return
+    now = preparation_parts(definition)
+    if isinstance(parts, dict) and preparation_hash(parts) == recorded:
+        changed = changed_parts(parts, now)
+    else:  # a card without its parts (or not matching them): only the whole can be compared
+        changed = [] if preparation_hash(now) == recorded else ["the snippets, the settings or the model"]
+    if changed:
         raise InstrumentError(
-            f"{definition.folder / 'tasks.jsonl'} is stale: the snippets or the [model]/[prepare] "
-            f"settings changed since it was prepared; run `codeq prepare {definition.folder}`"
+            f"{definition.folder / 'tasks.jsonl'} is stale: {'; '.join(changed)} since it was prepared; "
+            f"run `codeq prepare {definition.folder}`"
         )
 
 
@@ -94,9 +112,12 @@ def load_instrument(folder: str | Path) -> Instrument:
     try:
         tasks = read_tasks(folder / "tasks.jsonl")
         tutorial_path = folder / "tutorial.jsonl"
-        tutorial = (
-            read_tasks(tutorial_path) if tutorial_path.exists() else [renamed(tasks[0], f"tutorial-{tasks[0].task_id}")]
-        )
+        if not tutorial_path.is_file():  # a main task must not double as the practice task
+            raise InstrumentError(
+                f"{tutorial_path}: no such file; every study needs a practice task (a tutorial snippet "
+                f"prepared by `codeq prepare {folder}`)"
+            )
+        tutorial = read_tasks(tutorial_path)
     except ContractError as err:
         raise InstrumentError(str(err)) from None
     check_fresh(definition)

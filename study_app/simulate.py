@@ -417,6 +417,6 @@ def run_bots(
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         futures = [pool.submit(arrive, b, arrivals[i] if arrivals else 0.0) for i, b in enumerate(bots)]
-        for _ in tqdm(as_completed(futures), total=n, desc="bots", unit="bot", disable=not progress):
+        for _ in tqdm(as_completed(futures), total=n, desc="bots", unit="bot", disable=None if progress else True):
             pass
     return [b.result for b in bots]

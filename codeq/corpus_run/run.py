@@ -85,7 +85,7 @@ def run_corpus(
         initial=total - len(pending) - len(fresh_errors),
         unit="item",
         desc="corpus",
-        disable=not progress,
+        disable=None if progress else True,  # None: a terminal only
         smoothing=0.1,
     ) as bar:
         if len(pending):

@@ -33,7 +33,7 @@ def explain_tasks(
     model = lm.model if isinstance(lm, LoadedModel) else lm
     sequences = [[token.id for token in task.tokens] for task in tasks]
     found: dict[str, list[Explanation]] = {}
-    for method in tqdm(methods, desc="explainers", unit="method", disable=not progress):
+    for method in tqdm(methods, desc="explainers", unit="method", disable=None if progress else True):
         if method == "greedy":
             found[method] = [task.explanation("greedy") for task in tasks]
             continue

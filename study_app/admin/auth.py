@@ -29,7 +29,7 @@ from study_app.admin import bp
 from study_app.admin.forms import LoginForm
 from study_app.admin.models import AdminUser
 from study_app.extensions import db, login_manager
-from study_app.limits import LOGIN_LIMITS, LOGIN_MESSAGE, client_address, limiter
+from study_app.limits import LOGIN_LIMITS, LOGIN_MESSAGE, client_address, limiter, user_name
 
 PUBLIC = {"admin.login"}
 # Checked when the user name is unknown, so that answer takes as long as a wrong password.
@@ -93,7 +93,7 @@ def authenticate(username: str, password: str) -> AdminUser | None:
 @limiter.limit(
     LOGIN_LIMITS,
     methods=["POST"],
-    key_func=lambda: "user:" + request.form.get("username", "")[:80].lower(),
+    key_func=user_name,
     scope="user",
     error_message=LOGIN_MESSAGE,
 )

@@ -177,6 +177,19 @@ def test_explain_cli_writes_outputs(tmp_path):
     assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_study_folder_gives_its_tasks_file(tmp_path):
+    tasks = random_tasks(12, seed=2)
+    study = tmp_path / "study"
+    study.mkdir()
+    write_tasks(tasks, study / "tasks.jsonl")
+    write_tasks(tasks[:1], study / "tutorial.jsonl")  # the practice task is not aggregated
+    for source, out in ((study / "tasks.jsonl", "a"), (study, "b")):
+        result = CliRunner().invoke(main, ["explain", str(source), "--out", str(tmp_path / out), "--n-boot", "50"])
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "summary.json").read_bytes() == (tmp_path / "b" / "summary.json").read_bytes()
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["tasks"] == 12
+
+
 def test_explain_with_nothing_converged_is_a_clear_error(tmp_path):
     tasks = [make_task("a", "s", ["identifiers"] * 3, 2, [0], [0.1], converged=False)]
     with pytest.raises(ValueError, match="no rationales to aggregate \\(none converged\\)"):

@@ -134,6 +134,25 @@ def test_tutorial_and_attention_responses_are_left_out(tmp_path, hand_tables):
     assert export.other_kinds == {"tutorial": 1, "attention": 1}
 
 
+def test_the_report_counts_failed_attention_checks_per_participant(tmp_path, hand_tables):
+    from analysis.report import exclusion_note
+
+    hand_tables["responses"] = pd.DataFrame(
+        {
+            "participant_id": ["p1", "p1", "p1", "p2", "p2", "p3"],
+            "task_id": ["a1", "a2", "t1", "a1", "a2", "a1"],
+            "kind": ["attention", "attention", "main", "attention", "attention", "attention"],
+            "attention_passed": [0, 0, None, 1, 0, 1],
+        }
+    )
+    export = load_export(write_export(tmp_path, hand_tables))
+    assert export.attention_failures == {"p1": 2, "p2": 1}  # p3 is marked excluded: dropped first
+    assert exclusion_note(export, False).endswith(
+        "4 attention responses were left out (only main tasks are analysed). 3 attention checks failed, "
+        "by 2 of 2 participants who took one (p1: 2, p2: 1)."
+    )
+
+
 def test_a_zip_loads_as_its_folder_and_errors_name_the_zip(tmp_path, hand_tables):
     folder = write_export(tmp_path / "export", hand_tables)
     flat = shutil.make_archive(str(tmp_path / "flat"), "zip", folder)  # tables at the zip's root

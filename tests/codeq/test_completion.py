@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from codeq.completion import complete, enclosing_def_indent, find_stop, token_offsets
+from codeq.completion import complete, enclosing_def_indent, enclosing_scope, find_stop, token_offsets
 from codeq.loading import LoadedModel
 
 PROMPT = "def f(x):\n    y = x + 1\n"
@@ -76,6 +76,45 @@ def test_dedent_inside_a_class_ends_the_method(byte_tokenizer):
     lm = scripted(byte_tokenizer, ["        return x", "\n", "    def g(self):\n"])
     c = complete(lm, prompt, max_new_tokens=40)
     assert (c.text, c.stop_reason) == ("        return x\n", "end_of_function")
+
+
+JAVA = "class Point {\n    private int x;\n    public int getY() {\n        int y = x + 1;"
+
+
+def test_a_java_completion_stops_where_its_method_closes(byte_tokenizer):
+    pieces = [
+        "\n        if (y > 0) {",
+        "\n            y--;",
+        "\n        }",
+        "\n        return y;",
+        "\n    }",
+        "\n    public",
+    ]
+    c = complete(scripted(byte_tokenizer, pieces + [" int getX() {}\n}"]), JAVA, max_new_tokens=60, language="java")
+    assert (c.text, c.stop_reason) == ("".join(pieces[:-1]), "end_of_function")
+
+
+@pytest.mark.parametrize(
+    "prompt, language, scope",
+    [
+        (JAVA, "java", 1),  # the class's brace is open outside getY's body
+        ("public int f() {\n    return g(new int[] {1,", "java", 0),  # f's brace is outermost
+        ("class A {\n    int x;", "java", None),  # in a class body, outside any method
+        ("function f(a) {\n  return a.map((v) => {", "javascript", 2),  # the arrow function's body
+        ("const o = {\n  area() {\n    const s = `${this.w}`;", "javascript", 1),  # a method of an object
+        ("def f():\n    x = 1\n", "python", 0),
+    ],
+)
+def test_enclosing_scope(prompt, language, scope):
+    assert enclosing_scope(prompt, language) == scope
+
+
+def test_find_stop_on_brace_languages_ignores_braces_in_strings_and_comments():
+    prompt = "function f(a) {\n  if (a) {"
+    text = prompt + "\n    g('}'); // }\n  }\n  return `}${a}`;\n}\nfunction h() {}"
+    cut = text.index("\nfunction h")
+    assert find_stop(text, len(prompt), 0, ("end_of_function",), "javascript") == ("end_of_function", cut)
+    assert find_stop(text[:cut], len(prompt), 0, ("blank_line",), "javascript") is None
 
 
 def test_offsets_equal_the_tokenizer_offset_mapping(byte_tokenizer):

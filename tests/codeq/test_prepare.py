@@ -1,7 +1,6 @@
 """codeq prepare: study.toml checks, target rules, determinism, on a tiny hand-wired bigram model."""
 
 import json
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,9 @@ from codeq.contract import read_tasks
 from codeq.corpus import function_snippets
 from codeq.instrument import StudyError, read_snippets, read_study
 from codeq.loading import LoadedModel
-from codeq.prepare import preparation_warnings, prepare
+from codeq.prepare import NoTargets, prepare, snippet_rule_warning, target_warnings
 from codeq.rationale_search import Rationale
+from codeq.taxonomy import load_taxonomy
 from codeq.token_alignment import starts_unit
 
 TOKENIZER_DIR = Path(__file__).parents[2] / "codeq" / "models" / "codeq-tiny"
@@ -116,6 +116,22 @@ def test_prepare_writes_valid_tasks_that_follow_the_target_rules(tmp_path, bigra
     assert (card["model"], card["dtype"], card["seed"], card["tasks"], card["converged"]) == ("bigram", "fp32", 3, 4, 4)
     assert card["codeq_version"] and card["snippets_short_of_targets"] == []
     assert card["warnings"] == [] and len(card["prepared_from"]) == 64
+    # 12 new tokens, each a candidate; 2 targets each, the other 10 left untried
+    assert card["targets_by_snippet"] == [
+        {"snippet_id": s, "targets": 2, "left_out": {}, "untried": 10, "excluded_categories": {}}
+        for s in ("alpha", "beta")
+    ]
+    # [model] name is the bundled codeq-tiny: its weight, tokenizer and config files count
+    assert sorted(card["prepared_from_parts"]) == [
+        "model/config.json",
+        "model/model.safetensors",
+        "model/tokenizer.json",
+        "model/tokenizer_config.json",
+        "snippets/alpha.py",
+        "snippets/beta.py",
+        "study.toml",
+        "tutorial/tut.py",
+    ]
 
 
 def test_prepare_stores_every_configured_explainer(tmp_path, bigram_lm):
@@ -215,7 +231,13 @@ BAD = [
     (STUDY_TOML.replace('selection = "converged"', 'selection = "best"'), "[prepare]: selection must be one of"),
     (
         STUDY_TOML.replace("seed = 3", 'seed = 3\ncategories = ["loops", "lopos"]'),
-        "[prepare]: categories has 'lopos', not a python category",
+        "[prepare]: categories has 'lopos', not a python category (did you mean 'loops'? valid: "
+        + ", ".join(load_taxonomy("python").categories)
+        + ")",
+    ),
+    (
+        STUDY_TOML.replace("seed = 3", 'seed = 3\ncategories = ["identifier"]'),
+        "categories has 'identifier', not a python category (did you mean 'identifiers'? valid: indentation,",
     ),
     (STUDY_TOML.replace("seed = 3", 'seed = 3\ncategories = "loops"'), "[prepare]: categories must be a list"),
     (
@@ -270,12 +292,91 @@ def test_function_snippets_cut_prompts_inside_each_function(tmp_path):
     assert [(s.snippet_id, s.prompt) for s in snippets] == [("m-m-L2", "def m(self, a):\n    b = a\n    c = b")]
 
 
-def test_no_tutorial_snippets_means_no_tutorial_file(tmp_path, bigram_lm):
+def test_a_study_without_a_practice_task_is_an_error(tmp_path, bigram_lm):
     folder = make_study(tmp_path / "s")
     prepare(folder, lm=bigram_lm)
-    (folder / "tutorial" / "tut.py").unlink()
+    (folder / "tutorial" / "tut.py").rename(folder / "tutorial" / "tut.txt")
+    with pytest.raises(StudyError, match=r"tutorial: no \.py snippet files"):
+        prepare(folder, lm=bigram_lm)
+    (folder / "tutorial" / "tut.txt").unlink()
+    (folder / "tutorial").rmdir()
+    with pytest.raises(StudyError, match=r"tutorial: no such tutorial folder \(\[prepare\] tutorial\)"):
+        prepare(folder, lm=bigram_lm)
+    (folder / "tutorial").mkdir()
+    # the bigram model's " + y + y ..." after "y y" never parses
+    (folder / "tutorial" / "tut.py").write_text("def h(y):\n    return y y")
+    with pytest.raises(StudyError, match="the tutorial snippet tut gave no eligible target"):
+        prepare(folder, lm=bigram_lm)
+
+
+def test_tasks_per_participant_is_checked_at_prepare(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s", STUDY_TOML.replace("tasks_per_participant = 2", "tasks_per_participant = 5"))
+    with pytest.raises(StudyError, match="tasks_per_participant = 5 but prepare made only 4 tasks"):
+        prepare(folder, lm=bigram_lm)
+
+
+def test_files_of_other_languages_are_listed_as_ignored(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    (folder / "snippets" / "other.js").write_text("function f() {}")
+    (folder / "snippets" / "shout.PY").write_text("def f(): pass")
+    (folder / "snippets" / ".hidden.py~").write_text("")
     card = prepare(folder, lm=bigram_lm)
-    assert not (folder / "tutorial.jsonl").exists() and card["tutorial_tasks"] == 0
+    assert card["warnings"] == [
+        f"ignored in {folder / 'snippets'}: other.js, shout.PY (a python study reads *.py files only)"
+    ]
+
+
+EMPTY_CASES = [
+    # every completion token of alpha and beta is " +" (operators) or " x" (identifiers)
+    (
+        'seed = 3\ncategories = ["loops"]',
+        [
+            "snippet alpha has 0 of 2 targets (candidates left out: 12 category)",
+            "snippet beta has 0 of 2 targets (candidates left out: 12 category)",
+            "to admit more: add to [prepare] categories: identifiers (12), operators (12)",
+        ],
+    ),
+    # alpha's prompt has 12 units, beta's 19: 400 leaves every candidate short of context
+    (
+        "min_context_units = 400",
+        [
+            "snippet alpha has 0 of 2 targets (candidates left out: 12 too little context)",
+            "snippet beta has 0 of 2 targets (candidates left out: 12 too little context)",
+            "to admit more: lower [prepare] min_context_units (now 400)",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("setting, details", EMPTY_CASES)
+def test_an_empty_result_says_per_snippet_what_each_rule_left_out(tmp_path, bigram_lm, setting, details):
+    key = setting.split(" ")[0] if setting.startswith("min") else "seed = 3"
+    toml = (
+        STUDY_TOML.replace("min_context_units = 5", setting) if key != "seed = 3" else STUDY_TOML.replace(key, setting)
+    )
+    folder = make_study(tmp_path / "s", toml)
+    with pytest.raises(NoTargets) as info:
+        prepare(folder, lm=bigram_lm)
+    assert str(info.value) == f"{folder}: no snippet gave an eligible target (2 snippets; why: above)"
+    assert info.value.details == details
+
+
+def test_the_cli_prints_why_before_the_error_and_the_language_check_comes_first(tmp_path, bigram_lm, monkeypatch):
+    folder = make_study(tmp_path / "s", STUDY_TOML.replace("min_context_units = 5", "min_context_units = 400"))
+    card_dir = tmp_path / "card"
+    card_dir.mkdir()
+    (card_dir / "README.md").write_text("---\nprogramming_language:\n- java\n---\n# A Java model\n")
+    monkeypatch.setattr(bigram_lm.model.config, "_name_or_path", str(card_dir))
+    monkeypatch.setattr(codeq.prepare, "load_model", lambda *args, **kwargs: bigram_lm)
+    result = CliRunner().invoke(main, ["prepare", str(folder)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "the model card of bigram names java, not python",
+        "snippet alpha has 0 of 2 targets (candidates left out: 12 too little context)",
+        "snippet beta has 0 of 2 targets (candidates left out: 12 too little context)",
+        "to admit more: lower [prepare] min_context_units (now 400)",
+        f"Error: {folder}: no snippet gave an eligible target (2 snippets; why: above)",
+    ]
 
 
 def test_snippets_short_of_targets_are_listed(tmp_path, bigram_lm):
@@ -285,6 +386,11 @@ def test_snippets_short_of_targets_are_listed(tmp_path, bigram_lm):
     tasks = read_tasks(folder / "tasks.jsonl")
     assert 0 < len(tasks) < 40
     assert card["snippets_short_of_targets"] == ["alpha", "beta"]
+    assert card["warnings"] == [
+        "snippet alpha has 12 of 20 targets (every candidate became a target: the completion holds no more)",
+        "snippet beta has 12 of 20 targets (every candidate became a target: the completion holds no more)",
+        "to admit more: raise [prepare] max_new_tokens (now 12) or use another model",
+    ]
 
 
 def test_snippet_longer_than_the_context_is_one_line_error(tmp_path, bigram_lm):
@@ -299,8 +405,7 @@ def test_snippet_longer_than_the_context_is_one_line_error(tmp_path, bigram_lm):
 
 def test_prepare_warns_one_line_for_each_probable_mistake(tmp_path, bigram_lm, monkeypatch):
     folder = make_study(tmp_path / "s", STUDY_TOML.replace("targets_per_snippet = 2", "targets_per_snippet = 20"))
-    (folder / "snippets" / "gamma.py").write_text("def broken(a:\n    return a + a + a + a")
-    (folder / "tutorial" / "tut.py").unlink()
+    (folder / "snippets" / "gamma.py").write_text("# source: a header line\ndef broken(a):\n    return a a + a + a")
     card_dir = tmp_path / "card"
     card_dir.mkdir()
     (card_dir / "README.md").write_text("---\nprogramming_language:\n- java\ntags:\n- code\n---\n# A Java model\n")
@@ -310,15 +415,16 @@ def test_prepare_warns_one_line_for_each_probable_mistake(tmp_path, bigram_lm, m
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
     card = json.loads((folder / "model_card.json").read_text())
-    counts = Counter(t.snippet_id for t in read_tasks(folder / "tasks.jsonl"))
-    # 12 new tokens cannot hold 20 targets; gamma's completion may be screened out entirely
-    short = [f"Warning: snippet {s} has {counts[s]} of 20 targets" for s in ("alpha", "beta", "gamma")]
+    # 12 new tokens cannot hold 20 targets; gamma's line 3 does not parse, so all 12 are screened out
     assert warnings == [
-        "Warning: snippet gamma does not parse as python (a syntax error)",
-        *short,
-        f"Warning: no tutorial task (no snippet in {folder / 'tutorial'} gave a target): "
-        "the study app will use the first task as the tutorial",
         "Warning: the model card of bigram names java, not python",
+        "Warning: snippet gamma does not parse as python: a syntax error on line 3 (return a a + a + a)",
+        "Warning: snippet alpha has 12 of 20 targets (every candidate became a target: the completion holds no more)",
+        "Warning: snippet beta has 12 of 20 targets (every candidate became a target: the completion holds no more)",
+        "Warning: snippet gamma has 0 of 20 targets (candidates left out: 12 does not parse)",
+        "Warning: to admit more: use a model that writes python (codeq compat-finetune --suffix .py on python "
+        "sources; docs/instruments.md)",
+        "Warning: to admit more: raise [prepare] max_new_tokens (now 12) or use another model",
     ]
     assert card["warnings"] == [w.removeprefix("Warning: ") for w in warnings]
 
@@ -328,17 +434,17 @@ def test_line_end_targets_are_a_warning(tmp_path, bigram_lm):
     prepare(folder, lm=bigram_lm)
     tasks = read_tasks(folder / "tasks.jsonl")
     study = read_study(folder)
-    assert preparation_warnings(study, bigram_lm, [], tasks, tasks[:1]) == []
+    assert target_warnings(study, tasks, []) == []
     tasks[1].units[tasks[1].target.unit_index].category = "newline"
-    assert preparation_warnings(study, bigram_lm, [], tasks, tasks[:1]) == [
+    assert target_warnings(study, tasks, []) == [
         "1 targets are line ends or indentation (first: s-alpha-t2); list the target categories in [prepare] categories"
     ]
 
 
 def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_path, bigram_lm):
     folder = make_study(tmp_path / "s")
-    # the bigram model writes " + x + x ..." inside a parenthesis it never closes
-    (folder / "snippets" / "gamma.py").write_text("def k(a, b):\n    return (a")
+    # the bigram model writes " + x + x ..." after two names in a row
+    (folder / "snippets" / "gamma.py").write_text("def k(a, b):\n    return a b")
     card = prepare(folder, lm=bigram_lm)
     tasks = read_tasks(folder / "tasks.jsonl")
     assert [t.task_id for t in tasks] == ["s-alpha-t1", "s-alpha-t2", "s-beta-t1", "s-beta-t2"]
@@ -348,7 +454,7 @@ def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_pat
         {
             "snippet": "s-gamma",
             "line": 2,
-            "text": "    return (a" + " + x" * 6,
+            "text": "    return a b" + " + x" * 6,
             "reason": "parse_error",
             "candidates": 12,
         }
@@ -375,9 +481,9 @@ def test_too_few_snippets_for_one_task_per_snippet_is_a_warning(tmp_path, bigram
     tasks = read_tasks(folder / "tasks.jsonl")  # 2 snippets, 2 tasks each
     toml = folder / "study.toml"
     toml.write_text(STUDY_TOML.replace("tasks_per_participant = 2", "tasks_per_participant = 3"))
-    assert preparation_warnings(read_study(folder), bigram_lm, [], tasks, tasks[:1]) == [
+    assert snippet_rule_warning(read_study(folder), tasks) == (
         "tasks_per_participant = 3 but with tasks_per_snippet = 1 a participant can get only 2 tasks "
         "(2 snippets): add snippets or raise [study] tasks_per_snippet"
-    ]
+    )
     toml.write_text(toml.read_text().replace("seed = 1\n", "seed = 1\ntasks_per_snippet = 2\n", 1))
-    assert preparation_warnings(read_study(folder), bigram_lm, [], tasks, tasks[:1]) == []
+    assert snippet_rule_warning(read_study(folder), tasks) is None

@@ -175,35 +175,73 @@ targets_per_snippet = 1
 """
 
 
-def test_stale_tasks_are_refused_until_prepared_again(runner, study_dir, tmp_path):
-    from codeq.study_definition import preparation_hash, read_definition
+def record_preparation(folder):
+    """Write the model card `codeq prepare` would: what the tasks were prepared from."""
+    from codeq.study_definition import preparation_hash, preparation_parts, read_definition
 
+    parts = preparation_parts(read_definition(folder))
+    card = {"prepared_from": preparation_hash(parts), "prepared_from_parts": parts}
+    (folder / "model_card.json").write_text(json.dumps(card))
+
+
+def test_stale_tasks_are_refused_naming_what_changed(runner, study_dir, tmp_path):
     copy = shutil.copytree(study_dir, tmp_path / "pilot")
     (copy / "study.toml").write_text((copy / "study.toml").read_text() + PREPARE)
     (copy / "snippets").mkdir()
     (copy / "snippets" / "a.py").write_text("def f(x):\n    return x")
-    recorded = preparation_hash(read_definition(copy))
-    (copy / "model_card.json").write_text(json.dumps({"prepared_from": recorded}))
+    record_preparation(copy)
     assert load(runner, copy).exit_code == 0
     (copy / "snippets" / "a.py").write_text("def f(x):\n    return x + 1")
+    (copy / "snippets" / "b.py").write_text("def g(x):\n    return x")
     result = load(runner, copy)
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == [
-        f"Error: {copy / 'tasks.jsonl'} is stale: the snippets or the [model]/[prepare] settings changed since it "
-        f"was prepared; run `codeq prepare {copy}`"
+        f"Error: {copy / 'tasks.jsonl'} is stale: snippets/a.py changed; snippets/b.py was added since it was "
+        f"prepared; run `codeq prepare {copy}`"
     ]
     (copy / "snippets" / "a.py").write_text("def f(x):\n    return x")
+    (copy / "snippets" / "b.py").unlink()
     (copy / "study.toml").write_text(
         (copy / "study.toml").read_text().replace("targets_per_snippet = 1", "targets_per_snippet = 2")
     )
-    assert "is stale" in load(runner, copy).output
+    assert "is stale: study.toml's [model] or [prepare] changed since" in load(runner, copy).output
+
+
+def test_new_model_weights_in_the_same_folder_make_the_tasks_stale(runner, study_dir, tmp_path):
+    copy = shutil.copytree(study_dir, tmp_path / "pilot")
+    model = tmp_path / "model"
+    model.mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        (model / name).write_text(name)
+    (copy / "study.toml").write_text((copy / "study.toml").read_text() + PREPARE.replace("codeq-tiny", str(model)))
+    (copy / "snippets").mkdir()
+    (copy / "snippets" / "a.py").write_text("def f(x):\n    return x")
+    record_preparation(copy)
+    assert load(runner, copy).exit_code == 0
+    (model / "model.safetensors").write_text("other weights")
+    assert "is stale: model/model.safetensors changed since" in load(runner, copy).output
+    # a server without the model folder compares the rest only
+    shutil.rmtree(model)
+    assert load(runner, copy).exit_code == 0
+
+
+def test_a_study_without_a_practice_task_is_refused(runner, study_dir, tmp_path):
+    copy = shutil.copytree(study_dir, tmp_path / "pilot")
+    (copy / "tutorial.jsonl").unlink()
+    result = load(runner, copy)
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        f"Error: {copy / 'tutorial.jsonl'}: no such file; every study needs a practice task (a tutorial snippet "
+        f"prepared by `codeq prepare {copy}`)"
+    ]
 
 
 def test_bundled_pilot_is_fresh():
     from pathlib import Path
 
-    from codeq.study_definition import preparation_hash, read_definition
+    from codeq.study_definition import preparation_hash, preparation_parts, read_definition
 
     pilot = Path(__file__).parents[2] / "instruments" / "pilot"
     card = json.loads((pilot / "model_card.json").read_text())
-    assert card["prepared_from"] == preparation_hash(read_definition(pilot))
+    assert card["prepared_from_parts"] == preparation_parts(read_definition(pilot))
+    assert card["prepared_from"] == preparation_hash(card["prepared_from_parts"])

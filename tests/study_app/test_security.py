@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -18,7 +19,7 @@ from study_app.admin import models as admin_models
 from study_app.admin.commands import create_admin
 from study_app.admin.models import AdminUser
 from study_app.extensions import db
-from study_app.limits import LOGIN_MESSAGE
+from study_app.limits import LOGIN_MESSAGE, REDIS
 
 
 class Inline(HTMLParser):
@@ -181,6 +182,44 @@ def test_login_limit_is_shared_through_redis(request, tmp_path, service_missing)
     assert codes == [200] * 5
     assert attempt(clients[1], csrf_of, "alice", PASSWORD, "10.2.0.1").status_code == 429
     assert workers[0].config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+
+
+def test_two_deployments_on_one_redis_count_apart(tmp_path, service_missing):
+    """Another deployment's failed logins never lock this one's admin out."""
+    import redis
+
+    server = redis.Redis.from_url("redis://127.0.0.1:6379")
+    try:
+        server.ping()
+    except redis.exceptions.ConnectionError:
+        service_missing("Redis is not running on 127.0.0.1:6379")
+
+    def deployment(name):  # each in its own process in production: made one after the other here
+        url = f"sqlite:///{tmp_path / name}-{secrets.token_hex(4)}.db"
+        app = create_app(
+            {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_STORAGE_URI": REDIS}
+        )
+        with app.app_context():
+            db.create_all()
+            create_admin("alice", PASSWORD)
+        return app
+
+    def csrf_of(html):
+        return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+    first, second = deployment("a"), deployment("b")
+    name = first.config["RATELIMIT_DEPLOYMENT"]
+    assert name == hashlib.sha256(first.config["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:16]
+    assert second.config["RATELIMIT_DEPLOYMENT"] != name
+    client = first.test_client()
+    assert [attempt(client, csrf_of, "alice", "wrong", "10.3.0.1").status_code for _ in range(6)][-1] == 429
+    # where Flask-Limiter keeps them: LIMITS:LIMITER/<prefix>/<key>/<endpoint>...
+    assert len(server.keys(f"LIMITS:LIMITER/codeq-study/{name}/*")) == 4  # address and name, per minute and hour
+    assert attempt(second.test_client(), csrf_of, "alice", PASSWORD, "10.3.0.1").status_code != 429
+    named = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": "sqlite://", "DEPLOYMENT_NAME": "lab-2027"}
+    )
+    assert named.config["RATELIMIT_DEPLOYMENT"] == "lab-2027"
 
 
 def test_default_limit_storage_is_redis_outside_testing(tmp_path, monkeypatch):
