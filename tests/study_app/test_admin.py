@@ -230,6 +230,18 @@ def test_dashboard_without_a_study(client, csrf_of, admin):
     assert page.status_code == 200 and "No study yet" in page.text
 
 
+def test_dashboard_of_a_study_without_answers(app, client, csrf_of, admin, loaded):
+    """Right after load-study: no participant, no answer; the dashboard says so instead of failing."""
+    login(client, csrf_of)
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    assert [stat(page.text, s) for s in ("started", "finished", "excluded")] == ["0", "0", "0"]
+    assert "No answer to a main task yet." in page.text
+    for task in ("fx-0", "fx-1", "fx-2"):
+        row = re.search(rf'<tr data-task="{task}">(.*?)</tr>', page.text, re.DOTALL).group(1)
+        assert stat(row, "answers") == "0" and stat(row, "kappa") == "–" and stat(row, "human-kappa") == "–"
+
+
 def test_dashboard_leaves_excluded_participants_out(app, client, csrf_of, admin, loaded):
     seed(app)
     with app.app_context():
