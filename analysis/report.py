@@ -8,8 +8,11 @@ in that list. Sections are made of :mod:`analysis.sections` blocks, which carry 
 
 from __future__ import annotations
 
+import logging
 import platform
+import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -52,6 +55,7 @@ from analysis.sections import (
 )
 from analysis.wilcoxon import METHODS, ZERO_METHODS
 
+log = logging.getLogger(__name__)
 PACKAGES = ("codeq-study", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "krippendorff", "matplotlib")
 ZERO_TEXT = {
     "wilcox": "participants with equal human and model rates are dropped before ranking",
@@ -719,6 +723,14 @@ SECTIONS: list[Callable[[Context], Section | None]] = [
 ]
 
 
+@contextmanager
+def timed(step: str):
+    """Log the wall and CPU seconds of a step of the report (``bench/analysis.py`` prints them)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    log.info("%s: %.2f s wall, %.2f s CPU", step, time.perf_counter() - wall, time.process_time() - cpu)
+
+
 def write_report(
     folder,
     out,
@@ -730,6 +742,7 @@ def write_report(
     seed: int = 0,
     mixed: bool = True,
     pdf: bool = False,
+    progress: bool = True,
 ) -> dict[str, Path]:
     """Analyse the export in ``folder`` and write every table, figure and ``report.html`` to ``out``.
 
@@ -749,6 +762,9 @@ def write_report(
         Fit the per-category mixed models (the slowest step: minutes for thousands of responses).
     pdf : bool
         Also write ``report.pdf`` (needs WeasyPrint: ``pip install codeq-study[pdf]``).
+    progress : bool
+        Show a progress bar over the sections when stderr is a terminal (never in a pipe or a log);
+        False never shows it.
 
     Returns
     -------
@@ -770,10 +786,13 @@ def write_report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context(export, Path(folder), out, Options(keep_excluded, correction, zero_method, n_boot, ci, seed, mixed))
-    ctx.tables.update(agreement_tables(export, n_boot=n_boot, ci=ci, seed=seed))
+    with timed("agreement tables"):
+        ctx.tables.update(agreement_tables(export, n_boot=n_boot, ci=ci, seed=seed))
     sections = []
-    for build in tqdm(SECTIONS, desc="analysis report", unit="section"):
-        section = build(ctx)
+    # disable=None: tqdm draws only when stderr is a terminal, so logs and pipes stay clean
+    for build in tqdm(SECTIONS, desc="analysis report", unit="section", disable=None if progress else True):
+        with timed(build.__name__):
+            section = build(ctx)
         if section is not None:
             sections.append(section)
     files = {}
