@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from analysis.breakdown import format_duration
+from analysis.ceiling import CEILING_FLOOR
 from study_app.admin import bp
 from study_app.admin.forms import ConfirmForm, EraseForm, ExclusionForm, ExportForm, LinkageForm
 from study_app.admin.models import Exclusion
@@ -125,6 +126,7 @@ def dashboard():
         summary=participant_summary(tables, utcnow(), current_app.config.get("DROPOUT_MINUTES", 60)),
         overall=overall,
         ceiling=None if scores is None else records(scores["ceiling_summary"])[0],
+        ceiling_floor=CEILING_FLOOR,
         tasks=records(task_rows(tables, main_ids, scores)),
         time=overall_time(tables),
         attention=attention,

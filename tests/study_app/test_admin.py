@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from test_export import T0, linkage_map, seed
 
 from analysis.agreement import cohen_kappa
+from analysis.ceiling import CEILING_FLOOR
 from study_app.admin.commands import create_admin
 from study_app.admin.models import AdminUser, Exclusion
 from study_app.admin.stats import participant_summary
@@ -308,3 +309,13 @@ def test_dashboard_shows_the_human_ceiling(app, client, csrf_of, admin, loaded):
     assert len(defined) == 3  # eight participants: every task has a ceiling
     assert stat(page, "ceiling-tasks") == str(len(defined))
     assert stat(page, "human-kappa") == f"{sum(defined) / len(defined):.3f}"
+    ceiling = sum(defined) / len(defined)
+    if ceiling < CEILING_FLOOR:  # the ratio is flagged, with the reason, not printed
+        assert stat(page, "fraction-of-ceiling") == "undefined"
+        assert f"the human ceiling {ceiling:.3f} is below the floor" in stat(page, "fraction-note")
+    else:
+        # model κ is shown to 3 decimals and the ceiling is at least the floor: the ratio agrees to 0.005
+        assert float(stat(page, "fraction-of-ceiling")) == pytest.approx(
+            float(stat(page, "model-kappa")) / ceiling, abs=5e-3
+        )
+    assert f"only when the ceiling is at least {CEILING_FLOOR:g}" in page
