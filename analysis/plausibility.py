@@ -37,7 +37,7 @@ from matplotlib.figure import Figure
 from analysis.agreement import overlap_from_counts
 from analysis.bootstrap import task_bootstrap
 from analysis.correction import adjust_pvalues
-from analysis.ranking import average_precision, top_k_hits
+from analysis.ranking import ranking_metrics
 from analysis.wilcoxon import paired_wilcoxon
 from codeq.contract import SET_EXPLAINERS
 
@@ -64,20 +64,40 @@ def explainer_units(selections: pd.DataFrame, units: pd.DataFrame, explainer_sco
         A selectable unit without a selections row counts as not selected; one without a score row
         gets score 0 and is not in the set.
     """
+    return scored_responses(response_grid(selections, units), unit_scores(units, explainer_scores))
+
+
+def response_grid(selections: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """One row per response and selectable unit of its task: ``participant_id, task_id, unit_index, selected``."""
+    selectable = units.loc[units["selectable"] == 1, ["task_id", "unit_index"]]
+    grid = (
+        selections[RESPONSE]
+        .drop_duplicates()
+        .merge(selectable, on="task_id")
+        .merge(selections[RESPONSE + ["unit_index", "selected"]], on=RESPONSE + ["unit_index"], how="left")
+    )
+    grid["selected"] = grid["selected"].fillna(0).astype("int8")
+    return grid
+
+
+def unit_scores(units: pd.DataFrame, explainer_scores: pd.DataFrame) -> pd.DataFrame:
+    """Every selectable unit under every explainer of its task: ``task_id, unit_index, category, explainer,
+    score, in_rationale`` (score 0 and not in the set where the explainer has no row for the unit)."""
     selectable = units.loc[units["selectable"] == 1, ["task_id", "unit_index", "category"]]
     methods = explainer_scores[["task_id", "explainer"]].drop_duplicates()
-    grid = selectable.merge(methods, on="task_id").merge(
+    scored = selectable.merge(methods, on="task_id").merge(
         explainer_scores[["task_id", "explainer", "unit_index", "score", "in_rationale"]],
         on=["task_id", "explainer", "unit_index"],
         how="left",
     )
-    responses = selections[RESPONSE].drop_duplicates()
-    data = responses.merge(grid, on="task_id").merge(
-        selections[RESPONSE + ["unit_index", "selected"]], on=RESPONSE + ["unit_index"], how="left"
-    )
-    data["selected"] = data["selected"].fillna(0).astype("int8")
-    data["score"] = data["score"].fillna(0.0).astype(float)
-    data["in_rationale"] = data["in_rationale"].fillna(0).astype("int8")
+    scored["score"] = scored["score"].fillna(0.0).astype(float)
+    scored["in_rationale"] = scored["in_rationale"].fillna(0).astype("int8")
+    return scored
+
+
+def scored_responses(grid: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Join :func:`response_grid` and :func:`unit_scores`: the rows :func:`plausibility` scores."""
+    data = grid.merge(scored, on=["task_id", "unit_index"])
     return data[RESPONSE + ["explainer", "unit_index", "category", "selected", "score", "in_rationale"]]
 
 
@@ -125,7 +145,7 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
 
     n_units = np.bincount(group, minlength=n_groups)
     n_selected, set_size, set_hits = per_group(selected), per_group(in_set), per_group(selected * in_set)
-    hits = top_k_hits(group, score, data["unit_index"].to_numpy(), selected, n_selected, n_groups)
+    auprc, hits = ranking_metrics(group, score, data["unit_index"].to_numpy(), selected, n_selected, n_groups)
     topk = overlap_from_counts(n_selected, n_selected, hits)
     own = overlap_from_counts(n_selected, set_size, set_hits)
     first = np.full(n_groups, len(data))
@@ -140,7 +160,7 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
             n_selected=n_selected,
             set_size=set_size,
             prevalence=n_selected / n_units,
-            auprc=average_precision(group, score, selected, n_groups),
+            auprc=auprc,
             f1_topk=topk["f1"],
             iou_topk=topk["jaccard"],
             f1_set=np.where(set_valued, own["f1"], np.nan),
@@ -151,15 +171,18 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
     return out[chosen].reset_index(drop=True), excluded
 
 
-def _cis(scores: pd.DataFrame, cluster: str, n_boot: int, ci: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile CIs of the mean of every metric, resampling whole ``cluster``s (participants or tasks).
+def _cis(scores: pd.DataFrame, cluster: str, n_boot: int, ci: float, seed: int) -> dict[tuple[str, str], tuple]:
+    """Percentile CIs of the mean of every metric of every explainer, resampling whole ``cluster``s.
 
-    All metrics share the draws; a cluster without a defined value of a metric adds nothing to its replicates.
+    Returns ``(metric, explainer) -> (low, high)``. One set of draws serves every column; a cluster
+    without a defined value of a column (an explainer absent from a task) adds nothing to its replicates.
     """
+    keys = [scores[cluster], scores["explainer"]]
     values = scores[METRICS]
-    sums = values.fillna(0).groupby(scores[cluster], observed=True).sum()
-    counts = values.notna().groupby(scores[cluster], observed=True).sum()
-    return task_bootstrap(sums.to_numpy(), counts.to_numpy(), n_boot=n_boot, ci=ci, seed=seed)
+    sums = values.fillna(0).groupby(keys, observed=True).sum().unstack("explainer", fill_value=0)
+    counts = values.notna().groupby(keys, observed=True).sum().unstack("explainer", fill_value=0)
+    low, high = task_bootstrap(sums.to_numpy(), counts.to_numpy(), n_boot=n_boot, ci=ci, seed=seed)
+    return {column: (lo, hi) for column, lo, hi in zip(sums.columns, low, high)}
 
 
 def explainer_table(
@@ -203,6 +226,8 @@ def explainer_table(
     resamples tasks with all their responses. Responses of one participant (or one task) are not
     independent, so neither resamples responses or units.
     """
+    clusters = {"participants": "participant_id", "tasks": "task_id"}
+    intervals = {label: _cis(scores, cluster, n_boot, ci, seed) for label, cluster in clusters.items()}
     rows = []
     for name, group in scores.groupby("explainer", sort=True):
         row = {
@@ -216,13 +241,12 @@ def explainer_table(
         }
         for metric in METRICS:
             row[metric] = group[metric].mean()
-        for cluster, label in (("participant_id", "participants"), ("task_id", "tasks")):
-            low, high = _cis(group, cluster, n_boot, ci, seed)
-            for metric, lo, hi in zip(METRICS, low, high):
-                row[f"{metric}_ci_low_{label}"], row[f"{metric}_ci_high_{label}"] = lo, hi
+            for label in clusters:
+                row[f"{metric}_ci_low_{label}"], row[f"{metric}_ci_high_{label}"] = intervals[label][metric, name]
         if faithfulness is not None:
             f = faithfulness[
-                (faithfulness["explainer"] == name) & faithfulness["task_id"].astype(str).isin(group["task_id"])
+                (faithfulness["explainer"] == name)
+                & faithfulness["task_id"].astype(str).isin(group["task_id"].unique())
             ]
             row["comprehensiveness"] = f["comprehensiveness"].mean()
             row["sufficiency"] = f["sufficiency"].mean()
@@ -350,9 +374,10 @@ def plausibility_tables(
     """
     parts = []
     # one explainer at a time: the response x unit grid of every explainer at once would not fit in memory
+    grid = response_grid(export.selections, export.units)
     methods = [rows for _, rows in export.explainer_scores.groupby("explainer", sort=True, observed=True)]
     for rows in methods or [export.explainer_scores]:
-        data = explainer_units(export.selections, export.units, rows)
+        data = scored_responses(grid, unit_scores(export.units, rows))
         parts.append((*plausibility(data), plausibility(data, by="category")[0]))
     scores = pd.concat([p[0] for p in parts], ignore_index=True)
     excluded = pd.concat([p[1] for p in parts], ignore_index=True).drop_duplicates()
