@@ -92,7 +92,8 @@ def unit_scores(units: pd.DataFrame, explainer_scores: pd.DataFrame) -> pd.DataF
     )
     scored["score"] = scored["score"].fillna(0.0).astype(float)
     scored["in_rationale"] = scored["in_rationale"].fillna(0).astype("int8")
-    return scored
+    # categorical: joined onto millions of response rows, codes are copied instead of strings
+    return scored.astype({"category": "category", "explainer": "category"})
 
 
 def scored_responses(grid: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,22 @@ def _position_in_group(group_sorted: np.ndarray) -> np.ndarray:
     return np.arange(len(group_sorted)) - np.repeat(starts, lengths)
 
 
+def _order(group: np.ndarray, score: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Row order by group, then score descending, then index descending.
+
+    One int64 key (group, rank of the score, index) sorts several times faster than
+    ``np.lexsort((-index, -score, group))``, which stays the fallback where the key would overflow.
+    """
+    if not len(group):
+        return np.empty(0, dtype=np.int64)
+    distinct, rank = np.unique(score, return_inverse=True)
+    n_scores, n_index = len(distinct), int(index.max()) + 1
+    if index.min() < 0 or (int(group.max()) + 1) * n_scores * n_index >= 2**62:
+        return np.lexsort((-index, -score, group))
+    key = (group.astype(np.int64) * n_scores + (n_scores - 1 - rank)) * n_index + (n_index - 1 - index)
+    return np.argsort(key)
+
+
 def ranking_metrics(group, score, index, selected, k, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Average precision of ``score`` against ``selected``, and the hits among the top ``k``, per group.
 
@@ -62,7 +78,7 @@ def ranking_metrics(group, score, index, selected, k, n_groups: int) -> tuple[np
     """
     group, score, index = np.asarray(group), np.asarray(score, dtype=float), np.asarray(index)
     # one sort serves both: average precision ignores the order inside a tie, the top k needs it
-    order = np.lexsort((-index, -score, group))
+    order = _order(group, score, index)
     g, s, y = group[order], score[order], np.asarray(selected, dtype=float)[order]
     position = _position_in_group(g)
     first_of_group = position == 0

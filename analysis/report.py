@@ -460,7 +460,9 @@ def time_section(ctx: Context) -> Section | None:
     responses = ctx.export.responses
     if responses is None or "active_ms" not in responses.columns:
         return None
-    kept = responses[responses["participant_id"].astype("str").isin(set(ctx.data["participant_id"].astype("str")))]
+    kept = responses[
+        responses["participant_id"].astype("str").isin(ctx.data["participant_id"].drop_duplicates().astype("str"))
+    ]
     times = ctx.tables["response_times"] = response_times(kept)
     overall = response_times(kept, by=None)
     if times.empty:
