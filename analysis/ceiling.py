@@ -8,8 +8,9 @@ with one another. Per task, over its selectable units:
 - ``human_loo_kappa``: each participant against the majority of the others, Cohen's kappa, averaged;
 - ``model_kappa``: the model's rationale against each participant, Cohen's kappa, averaged.
 
-Cohen's kappa is :func:`analysis.agreement.kappa_from_counts` (the one definition, with its
-degenerate cases), vectorized over participants and over random rationales.
+Cohen's kappa is :func:`analysis.agreement.kappa_values`, the values of the one definition
+(:func:`analysis.agreement.kappa_from_counts`, with its degenerate cases), vectorized over
+participants and over random rationales.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-from analysis.agreement import kappa_from_counts
+from analysis.agreement import kappa_values
 from analysis.bootstrap import task_bootstrap
 
 # Below this mean leave-one-out kappa people agree only slightly (Landis & Koch 1977: 0 to 0.20 is
@@ -82,7 +83,7 @@ def task_matrices(data: pd.DataFrame):
     """
     units = data.dropna(subset=["unit_index"])
     for task_id, part in units.groupby("task_id", sort=True, observed=True):
-        people, person = np.unique(part["participant_id"].astype(str).to_numpy(), return_inverse=True)
+        person, people = pd.factorize(part["participant_id"], sort=True)
         indices, unit = np.unique(part["unit_index"].to_numpy(dtype=np.int64), return_inverse=True)
         selections = np.zeros((len(people), len(indices)), dtype=np.int64)
         selections[person, unit] = part["selected"].to_numpy()
@@ -124,20 +125,14 @@ def loo_kappas(selections: np.ndarray) -> np.ndarray:
         return np.empty(0)
     others = selections.sum(axis=0) - selections
     majority = (2 * others >= n - 1).astype(np.int64)
-    kappa, _ = kappa_from_counts(
-        n_units, selections.sum(axis=1), majority.sum(axis=1), (selections * majority).sum(axis=1)
-    )
-    return kappa
+    return kappa_values(n_units, selections.sum(axis=1), majority.sum(axis=1), (selections * majority).sum(axis=1))
 
 
 def model_kappas(selections: np.ndarray, rationale: np.ndarray) -> np.ndarray:
     """Cohen's kappa of the model's rationale against each participant (row); rationale may be 2-D (one per row)."""
     rationale = np.atleast_2d(rationale)
     n_both = rationale @ selections.T  # (rationales, participants)
-    kappa, _ = kappa_from_counts(
-        selections.shape[1], selections.sum(axis=1)[None, :], rationale.sum(axis=1)[:, None], n_both
-    )
-    return kappa
+    return kappa_values(selections.shape[1], selections.sum(axis=1)[None, :], rationale.sum(axis=1)[:, None], n_both)
 
 
 def human_agreement(data: pd.DataFrame) -> pd.DataFrame:
