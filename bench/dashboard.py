@@ -43,7 +43,12 @@ def researcher(base: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{base}/admin/login").text
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    session.post(f"{base}/admin/login", data={"username": "bench", "password": "bench-password", "csrf_token": token})
+    # no redirect: the login would land on the dashboard, and the first load below is the cold one
+    session.post(
+        f"{base}/admin/login",
+        data={"username": "bench", "password": "bench-password", "csrf_token": token},
+        allow_redirects=False,
+    )
     return session
 
 
@@ -54,7 +59,9 @@ def reload_dashboard(session: requests.Session, base: str) -> tuple[float, str, 
     page.raise_for_status()
     seconds = time.perf_counter() - start
     as_of = re.search(r"Figures as of ([^<;]+) UTC", page.text).group(1)
-    return seconds, as_of, "new answers have arrived" in page.text
+    finished = re.search(r'data-stat="finished">(\d+)<', page.text).group(1)
+    responses = re.search(r'data-stat="kappa-n">(\d+)<', page.text).group(1)
+    return seconds, f"{as_of} ({finished} finished, {responses} responses)", "new answers have arrived" in page.text
 
 
 @click.command()
@@ -94,8 +101,8 @@ def main(participants, bots, seconds, every, database):
         base = f"http://127.0.0.1:{server.server_port}"
         session = researcher(base)
         cpu = time.process_time()
-        cold, _, _ = reload_dashboard(session, base)
-        print(f"first load (computes the figures): {cold:.2f} s")
+        cold, shown, _ = reload_dashboard(session, base)
+        print(f"first load (computes the figures): {cold:.2f} s; figures as of {shown}")
         deadline = time.monotonic() + seconds
         settings = Settings(policy="noisy-model", noise=0.1, think_s=(0.5, 2.0), deadline=deadline)
         answering = threading.Thread(
