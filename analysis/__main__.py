@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 
 import click
 
 from analysis.correction import CORRECTIONS
-from analysis.io import ExportError
 from analysis.wilcoxon import ZERO_METHODS
+from codeq.errors import UserError, user_errors
 from codeq.logs import log_level_option
 
 log = logging.getLogger("analysis")
@@ -58,7 +57,7 @@ def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, 
     from analysis.report import write_report
 
     started = time.perf_counter()
-    try:
+    with user_errors():
         files = write_report(
             export,
             out,
@@ -72,9 +71,6 @@ def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, 
             pdf=pdf,
             progress=not quiet,
         )
-    except ExportError as e:
-        click.echo(f"Error: {e}", err=True)
-        sys.exit(2)
     log.info("report of %s: %d files in %s, %.1f s", export, len(files), out, time.perf_counter() - started)
     click.echo(f"Wrote {len(files)} files; open {files['report']}" + (f" or {files['pdf']}" if pdf else ""))
 
@@ -120,14 +116,10 @@ def power_cmd(export, participants, out, by, n_sim, alpha, correction, zero_meth
     from analysis.power import plot_power, simulate_power
     from analysis.tidy import response_units
 
-    try:
+    with user_errors():
         pilot = load_export(export, keep_excluded=keep_excluded)
-    except ExportError as e:
-        click.echo(f"Error: {e}", err=True)
-        sys.exit(2)
-    if pilot.selections.empty:
-        click.echo(f"Error: {export}: no answers to main tasks in the pilot", err=True)
-        sys.exit(2)
+        if pilot.selections.empty:
+            raise UserError(f"{export}: no answers to main tasks in the pilot")
     rates = category_rates(response_units(pilot.selections, pilot.units, pilot.model_rationales), by)
     power = simulate_power(
         rates, participants, by=by, n_sim=n_sim, alpha=alpha, correction=correction, zero_method=zero_method, seed=seed
@@ -167,7 +159,7 @@ def explain_cmd(source, out, include_unconverged, resample, n_boot, seed):
     from analysis.global_explanation import CLUSTERS, explain_tasks
     from analysis.task_input import read_task_input
 
-    try:
+    with user_errors():
         summary = explain_tasks(
             read_task_input(source),
             out,
@@ -176,9 +168,6 @@ def explain_cmd(source, out, include_unconverged, resample, n_boot, seed):
             n_boot=n_boot,
             seed=seed,
         )
-    except ValueError as e:  # ContractError is a ValueError: a bad input file, or nothing to aggregate
-        click.echo(f"Error: {e}", err=True)
-        sys.exit(2)
     click.echo(json.dumps(summary, indent=2))
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from analysis.bootstrap import task_bootstrap
 from analysis.entropy import entropy_bits, normalized_entropy, reduction
 from codeq.contract import Task
+from codeq.errors import UserError
 
 CLUSTERS = {"snippets": "snippet_id", "tasks": "task_id"}
 
@@ -158,7 +159,7 @@ def explain_tasks(
     out = Path(out)
     used = sorted((t for t in tasks if t.rationale.converged or not converged_only), key=lambda t: t.task_id)
     if not used:
-        raise ValueError("no rationales to aggregate" + (" (none converged)" if tasks else ""))
+        raise UserError("no rationales to aggregate" + (" (none converged)" if tasks else ""))
     out.mkdir(parents=True, exist_ok=True)
     rationales, context = rationale_table(used), context_table(used)
     counts, gains = category_matrices(rationales)

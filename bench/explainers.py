@@ -1,11 +1,11 @@
 """Time every explainer on the same targets: seconds per target, per method.
 
     python bench/explainers.py --model codeq-tiny
-    python bench/explainers.py --random-gpt2-small --device cuda          # GPU timing (bf16 by default)
+    python bench/explainers.py --random gpt2 --size codeparrot-small --device cuda   # GPU timing (bf16 by default)
 
-Inputs as in bench/rationalize.py: held-out standard-library functions cut to ``--max-tokens``
-tokens and, per snippet, ``--targets`` positions the model predicts itself (topped up with other
-positions for random models). Every method explains the same targets in one batched call after a
+Inputs as in bench/rationalize.py (codeq.workload): held-out standard-library functions cut to
+``--max-tokens`` tokens and, per snippet, ``--targets`` positions the model predicts itself (topped
+up with other positions for random models, codeq.random_models, which use --model's tokenizer). Every method explains the same targets in one batched call after a
 warm-up call; greedy's search is capped at ``--max-steps``. Prints wall-clock and process CPU
 seconds per target (on a shared machine the CPU time is the steadier number).
 """
@@ -17,11 +17,12 @@ import time
 import click
 import torch
 
-from bench.rationalize import gpt2_small_random, heldout_functions, pick_targets
 from codeq.contract import EXPLAINERS
 from codeq.explainers import explain
-from codeq.loading import ModelLoadError, load_model, resolve_dtype
+from codeq.loading import LoadedModel, ModelLoadError, load_model, resolve_dtype
+from codeq.random_models import ARCHITECTURES, SIZES, random_model
 from codeq.rationale_search import predicted_positions
+from codeq.workload import heldout_functions, pick_targets
 
 
 @click.command()
@@ -34,19 +35,29 @@ from codeq.rationale_search import predicted_positions
 @click.option("--max-steps", default=50, show_default=True, help="Greedy: most positions added after t-1.")
 @click.option("--batch-size", default=16, show_default=True, help="Prefixes per forward pass (not greedy).")
 @click.option("--method", "methods", multiple=True, default=EXPLAINERS, show_default=True)
-@click.option("--random-gpt2-small", is_flag=True, help="Time a random codeparrot-small-sized GPT-2 instead.")
+@click.option(
+    "--random",
+    "random_arch",
+    type=click.Choice(ARCHITECTURES),
+    default=None,
+    help="Time a randomly initialised model of --size instead of --model's weights.",
+)
+@click.option("--size", type=click.Choice(sorted(SIZES)), default="codeparrot-small", show_default=True)
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
 def main(
-    model_name, device, dtype, snippets, targets, max_tokens, max_steps, batch_size, methods, random_gpt2_small, threads
+    model_name, device, dtype, snippets, targets, max_tokens, max_steps, batch_size, methods, random_arch, size, threads
 ):
+    """Print seconds per target of every explainer."""
     if threads:
         torch.set_num_threads(threads)
     try:
         lm = load_model(model_name, device=device, dtype=dtype)
     except ModelLoadError as err:
         raise click.ClickException(str(err)) from None
-    if random_gpt2_small:
-        lm = gpt2_small_random(lm.tokenizer, lm.device, resolve_dtype(dtype, lm.device))
+    if random_arch:
+        model_dtype = resolve_dtype(dtype, lm.device)
+        model = random_model(random_arch, size, lm.tokenizer, lm.device, model_dtype)
+        lm = LoadedModel(model, lm.tokenizer, f"random {random_arch} {size}", lm.device, model_dtype)
     sequences = [lm.tokenizer(text)["input_ids"][:max_tokens] for text in heldout_functions(snippets)]
     chosen = [pick_targets(predicted_positions(lm, ids), len(ids), targets, top_up=True) for ids in sequences]
     n = sum(map(len, chosen))

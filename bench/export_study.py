@@ -1,20 +1,21 @@
-"""Export time for a large study: 1,000 finished participants, the pilot's shape.
+"""Export time for a large study: 1,000 finished participants of the pilot study.
 
     python bench/export_study.py                          # SQLite in a temporary folder
     python bench/export_study.py --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python bench/export_study.py --participants 3 --events 1   # seconds: the figures only
 
-Seeds a fresh database with ``--participants`` finished participants (12 main tasks with two phases,
-the attention check and the tutorial; ``--events`` telemetry events per task), then times what the
-admin's "Download zip" does in one request (read rows, build tables, write CSV, zip) and the same
-through the HTTP route, and prints seconds, rows and zip size next to gunicorn's worker timeout.
-On PostgreSQL the tables are created in a private schema, dropped at the end.
+Loads ``--study`` (default instruments/pilot: 22 main tasks, 12 per participant, two phases, two
+attention checks and the tutorial) into a fresh database, seeds ``--participants`` finished
+participants (``--events`` telemetry events per task), then times what the admin's "Download zip"
+does in one request (read rows, build tables, write CSV, zip) and the same through the HTTP route,
+and prints seconds, rows and zip size next to gunicorn's worker timeout. On PostgreSQL the tables
+are created in a private schema, dropped at the end.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -23,24 +24,22 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from study_app import create_app
+from study_app.admin.commands import create_admin
+from study_app.export.bundle import build_export
+from study_app.export.writers import render, zip_bytes
+from study_app.extensions import db
+from study_app.instrument import InstrumentError, load_instrument
+from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, utcnow
+from study_app.studies import import_study
 
-from load_study import synthetic_study  # noqa: E402
-
-from study_app import create_app  # noqa: E402
-from study_app.admin.commands import create_admin  # noqa: E402
-from study_app.extensions import db  # noqa: E402
-from study_app.instrument import load_instrument  # noqa: E402
-from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, utcnow  # noqa: E402
-from study_app.studies import import_study  # noqa: E402
-
+PILOT = Path(__file__).resolve().parents[1] / "instruments" / "pilot"
 GUNICORN_TIMEOUT_S = 30  # gunicorn.conf.py's default worker timeout
 
 
-def seed(n: int, events_per_task: int, rng: random.Random) -> dict[str, int]:
-    """Insert ``n`` finished participants with answers, selections and telemetry; return row counts."""
+def seed(n: int, tasks_each: int, events_per_task: int, rng: random.Random) -> dict[str, int]:
+    """Insert ``n`` finished participants, each with ``tasks_each`` main tasks, answers, selections and
+    telemetry; return row counts."""
     study = db.session.scalar(sa.select(Study))
     tasks = sorted(study.tasks, key=lambda t: t.position)
     main = [t for t in tasks if t.kind == "main"]
@@ -80,7 +79,7 @@ def seed(n: int, events_per_task: int, rng: random.Random) -> dict[str, int]:
         )
         assignments = []
         for pid in ids:
-            drawn = rng.sample(main, 12) + attention
+            drawn = rng.sample(main, tasks_each) + attention
             assignments += [
                 {"participant_id": pid, "study_task_id": t.id, "position": pos, "kind": t.kind}
                 for pos, t in enumerate([tutorial, *drawn])
@@ -142,8 +141,13 @@ def seed(n: int, events_per_task: int, rng: random.Random) -> dict[str, int]:
 @click.option("--participants", default=1000, show_default=True)
 @click.option("--events", "events_per_task", default=20, show_default=True, help="Telemetry events per task.")
 @click.option("--database", default=None, help="SQLAlchemy URL (default: SQLite in a temporary folder).")
-def main(participants: int, events_per_task: int, database: str | None) -> None:
+@click.option("--study", "folder", type=click.Path(path_type=Path), default=PILOT, help="Instrument folder.")
+def main(participants: int, events_per_task: int, database: str | None, folder: Path) -> None:
     """Seed a large study and time its export."""
+    try:
+        inst = load_instrument(folder)
+    except InstrumentError as err:
+        raise click.ClickException(str(err)) from None
     tmp = Path(tempfile.mkdtemp(prefix="codeq-export-"))
     config = {"TESTING": True, "SECRET_KEY": secrets.token_hex(16)}
     schema = None
@@ -162,15 +166,13 @@ def main(participants: int, events_per_task: int, database: str | None) -> None:
     try:
         with app.app_context():
             db.create_all()
-            import_study(load_instrument(synthetic_study(tmp / "study")))
+            import_study(inst)
             create_admin("bench", "bench-password")
             start = time.perf_counter()
-            counts = seed(participants, events_per_task, random.Random(0))
+            counts = seed(
+                participants, inst.config["study"]["tasks_per_participant"], events_per_task, random.Random(0)
+            )
             print(f"seeded {counts} in {time.perf_counter() - start:.1f} s on {db.engine.dialect.name}")
-
-            from study_app.export.bundle import build_export
-            from study_app.export.writers import render, zip_bytes
-
             start, cpu = time.perf_counter(), time.process_time()
             export = build_export()
             built = time.perf_counter() - start

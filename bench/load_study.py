@@ -1,11 +1,13 @@
 """Load and fault test: gunicorn on PostgreSQL, hundreds of simulated participants at once.
 
     . .venv/bin/activate
-    python bench/load_study.py                        # 200 bots, then 50 more while a worker is killed
-    python bench/load_study.py --study instruments/pilot --bots 300 --workers 6
+    python -m bench.load_study                        # 200 bots, then 50 more while a worker is killed
+    python -m bench.load_study --bots 300 --workers 6
+    python -m bench.load_study --bots 2 --fault-bots 2 --kill-after 1 --workers 2   # seconds: the figures only
 
 Creates a fresh database ``codeq_load_<random>`` on the server (dropped at the end), upgrades it with
-the app's migrations, loads the study, starts gunicorn with gunicorn.conf.py (gthread workers) and:
+the app's migrations, loads ``--study`` (default instruments/pilot: 12 tasks per participant, two
+phases, attention checks), starts gunicorn with gunicorn.conf.py (gthread workers) and:
 
 1. load: ``--bots`` bots take the whole study in parallel (one thread each). Prints throughput,
    p50/p95/p99 latency of the answer endpoint, and acknowledged vs stored answers and selections.
@@ -20,23 +22,17 @@ whole study lasts longer than the run, about N participants are in the study at 
 Prints p50/p95/p99 of the answer latency seen by the participants and of the server's own time
 (its ``Server-Timing`` header), and acknowledged vs stored answers.
 
-    python bench/load_study.py --open-loop 300 --duration 300
-
-With ``--study synthetic`` (the default while instruments/pilot has no tasks) the study is
-pilot-shaped: 24 tasks from the test fixture's generator, 12 per participant, a second phase and an
-attention check.
+    python -m bench.load_study --open-loop 300 --duration 300
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -47,29 +43,14 @@ import psycopg
 import requests
 import sqlalchemy as sa
 
+from study_app import create_app
+from study_app.extensions import db
+from study_app.instrument import InstrumentError, load_instrument
+from study_app.models import Study
+from study_app.simulate import Catalog, Settings, run_bots
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from study_app.instrument import InstrumentError, load_instrument  # noqa: E402
-from study_app.simulate import Catalog, Settings, run_bots  # noqa: E402
-
-FIXTURE = ROOT / "tests" / "study_app" / "fixtures"
-
-
-def synthetic_study(folder: Path) -> Path:
-    """Write a pilot-shaped study (24 distinct tasks, 12 per participant) into ``folder``."""
-    sys.path.insert(0, str(FIXTURE))
-    from make_tasks import SNIPPETS, task_of  # the fixture's contract-conforming task generator
-
-    from codeq.contract import write_tasks
-
-    shutil.copytree(FIXTURE / "pilot", folder, dirs_exist_ok=True)
-    # a leading comment makes every variant a distinct task; task 0 keeps "def" for the attention check
-    tasks = [task_of(i, (f"# variant {i}\n" if i else "") + SNIPPETS[i % 3]) for i in range(24)]
-    write_tasks(tasks, folder / "tasks.jsonl")
-    toml = (folder / "study.toml").read_text().replace("tasks_per_participant = 2", "tasks_per_participant = 12")
-    (folder / "study.toml").write_text(toml.replace('id = "fixture"', 'id = "loadtest"'))
-    return folder
+PILOT = ROOT / "instruments" / "pilot"
 
 
 def free_port() -> int:
@@ -211,7 +192,7 @@ def open_loop_phase(
 
 
 @click.command()
-@click.option("--study", default="synthetic", show_default=True, help="Instrument folder, or 'synthetic'.")
+@click.option("--study", "folder", type=click.Path(path_type=Path), default=PILOT, help="Instrument folder.")
 @click.option("--bots", default=200, show_default=True)
 @click.option("--fault-bots", default=50, show_default=True)
 @click.option("--kill-after", default=8.0, show_default=True, help="Seconds into the fault phase.")
@@ -235,7 +216,7 @@ def open_loop_phase(
 @click.option("--duration", default=300.0, show_default=True, help="Open loop: seconds the run lasts.")
 @click.option("--think", default="20-60", show_default=True, help="Open loop: seconds before each answer, low-high.")
 def main(
-    study: str,
+    folder: Path,
     bots: int,
     fault_bots: int,
     kill_after: float,
@@ -254,12 +235,10 @@ def main(
         assert len(think_s) == 2 and 0 <= think_s[0] <= think_s[1]
     except (ValueError, AssertionError):
         raise click.BadParameter(f"--think {think!r}: give low-high seconds, e.g. 20-60") from None
-    tmp = Path(tempfile.mkdtemp(prefix="codeq-load-"))
-    folder = synthetic_study(tmp / "study") if study == "synthetic" else Path(study)
     try:
         inst = load_instrument(folder)
     except InstrumentError as err:
-        raise click.ClickException(f"{err} (use --study synthetic for a pilot-shaped study)") from None
+        raise click.ClickException(str(err)) from None
     dbname = f"codeq_load_{secrets.token_hex(4)}"
     maintenance, url = admin_url(server, dbname)
     try:
@@ -297,10 +276,6 @@ def main(
             study_id = conn.scalar(
                 sa.text("SELECT id FROM study WHERE slug = :s ORDER BY version DESC"), {"s": inst.slug}
             )
-        from study_app import create_app
-        from study_app.extensions import db
-        from study_app.models import Study
-
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": env["SECRET_KEY"]})
         with app.app_context():
             catalog = Catalog.from_study(db.session.get(Study, study_id))
@@ -343,7 +318,6 @@ def main(
         engine.dispose()
         with psycopg.connect(maintenance, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

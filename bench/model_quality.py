@@ -2,6 +2,7 @@
 
     python bench/model_quality.py                                   # the bundled codeq-tiny, CPU
     python bench/model_quality.py --model runs/tiny --corpus runs/tiny-corpus.jsonl.xz --json out.json
+    python bench/model_quality.py --functions 2 --max-new-tokens 8 --max-blocks 2   # seconds: the figures only
 
 Held-out perplexity is measured as ``codeq train-tiny`` measures it: the held-out standard-library
 modules (codeq.tiny.HELDOUT_MODULES) joined with EOS, cut into blocks of ``--block-size`` tokens,
@@ -42,13 +43,21 @@ def heldout_texts(corpus: Path | None) -> list[tuple[str, str]]:
     if corpus is not None:
         return [(f.path, f.text) for f in read_corpus(corpus).heldout]
     root = stdlib_root()
-    files = stdlib_files(root)[1]
-    return [(p.relative_to(root).as_posix(), text) for p, text in zip(files, read_sources(files))]
+    return [(p.relative_to(root).as_posix(), text) for p in stdlib_files(root)[1] for text in read_sources([p])]
 
 
-def quality(lm, texts: list[tuple[str, str]], functions: int, max_new_tokens: int, block_size: int, seed: int) -> dict:
-    """Measure ``lm`` on held-out ``texts``; return the figures and every completion."""
-    blocks = token_blocks(lm.tokenizer, [text for _, text in texts], block_size)
+def quality(
+    lm,
+    texts: list[tuple[str, str]],
+    functions: int,
+    max_new_tokens: int,
+    block_size: int,
+    seed: int,
+    max_blocks: int | None = None,
+) -> dict:
+    """Measure ``lm`` on held-out ``texts`` (perplexity on the first ``max_blocks`` blocks, all by
+    default); return the figures and every completion."""
+    blocks = token_blocks(lm.tokenizer, [text for _, text in texts], block_size)[:max_blocks]
     loss = evaluate_loss(lm.model, blocks)
     snippets = [
         s
@@ -104,6 +113,7 @@ def quality(lm, texts: list[tuple[str, str]], functions: int, max_new_tokens: in
 @click.option("--functions", default=40, show_default=True)
 @click.option("--max-new-tokens", default=48, show_default=True)
 @click.option("--block-size", default=512, show_default=True, help="Tokens per held-out block, as in training.")
+@click.option("--max-blocks", type=click.IntRange(min=1), default=None, help="Perplexity on the first N blocks only.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--threads", default=None, type=int, help="CPU threads for torch.")
 @click.option("--show", is_flag=True, help="Print every prompt and completion.")
@@ -114,7 +124,10 @@ def quality(lm, texts: list[tuple[str, str]], functions: int, max_new_tokens: in
     default=None,
     help="Also write the figures and completions here.",
 )
-def main(model_name, corpus, device, dtype, functions, max_new_tokens, block_size, seed, threads, show, json_path):
+def main(
+    model_name, corpus, device, dtype, functions, max_new_tokens, block_size, max_blocks, seed, threads, show, json_path
+):
+    """Print held-out perplexity and how many completions repeat a line or fail to parse."""
     if threads:
         torch.set_num_threads(threads)
     try:
@@ -122,7 +135,7 @@ def main(model_name, corpus, device, dtype, functions, max_new_tokens, block_siz
         texts = heldout_texts(corpus)
     except (ModelLoadError, ValueError) as err:
         raise click.ClickException(str(err)) from None
-    result = quality(lm, texts, functions, max_new_tokens, block_size, seed)
+    result = quality(lm, texts, functions, max_new_tokens, block_size, seed, max_blocks)
     result.update(model=model_name, dtype=dtype, seed=seed)
     if show:
         for row in result["completions"]:

@@ -3,8 +3,9 @@
     python bench/precision_error.py                                   # this CPU: codeq-tiny and random models of its width
     python bench/precision_error.py --device cuda --size codeparrot-small --size tiny
 
-Each model is scored in fp32 and in reduced precision on the same rows, shaped like search steps:
-per snippet, random (t, S) with t-1 in S, and a block of one row S + {j} for every j < t outside S,
+Each model (codeq-tiny, ``--model`` checkpoints, and random GPT-2 and Llama models of each
+``--size``, codeq.random_models) is scored in fp32 and in reduced precision on the same rows, shaped
+like search steps: per held-out function (codeq.workload), random (t, S) with t-1 in S, and a block of one row S + {j} for every j < t outside S,
 scored by the engine's own batched scorer (codeq.rationale_search.score_blocks). Printed per model
 and dtype:
 
@@ -26,10 +27,11 @@ import random
 
 import click
 import torch
-from rationalize import heldout_functions, random_model
 
 from codeq.loading import ModelLoadError, load_model
+from codeq.random_models import ARCHITECTURES, SIZES, random_model
 from codeq.rationale_search import RESCORE_BOUNDS, rows_to_rescore, score_blocks
+from codeq.workload import heldout_functions
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 BOUNDS = (1e-4, 1e-3, 4e-3, 0.01, 0.02, 0.03, 0.04)
@@ -105,7 +107,7 @@ def report(name: str, dtype_name: str, exact, reduced) -> dict:
     multiple=True,
     default=["tiny"],
     show_default=True,
-    type=click.Choice(["tiny", "codeparrot-small"]),
+    type=click.Choice(sorted(SIZES)),
     help="Random models' size: tiny is codeq-tiny's width (4 x 192); codeparrot-small is 12 x 768.",
 )
 @click.option("--snippets", default=12, show_default=True)
@@ -148,7 +150,7 @@ def main(device, sizes, snippets, steps_per_snippet, max_subset, max_tokens, dty
                 random_model(arch, size, bundled.tokenizer, bundled.device, torch.float32),
                 models[0][2],
             )
-            for arch in ("gpt2", "llama")
+            for arch in ARCHITECTURES
         ]
     worst = {}
     for name, model, blocks in models:

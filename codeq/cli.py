@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
-from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import click
 
-from codeq.errors import UserError
+from codeq.contract import EXPLAINERS
+from codeq.errors import UserError, user_errors
 from codeq.logs import log_level_option
+from codeq.study_definition import SELECTIONS, TargetRules
 
 # What every engine command imports; the base install (study app and analysis) has none of them.
 ENGINE_MODULES = ("torch", "transformers", "tree_sitter")
@@ -31,22 +33,6 @@ def main(ctx):
         )
 
 
-# Path mistakes (a missing file, a folder where a file belongs, no permission); other OSErrors are bugs or
-# broken machines and keep their traceback.
-PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
-
-
-@contextmanager
-def user_errors():
-    """Turn the user's mistakes into ``Error: ...`` and a non-zero exit, no traceback; let bugs through."""
-    try:
-        yield
-    except UserError as err:
-        raise click.ClickException(str(err)) from None
-    except PATH_ERRORS as err:
-        raise click.ClickException(f"{err.filename}: {err.strerror}" if err.filename else str(err)) from None
-
-
 def model_options(default_dtype: str = "auto"):
     """Add --model, --device and --dtype to a command."""
 
@@ -63,6 +49,39 @@ def model_options(default_dtype: str = "auto"):
         return click.option(
             "--model", "-m", "model_name", required=True, help="Hub id, local folder, or the bundled codeq-tiny."
         )(command)
+
+    return decorate
+
+
+# What the corpus commands do unless told otherwise: every tried target kept, a few per snippet.
+CORPUS_RULES = {"language": "python", "targets_per_snippet": 4, "selection": "all"}
+
+
+def target_rules_options(targets_option: str, language_help: str | None = None):
+    """Add an option for each field of :class:`TargetRules` but ``categories``; the command gets ``rules``.
+
+    ``targets_option`` names the option of ``targets_per_snippet`` (what a snippet is called there).
+    """
+    rule_fields = [f for f in fields(TargetRules) if f.name != "categories"]
+
+    def decorate(command):
+        @functools.wraps(command)
+        def with_rules(**kwargs):
+            rules = TargetRules(**{f.name: kwargs.pop(f.name) for f in rule_fields})
+            return command(rules=rules, **kwargs)
+
+        for f in reversed(rule_fields):
+            default = CORPUS_RULES.get(f.name, f.default)
+            flag = targets_option if f.name == "targets_per_snippet" else "--" + f.name.replace("_", "-")
+            with_rules = click.option(
+                flag,
+                f.name,
+                default=default,
+                show_default=True,
+                type=click.Choice(SELECTIONS) if f.name == "selection" else type(default),
+                help=language_help if f.name == "language" and language_help else f.metadata["help"],
+            )(with_rules)
+        return with_rules
 
     return decorate
 
@@ -218,37 +237,18 @@ def prepare_cmd(study, model, device):
 @main.command("rationalize-corpus")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Tasks JSONL to write.")
-@click.option("--language", default="python", show_default=True)
 @click.option("--model", default="codeq-tiny", show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--dtype", default="fp32", show_default=True)
-@click.option("--targets-per-snippet", default=4, show_default=True, help="Targets per function snippet.")
-@click.option("--selection", type=click.Choice(["converged", "all"]), default="all", show_default=True)
-@click.option("--min-context-units", default=10, show_default=True)
-@click.option("--max-new-tokens", default=64, show_default=True)
-@click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
+@target_rules_options("--targets-per-snippet")
 @click.option("--limit", default=None, type=int, help="Use at most this many snippets (the first ones).")
-@click.option("--seed", default=0, show_default=True)
-def rationalize_corpus_cmd(
-    paths,
-    out,
-    language,
-    model,
-    device,
-    dtype,
-    targets_per_snippet,
-    selection,
-    min_context_units,
-    max_new_tokens,
-    max_steps,
-    limit,
-    seed,
-):
+def rationalize_corpus_cmd(paths, out, model, device, dtype, rules, limit):
     """Rationalize the model's own completions of every function in PATHS (files or folders)."""
     from codeq.contract import write_tasks
     from codeq.corpus import function_snippets, source_files
-    from codeq.tasks import TargetRules, build_tasks
+    from codeq.tasks import build_tasks
 
+    language = rules.language
     with user_errors():
         files = source_files(list(paths), language)
         snippets = [
@@ -257,15 +257,6 @@ def rationalize_corpus_cmd(
         if len({s.snippet_id for s in snippets}) != len(snippets):
             raise UserError("two functions got the same snippet id; pass fewer or differently named files")
         snippets = snippets[:limit]
-        rules = TargetRules(
-            language=language,
-            targets_per_snippet=targets_per_snippet,
-            selection=selection,
-            min_context_units=min_context_units,
-            max_new_tokens=max_new_tokens,
-            max_steps=max_steps,
-            seed=seed,
-        )
         lm = load(model, device, dtype)
         tasks = build_tasks(lm, snippets, rules, dtype)
     write_tasks(tasks, out)
@@ -437,8 +428,7 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
     multiple=True,
     default=["greedy"],
     show_default=True,
-    help="Explainer (repeatable): greedy, attention, attention_rollout, saliency, grad_x_input, "
-    "integrated_gradients, occlusion.",
+    help=f"Explainer (repeatable): {', '.join(EXPLAINERS)}.",
 )
 @click.option(
     "--out",
@@ -468,27 +458,25 @@ def explain_cmd(model_name, device, dtype, input_file, methods, out, batch_size,
     Example:
       echo '{"text": "def add(a, b):\\n    return a + b"}' | codeq explain -m codeq-tiny --method occlusion -
     """
-    from codeq.contract import EXPLAINERS
-    from codeq.explainers import explain
+    from codeq.explainers import explain, explainer
     from codeq.rationale_search import predicted_positions
 
     with user_errors():
-        unknown = [m for m in methods if m not in EXPLAINERS]
-        if unknown:
-            raise UserError(f"unknown explainer {unknown[0]!r}: use one of {', '.join(EXPLAINERS)}")
+        specs = [explainer(m) for m in methods]
         lm = load(model_name, device, dtype)
         items = read_rationalize_input(input_file, lm.tokenizer)
         if not items:
             raise UserError("the input holds no sequences")
         targets = [item["targets"] if "targets" in item else predicted_positions(lm, item["ids"]) for item in items]
-        options = {
-            "greedy": {"max_steps": max_steps, "batch_size": max(batch_size, 1024), "progress": True},
-            "integrated_gradients": {"n_steps": n_steps, "batch_size": batch_size},
-        }
-        results = {
-            m: explain(lm, [item["ids"] for item in items], targets, m, **options.get(m, {"batch_size": batch_size}))
-            for m in methods
-        }
+        given = {"n_steps": n_steps, "max_steps": max_steps, "progress": True}
+        results = {}
+        for spec in specs:
+            # greedy's batch is candidate rows of one search step, far more than prefixes of the others
+            size = max(batch_size, 1024) if spec.name == "greedy" else batch_size
+            options = {name: value for name, value in given.items() if name in spec.options}
+            results[spec.name] = explain(
+                lm, [item["ids"] for item in items], targets, spec.name, batch_size=size, **options
+            )
     records = [
         {
             "ids": item["ids"],
@@ -598,18 +586,7 @@ def corpus_group():
     help="CPU threads per worker (local default: torch's; Ray CPU actors default: 1).",
 )
 @click.option("--items-per-shard", default=16, show_default=True, help="Items per batch and per shard file.")
-@click.option(
-    "--language",
-    default="python",
-    show_default=True,
-    help="Language of a source folder, and of records that name none.",
-)
-@click.option("--targets-per-item", default=4, show_default=True)
-@click.option("--selection", type=click.Choice(["converged", "all"]), default="all", show_default=True)
-@click.option("--min-context-units", default=10, show_default=True)
-@click.option("--max-new-tokens", default=64, show_default=True)
-@click.option("--max-steps", default=50, show_default=True, help="Most positions a search adds after t-1.")
-@click.option("--seed", default=0, show_default=True)
+@target_rules_options("--targets-per-item", "Language of a source folder, and of records that name none.")
 @click.option(
     "--completion/--no-completion",
     default=True,
@@ -628,13 +605,7 @@ def corpus_run_cmd(
     gpus_per_worker,
     threads,
     items_per_shard,
-    language,
-    targets_per_item,
-    selection,
-    min_context_units,
-    max_new_tokens,
-    max_steps,
-    seed,
+    rules,
     completion,
 ):
     """Complete every item of INPUT, choose targets as `codeq prepare` does, and rationalize them.
@@ -652,17 +623,7 @@ def corpus_run_cmd(
     """
     from codeq.corpus_run.manifest import RunSettings
     from codeq.corpus_run.run import run_corpus
-    from codeq.tasks import TargetRules
 
-    rules = TargetRules(
-        language=language,
-        targets_per_snippet=targets_per_item,
-        selection=selection,
-        min_context_units=min_context_units,
-        max_new_tokens=max_new_tokens,
-        max_steps=max_steps,
-        seed=seed,
-    )
     with user_errors():
         summary = run_corpus(
             input_path,

@@ -16,11 +16,12 @@ from codeq.study_definition import (
     SUFFIXES,
     StudyDefinition,
     StudyError,
+    TargetRules,
     preparation_hash,
     read_definition,
     snippet_files,
 )
-from codeq.tasks import Snippet, TargetRules
+from codeq.tasks import Snippet
 
 __all__ = ["Study", "StudyError", "read_snippets", "read_study"]
 
@@ -46,22 +47,12 @@ def read_study(folder: str | Path) -> Study:
     """Read and check ``folder`` (study.toml, questionnaire.toml, consent.md) for preparing it."""
     definition = read_definition(folder)
     model, prep = definition.for_prepare()
-    rules = TargetRules(
-        language=prep.language,
-        targets_per_snippet=prep.targets_per_snippet,
-        selection=prep.selection,
-        categories=tuple(prep.categories) if prep.categories is not None else None,
-        min_context_units=prep.min_context_units,
-        max_new_tokens=prep.max_new_tokens,
-        max_steps=prep.max_steps,
-        seed=prep.seed,
-    )
     return Study(
         folder=definition.folder,
         study_id=definition.study.id,
         model_name=model.name,
         dtype=model.dtype,
-        rules=rules,
+        rules=prep.target_rules(),
         snippets_dir=definition.snippets_dir,
         tutorial_dir=definition.tutorial_dir,
         definition=definition,

@@ -11,6 +11,8 @@ import os
 
 import click
 
+from codeq.errors import UserError
+
 LEVEL_ENV = "CODEQ_LOG_LEVEL"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -20,7 +22,7 @@ def log_level(level: str | None = None) -> int:
     """Return the numeric level for ``level``, else ``$CODEQ_LOG_LEVEL``, else WARNING."""
     name = (level or os.environ.get(LEVEL_ENV) or "WARNING").upper()
     if name not in LEVELS:
-        raise ValueError(f"unknown log level {name!r}: use one of {', '.join(LEVELS)} (--log-level or {LEVEL_ENV})")
+        raise UserError(f"unknown log level {name!r}: use one of {', '.join(LEVELS)} (--log-level or {LEVEL_ENV})")
     return int(getattr(logging, name))
 
 
@@ -35,7 +37,7 @@ def configure_logging(level: str | None = None) -> None:
 def _set_level(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     try:
         configure_logging(value)
-    except ValueError as err:
+    except UserError as err:
         raise click.BadParameter(str(err)) from None
 
 

@@ -66,6 +66,24 @@ def short_of_targets(snippets: list[Snippet], tasks: list[Task], wanted: int) ->
     return {s.snippet_id: counts[s.snippet_id] for s in snippets if counts[s.snippet_id] < wanted}
 
 
+def tasks_one_participant_can_get(tasks: list[Task], per_snippet: int) -> int:
+    """How many tasks one participant can get when at most ``per_snippet`` come from one snippet."""
+    return sum(min(n, per_snippet) for n in Counter(t.snippet_id for t in tasks).values())
+
+
+def snippet_rule_warning(study: Study, tasks: list[Task]) -> str | None:
+    """A line when ``[study] tasks_per_snippet`` leaves participants fewer tasks than ``tasks_per_participant``."""
+    info = study.definition.study
+    most = tasks_one_participant_can_get(tasks, info.tasks_per_snippet)
+    if most >= info.tasks_per_participant:
+        return None
+    return (
+        f"tasks_per_participant = {info.tasks_per_participant} but with tasks_per_snippet = "
+        f"{info.tasks_per_snippet} a participant can get only {most} tasks "
+        f"({len({t.snippet_id for t in tasks})} snippets): add snippets or raise [study] tasks_per_snippet"
+    )
+
+
 def preparation_warnings(
     study: Study, lm, snippets: list[Snippet], tasks: list[Task], tutorial: list[Task]
 ) -> list[str]:
@@ -86,6 +104,9 @@ def preparation_warnings(
     languages = model_languages(lm)
     if languages and rules.language not in languages:
         out.append(f"the model card of {lm.name} names {', '.join(languages)}, not {rules.language}")
+    snippet_rule = snippet_rule_warning(study, tasks)
+    if snippet_rule is not None:
+        out.append(snippet_rule)
     layout = [t.task_id for t in tasks if t.units[t.target.unit_index].category in LAYOUT_CATEGORIES]
     if layout:
         out.append(

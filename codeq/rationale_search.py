@@ -232,7 +232,7 @@ def _decide_again(
         sc.logp[rows], sc.top[rows] = ex.logp, ex.top
 
 
-def _normalize(input_ids, target_positions):
+def as_sequences(input_ids, target_positions):
     """Return (list of 1-D sequences, list of target lists) for one or several sequences."""
     several = not (
         torch.is_tensor(input_ids)
@@ -317,7 +317,7 @@ def rationalize(
     model = lm.model if isinstance(lm, LoadedModel) else lm
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
-    sequences, targets = _normalize(input_ids, target_positions)
+    sequences, targets = as_sequences(input_ids, target_positions)
     searches = []
     for s, (ids, ts) in enumerate(zip(sequences, targets)):
         check_length(model, len(ids), f"sequence {s}")

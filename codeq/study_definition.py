@@ -17,7 +17,7 @@ import re
 import tomllib
 import types
 import typing
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,9 @@ class StudyInfo:
     description: str
     tasks_per_participant: int
     seed: int  # the study app's assignment seed
-    completion_redirect: str = ""  # URL with {code}, where finished participants are sent
-    completion_code: str | None = None  # one code for everyone (e.g. a recruiter's); else one per person
+    answers_per_task: int | None = None  # usable answers each main task needs; then the study is full
+    inactive_after: int = 60  # minutes without activity after which a participant's open tasks are released
+    tasks_per_snippet: int = 1  # a snippet's tasks one participant may get (more reveal targets unless ordered)
 
 
 @dataclass(frozen=True)
@@ -61,21 +62,59 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
-class PrepareSettings:
-    """``[prepare]``: how ``codeq prepare`` picks snippets and targets."""
+class TargetRules:
+    """How targets are chosen in the model's completions: by ``codeq prepare`` (the rules are
+    ``[prepare]`` keys) and by the corpus commands (the rules are options, from each field's help)."""
 
-    language: str
-    targets_per_snippet: int
+    language: str = field(metadata={"help": "Language of the code."})
+    targets_per_snippet: int = field(metadata={"help": "Targets per prompt (a snippet, a corpus item)."})
+    selection: str = field(
+        default="converged",
+        metadata={"help": "converged: only targets whose rationale converged; all: every one tried."},
+    )
+    categories: list[str] | None = field(default=None, metadata={"help": "Unit categories a target may have."})
+    min_context_units: int = field(default=10, metadata={"help": "Units a target needs before it."})
+    max_new_tokens: int = field(default=64, metadata={"help": "Token budget of each completion."})
+    # bounds the search when a target does not converge
+    max_steps: int | None = field(default=50, metadata={"help": "Most positions a search adds after t-1."})
+    seed: int = field(default=0, metadata={"help": "Seed of the order in which targets are tried."})
+
+
+@dataclass(frozen=True)
+class PrepareSettings(TargetRules):
+    """``[prepare]``: the target rules, where the snippets are, and the explainers ``codeq prepare`` runs."""
+
     snippets: str = "snippets"
     tutorial: str = "tutorial"
-    selection: str = "converged"
-    categories: list[str] | None = None
-    min_context_units: int = 10
-    max_new_tokens: int = 64
-    max_steps: int = 50
-    seed: int = 0
     # explainers whose unit scores, sets and faithfulness are stored with each task (docs/explainers.md)
     explainers: list[str] = field(default_factory=lambda: ["greedy"])
+
+    def target_rules(self) -> TargetRules:
+        """The rules alone, as the tasks are built from them."""
+        return TargetRules(**{f.name: getattr(self, f.name) for f in fields(TargetRules)})
+
+
+OUTCOMES = ("completed", "failed_attention", "screened_out", "full")
+
+
+@dataclass(frozen=True)
+class OutcomeCode:
+    """One outcome of ``[prolific]``: the code the end page shows and where it sends the participant."""
+
+    code: str | None = None  # None: completed gets a code per participant, the others show none
+    redirect: str = ""  # URL, may hold {code}
+
+
+@dataclass(frozen=True)
+class Prolific:
+    """``[prolific]``: how a participant's study ends, and the code and redirect of each ending."""
+
+    # Prolific allows a rejection only after two failed attention checks: that many end the study
+    attention_failures: int = 2
+    completed: OutcomeCode = field(default_factory=OutcomeCode)
+    failed_attention: OutcomeCode = field(default_factory=OutcomeCode)
+    screened_out: OutcomeCode = field(default_factory=OutcomeCode)
+    full: OutcomeCode = field(default_factory=OutcomeCode)
 
 
 @dataclass(frozen=True)
@@ -119,6 +158,7 @@ class Question:
     min: int | None = None
     max: int | None = None
     required: bool = True
+    screen_out: list[str] | None = None  # options that end the study with the screened_out outcome
 
 
 @dataclass(frozen=True)
@@ -134,6 +174,7 @@ class StudyDefinition:
     attention_checks: list[AttentionCheck] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
     consent: str = ""
+    prolific: Prolific = field(default_factory=Prolific)
     # the [model] and [prepare] tables as written: what tasks.jsonl is prepared from
     preparation: dict[str, Any] = field(default_factory=dict)
 
@@ -231,7 +272,11 @@ def read_toml(path: Path) -> dict:
         raise StudyError(f"{path}: not valid TOML ({err})") from None
 
 
-TABLES = ("study", "model", "prepare", "annotation", "tutorial", "attention_checks")
+TABLES = ("study", "model", "prepare", "annotation", "tutorial", "attention_checks", "prolific")
+MOVED = {  # keys of earlier versions, and where they live now
+    "completion_code": "[prolific] completed = { code = ... }",
+    "completion_redirect": "[prolific] completed = { redirect = ... }",
+}
 
 
 def read_questions(path: Path) -> list[Question]:
@@ -250,11 +295,57 @@ def read_questions(path: Path) -> list[Question]:
         _one_of(where, "type", q.type, QUESTION_TYPES)
         if q.type == "choice" and not q.options:
             raise StudyError(f"{where} ('{q.id}'): a choice needs options")
+        check_screen_out(where, q)
         out.append(q)
     ids = [q.id for q in out]
     if len(set(ids)) != len(ids):
         raise StudyError(f"{path}: question id '{next(i for i in ids if ids.count(i) > 1)}' is used twice")
     return out
+
+
+def read_study_info(table: Any, where: str) -> StudyInfo:
+    """Read ``[study]``, naming the new place of a key that moved."""
+    for key, now in MOVED.items():
+        if isinstance(table, dict) and key in table:
+            raise StudyError(f"{where}: {key} moved to {now}")
+    study = parse_table(StudyInfo, table, where)
+    _check_id(where, study.id)
+    _at_least(
+        where,
+        study,
+        {
+            "tasks_per_participant": 1,
+            "estimated_minutes": 1,
+            "answers_per_task": 1,
+            "inactive_after": 1,
+            "tasks_per_snippet": 1,
+        },
+    )
+    return study
+
+
+def read_prolific(table: Any, where: str) -> Prolific:
+    """Read ``[prolific]``: ``attention_failures`` and one ``{ code, redirect }`` table per outcome."""
+    if not isinstance(table, dict):
+        raise StudyError(f"{where}: must be a table")
+    codes = {k: parse_table(OutcomeCode, v, f"{where} {k}") for k, v in table.items() if k in OUTCOMES}
+    for name, outcome in codes.items():
+        if outcome.redirect and not outcome.redirect.startswith(("https://", "http://")):
+            raise StudyError(f"{where} {name}: redirect must be an http(s) URL, got {outcome.redirect!r}")
+    settings = parse_table(Prolific, {k: v for k, v in table.items() if k not in OUTCOMES}, where)
+    _at_least(where, settings, {"attention_failures": 1})
+    return replace(settings, **codes)
+
+
+def check_screen_out(where: str, question: Question) -> None:
+    """A screen-out rule names options of a choice question."""
+    if question.screen_out is None:
+        return
+    if question.type != "choice":
+        raise StudyError(f"{where} ('{question.id}'): screen_out needs a choice question")
+    unknown = [o for o in question.screen_out if o not in (question.options or ())]
+    if unknown:
+        raise StudyError(f"{where} ('{question.id}'): screen_out names {unknown[0]!r}, not one of its options")
 
 
 def read_definition(folder: str | Path) -> StudyDefinition:
@@ -272,9 +363,7 @@ def read_definition(folder: str | Path) -> StudyDefinition:
     if "study" not in data:
         raise StudyError(f"{path}: missing table [study]")
     where = f"{path} [study]"
-    study = parse_table(StudyInfo, data["study"], where)
-    _check_id(where, study.id)
-    _at_least(where, study, {"tasks_per_participant": 1, "estimated_minutes": 1})
+    study = read_study_info(data["study"], where)
     model = prep = None
     if "model" in data:
         where = f"{path} [model]"
@@ -319,6 +408,7 @@ def read_definition(folder: str | Path) -> StudyDefinition:
         attention_checks=checks,
         questions=read_questions(folder / "questionnaire.toml"),
         consent=consent.read_text(encoding="utf-8"),
+        prolific=read_prolific(data.get("prolific", {}), f"{path} [prolific]"),
         preparation={k: data[k] for k in ("model", "prepare") if k in data},
     )
 

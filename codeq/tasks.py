@@ -28,7 +28,7 @@ from codeq.errors import UserError
 from codeq.loading import SequenceTooLong
 from codeq.rationale_search import Rationale, predicted_positions, rationalize
 from codeq.screen import screen_reason
-from codeq.study_definition import SELECTIONS
+from codeq.study_definition import SELECTIONS, TargetRules
 from codeq.token_alignment import align_tokens, starts_unit, unit_rationale
 from codeq.units import code_units
 
@@ -42,18 +42,6 @@ class Snippet:
     snippet_id: str
     task_prefix: str
     prompt: str
-
-
-@dataclass(frozen=True)
-class TargetRules:
-    language: str
-    targets_per_snippet: int = 2
-    selection: str = "converged"
-    categories: tuple[str, ...] | None = None
-    min_context_units: int = 10
-    max_new_tokens: int = 64
-    max_steps: int | None = 50  # bounds the search when a target does not converge
-    seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from codeq.errors import UserError
+
 LANGUAGES = ("python", "java", "javascript")
 GROUPS = ("semantic", "natural language", "non-semantic", "errors")
 UNKNOWN = "unknown"
 _RULE_KEYS = {"category", "types", "text", "parent", "inside", "path"}
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(UserError):
     """A taxonomy file is malformed; the message names the file and the entry."""
 
 
@@ -107,6 +109,6 @@ def parse_taxonomy(data: dict, source: str, language: str) -> Taxonomy:
 def load_taxonomy(language: str) -> Taxonomy:
     """Load the bundled taxonomy of ``language`` (python, java or javascript)."""
     if language not in LANGUAGES:
-        raise ValueError(f"unsupported language {language!r}: use {', '.join(LANGUAGES)}")
+        raise UserError(f"unsupported language {language!r}: use {', '.join(LANGUAGES)}")
     resource = resources.files("codeq") / "taxonomy" / f"{language}.toml"
     return parse_taxonomy(tomllib.loads(resource.read_text(encoding="utf-8")), str(resource), language)

@@ -24,6 +24,7 @@ from functools import cache
 import tree_sitter
 
 from codeq.contract import Unit
+from codeq.errors import UserError
 from codeq.taxonomy import load_taxonomy
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -40,7 +41,7 @@ def parser_for(language: str) -> tree_sitter.Parser:
     elif language == "javascript":
         import tree_sitter_javascript as grammar
     else:
-        raise ValueError(f"unsupported language {language!r}: use python, java or javascript")
+        raise UserError(f"unsupported language {language!r}: use python, java or javascript")
     return tree_sitter.Parser(tree_sitter.Language(grammar.language()))
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import click
 from flask import Flask
+from flask.cli import ScriptInfo
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from codeq.logs import configure_logging
@@ -19,8 +21,10 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the app; ``test_config`` overrides the environment.
 
-    Outside debug and testing the app refuses to start (one line on stderr, exit status 1) without a
+    Outside debug and testing the app refuses to serve (one line on stderr, exit status 1) without a
     strong ``SECRET_KEY`` (and ``EXPORT_KEY``, when set): a known key lets anyone forge an admin session.
+    The ``flask`` command loads it without keys for its other commands (``--help``, ``db upgrade``,
+    ``load-study``, ...); those that sign anything check the keys themselves (:func:`require_keys`).
     """
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -28,7 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     configure_logging(app.config.get("LOG_LEVEL"))
-    if not (app.debug or app.testing):
+    if not (app.debug or app.testing) and _serves_pages():
         try:
             check_keys(app.config)
         except ConfigError as err:
@@ -59,3 +63,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     admin_auth.init_app(app)
     admin_commands.init_app(app)
     return app
+
+
+def _serves_pages() -> bool:
+    """False when the ``flask`` command loads the app for anything but ``flask run``."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.find_object(ScriptInfo) is None:
+        return True  # gunicorn, another WSGI server, a script
+    return ctx.command.name == "run"
+
+
+def require_keys(config) -> None:
+    """Stop a command that signs or pseudonymises with one line if the keys are missing or weak."""
+    if config.get("DEBUG") or config.get("TESTING"):
+        return
+    try:
+        check_keys(config)
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from None

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from codeq.errors import UserError
+
 # Keys seen in tutorials and earlier versions of this app; a session signed with one can be forged.
 KNOWN_DEFAULTS = {
     "dev",
@@ -31,7 +33,7 @@ KNOWN_DEFAULTS = {
 MIN_KEY_CHARS = 16  # shorter keys can be brute-forced offline from a single signed cookie
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """The configuration is unsafe or incomplete; the message says, in one line, what to set."""
 
 

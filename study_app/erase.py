@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from codeq.errors import UserError
 from study_app.admin.models import Exclusion
 from study_app.extensions import db
 from study_app.models import Assignment, Event, PageView, Participant, QuestionnaireAnswer, Response, Selection
 
 
-class EraseError(ValueError):
+class EraseError(UserError):
     """No participant, or more than one, matches; the message says which."""
 
 

@@ -12,12 +12,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from codeq.contract import ContractError, Task, read_tasks
+from codeq.errors import UserError
 from codeq.study_definition import AttentionCheck, StudyDefinition, StudyError, preparation_hash, read_definition
 
 FILES = ("study.toml", "consent.md", "questionnaire.toml", "tasks.jsonl", "tutorial.jsonl")
 
 
-class InstrumentError(ValueError):
+class InstrumentError(UserError):
     """The instrument folder is unusable; the message names the file and the problem."""
 
 
@@ -122,6 +123,7 @@ def load_instrument(folder: str | Path) -> Instrument:
         "attention_checks": checks,
         "consent": definition.consent,
         "questions": [asdict(q) for q in definition.questions],
+        "prolific": asdict(definition.prolific),
     }
     if definition.model is not None:
         config["model"] = asdict(definition.model)

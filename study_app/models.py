@@ -60,7 +60,14 @@ class Participant(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="consented")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    completion_code: Mapped[str | None] = mapped_column(String(32))
+    completion_code: Mapped[str | None] = mapped_column(String(32))  # the code the end page showed
+    # How the study ended for them (codeq.study_definition.OUTCOMES): completed | failed_attention |
+    # screened_out; None while they are under way.
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    # The last answer, questionnaire or telemetry: enrolment holds a participant's tasks while it is recent.
+    last_active_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # A researcher trying the study: never counted for coverage, left out of exports by default.
+    is_test: Mapped[bool] = mapped_column(default=False)
     # The consent form's one-time token: a consent POST retried after a lost reply finds this row
     # instead of enrolling the same person twice.
     enrol_token: Mapped[str | None] = mapped_column(String(32), unique=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import codeq
 from codeq.errors import UserError
-from codeq.tasks import TargetRules
+from codeq.study_definition import TargetRules
 
 MANIFEST = "manifest.json"
 

@@ -1,8 +1,9 @@
 """Explainers of next-token predictions behind one interface: :func:`explain`.
 
 ``explain(lm, sequences, targets, method)`` scores every position j < t for each target position
-t of each sequence: how much x_j matters for the model predicting x_t from x_<t. Methods (names
-in :data:`codeq.contract.EXPLAINERS`, documented in docs/explainers.md):
+t of each sequence: how much x_j matters for the model predicting x_t from x_<t. Methods (specs in
+:data:`codeq.explainers.registry.REGISTRY`, named in :data:`codeq.contract.EXPLAINERS`, documented
+in docs/explainers.md):
 
 ====================  =====  =============================================================
 method                kind   reference; implementation
@@ -24,13 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from codeq.contract import EXPLAINERS, SET_EXPLAINERS
-from codeq.errors import UserError
-from codeq.explainers.attention import attention_scores
 from codeq.explainers.batching import pairs as target_pairs
-from codeq.explainers.captum_methods import ATTRIBUTIONS, attribute
-from codeq.explainers.greedy import greedy_scores
+from codeq.explainers.captum_methods import ATTRIBUTIONS
+from codeq.explainers.registry import REGISTRY, explainer
 from codeq.loading import LoadedModel, check_length
-from codeq.rationale_search import _normalize
+from codeq.rationale_search import as_sequences
 
 
 @dataclass
@@ -46,14 +45,6 @@ class TokenScores:
     details: dict = field(default_factory=dict)  # method-specific record (greedy: probabilities, converged)
 
 
-def _run(method: str, model, sequences, pairs, pad_id, **options):
-    if method == "greedy":
-        return greedy_scores(model, sequences, pairs, pad_id, **options)
-    if method in ("attention", "attention_rollout"):
-        return attention_scores(method, model, sequences, pairs, pad_id, **options)
-    return attribute(method, model, sequences, pairs, pad_id, **options)
-
-
 def explain(lm, sequences, targets, method: str, **options) -> list[TokenScores]:
     """Explain target tokens with one method.
 
@@ -67,24 +58,31 @@ def explain(lm, sequences, targets, method: str, **options) -> list[TokenScores]
     method : str
         One of :data:`codeq.contract.EXPLAINERS`.
     **options
-        ``batch_size`` (prefixes per forward pass; greedy: candidate rows), and per method:
+        ``batch_size`` (prefixes per forward pass; greedy: candidate rows; the attention methods
+        have no batches), and per method (:attr:`Explainer.options <codeq.explainers.registry.Explainer>`):
         greedy ``max_steps``, ``max_batch_tokens``, ``progress``; integrated_gradients ``n_steps``
-        (default 50), ``internal_batch_size`` (interpolated inputs per pass, default 64); occlusion ``perturbations_per_eval`` (default 16).
+        (default 50), ``internal_batch_size`` (interpolated inputs per pass, default 64); occlusion
+        ``perturbations_per_eval`` (default 16).
 
     Returns
     -------
     list[TokenScores]
         One per target, sequence by sequence, targets in the given order.
+
+    Raises
+    ------
+    codeq.errors.UserError
+        An unknown method, or an option the method does not take.
     """
-    if method not in EXPLAINERS:
-        raise UserError(f"unknown explainer {method!r}: use one of {', '.join(EXPLAINERS)}")
+    spec = explainer(method)
+    options = spec.bind(options)
     model = lm.model if isinstance(lm, LoadedModel) else lm
-    sequences, targets = _normalize(sequences, targets)
+    sequences, targets = as_sequences(sequences, targets)
     for s, ids in enumerate(sequences):
         check_length(model, len(ids), f"sequence {s}")
     pairs = target_pairs(sequences, targets)
     pad_id = getattr(getattr(lm, "tokenizer", None), "pad_token_id", None) or 0
-    results = _run(method, model, sequences, pairs, pad_id, **options) if pairs else []
+    results = spec.run(model, sequences, pairs, pad_id, **options) if pairs else []
     return [
         TokenScores(
             method=method,
@@ -92,11 +90,11 @@ def explain(lm, sequences, targets, method: str, **options) -> list[TokenScores]
             target_position=t,
             target_id=int(sequences[s][t]),
             scores=scores,
-            positions=details.pop("positions") if method in SET_EXPLAINERS else None,
+            positions=details.pop("positions") if spec.kind == "set" else None,
             details=details,
         )
         for (s, t), (scores, details) in zip(pairs, results)
     ]
 
 
-__all__ = ["ATTRIBUTIONS", "EXPLAINERS", "SET_EXPLAINERS", "TokenScores", "explain"]
+__all__ = ["ATTRIBUTIONS", "EXPLAINERS", "REGISTRY", "SET_EXPLAINERS", "TokenScores", "explain", "explainer"]

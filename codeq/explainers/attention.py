@@ -14,6 +14,7 @@ of some models (Llama) turns a fully masked padding row into NaN, which then rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import torch
@@ -34,6 +35,11 @@ def eager_attention(model):
             model.set_attn_implementation(before)
 
 
+def last_layer(attentions: list[torch.Tensor]) -> torch.Tensor:
+    """The last layer's attentions (B, heads, L, L) of per-layer attentions, averaged over heads: (B, L, L)."""
+    return widen(attentions[-1]).mean(1)
+
+
 def rollout(attentions: list[torch.Tensor]) -> torch.Tensor:
     """Attention rollout of per-layer attentions (B, heads, L, L), first layer first: returns (B, L, L)."""
     first = widen(attentions[0])
@@ -47,9 +53,17 @@ def rollout(attentions: list[torch.Tensor]) -> torch.Tensor:
 
 @torch.inference_mode()
 def attention_scores(
-    method: str, model, sequences: list[torch.Tensor], pairs: list[tuple[int, int]], pad_id: int, **_
+    weights_of: Callable[[list[torch.Tensor]], torch.Tensor],
+    model,
+    sequences: list[torch.Tensor],
+    pairs: list[tuple[int, int]],
+    pad_id: int,
 ) -> list[tuple[list[float], dict]]:
-    """Return, per (sequence, target) pair, the attention scores of positions 0..t-1."""
+    """Return, per (sequence, target) pair, the scores of positions 0..t-1 in row t-1 of ``weights_of``.
+
+    ``weights_of`` turns the per-layer attentions, first layer first, into one (B, L, L) matrix:
+    :func:`last_layer` or :func:`rollout`. Sequences are never padded, so ``pad_id`` goes unused.
+    """
     device = next(model.parameters()).device
     by_sequence: dict[int, list[int]] = {}
     for s, t in pairs:
@@ -59,7 +73,7 @@ def attention_scores(
         for s, ts in by_sequence.items():
             ids = sequences[s][: max(ts)].to(device)[None]
             out = model(input_ids=ids, attention_mask=torch.ones_like(ids), output_attentions=True, use_cache=False)
-            weights = widen(out.attentions[-1]).mean(1) if method == "attention" else rollout(list(out.attentions))
+            weights = weights_of(list(out.attentions))
             for t in ts:
                 found[s, t] = weights[0, t - 1, :t].tolist()
     return [(found[pair], {}) for pair in pairs]

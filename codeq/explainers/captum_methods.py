@@ -18,6 +18,7 @@ p(target). All are deterministic for a given model and input (no sampling).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -34,20 +35,20 @@ def _args(rows: Rows) -> tuple:
     return rows.attention_mask, rows.position_ids, rows.target_ids
 
 
-def saliency(model, embeds: torch.Tensor, rows: Rows, **_) -> tuple[torch.Tensor, dict]:
+def saliency(model, embeds: torch.Tensor, rows: Rows) -> tuple[torch.Tensor, dict]:
     grads = Saliency(partial(target_probability, model)).attribute(
         embeds, additional_forward_args=_args(rows), abs=True
     )
     return widen(grads).norm(dim=-1), {}
 
 
-def grad_x_input(model, embeds: torch.Tensor, rows: Rows, **_) -> tuple[torch.Tensor, dict]:
+def grad_x_input(model, embeds: torch.Tensor, rows: Rows) -> tuple[torch.Tensor, dict]:
     attr = InputXGradient(partial(target_probability, model)).attribute(embeds, additional_forward_args=_args(rows))
     return widen(attr).sum(-1), {}
 
 
 def integrated_gradients(
-    model, embeds: torch.Tensor, rows: Rows, n_steps: int = 50, internal_batch_size: int | None = 64, **_
+    model, embeds: torch.Tensor, rows: Rows, n_steps: int = 50, internal_batch_size: int | None = 64
 ) -> tuple[torch.Tensor, dict]:
     # rows x n_steps interpolated inputs go through the model internal_batch_size at a time: one
     # pass over all 800 of 16 prefixes x 50 steps took twice the CPU time of passes of 64 (memory)
@@ -63,9 +64,7 @@ def integrated_gradients(
 
 
 @torch.no_grad()
-def occlusion(
-    model, embeds: torch.Tensor, rows: Rows, perturbations_per_eval: int = 16, **_
-) -> tuple[torch.Tensor, dict]:
+def occlusion(model, embeds: torch.Tensor, rows: Rows, perturbations_per_eval: int = 16) -> tuple[torch.Tensor, dict]:
     columns = torch.arange(embeds.shape[1], device=embeds.device)[None, :, None].expand(1, -1, embeds.shape[2])
     attr = FeatureAblation(partial(target_probability, model)).attribute(
         embeds,
@@ -86,7 +85,7 @@ ATTRIBUTIONS = {
 
 
 def attribute(
-    method: str,
+    method: Callable[..., tuple[torch.Tensor, dict]],
     model,
     sequences: list[torch.Tensor],
     pairs: list[tuple[int, int]],
@@ -94,7 +93,8 @@ def attribute(
     batch_size: int = 16,
     **options,
 ) -> list[tuple[list[float], dict]]:
-    """Run one Captum method over (sequence, target) pairs, ``batch_size`` prefixes per batch.
+    """Run one Captum method (a function of :data:`ATTRIBUTIONS`) over (sequence, target) pairs,
+    ``batch_size`` prefixes per batch; ``options`` are the method's own.
 
     Returns, per pair, the scores of positions 0..t-1 and the method's per-target details.
     """
@@ -103,7 +103,7 @@ def attribute(
     for chunk in chunked(pairs, batch_size):
         rows = left_pad([sequences[s][:t] for s, t in chunk], [int(sequences[s][t]) for s, t in chunk], device, pad_id)
         with torch.enable_grad():
-            scores, details = ATTRIBUTIONS[method](model, _embed(model, rows), rows, **options)
+            scores, details = method(model, _embed(model, rows), rows, **options)
         for r, off in enumerate(rows.offsets):
             out.append((scores[r, off:].tolist(), {k: float(v[r]) for k, v in details.items()}))
     return out

@@ -20,7 +20,6 @@ def greedy_scores(
     batch_size: int = 1024,
     max_batch_tokens: int = 32768,
     progress: bool = False,
-    **_,
 ) -> list[tuple[list[float], dict]]:
     """Return, per (sequence, target) pair, 1/0 scores of positions 0..t-1 and the search's record."""
     targets = [[t for s, t in pairs if s == k] for k in range(len(sequences))]

@@ -28,7 +28,7 @@ def explain_tasks(
     """Return copies of ``tasks`` carrying an :class:`~codeq.contract.Explanation` per method.
 
     Greedy's comes from the task's own rationale (no second search). ``options`` go to
-    :func:`codeq.explainers.explain` for every other method.
+    :func:`codeq.explainers.explain` for every other method, so each must take them (``batch_size``).
     """
     model = lm.model if isinstance(lm, LoadedModel) else lm
     sequences = [[token.id for token in task.tokens] for task in tasks]

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 import requests
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from study_app import require_keys
 from study_app.admin.models import AdminUser
 from study_app.export.bundle import build_export
-from study_app.export.tables import ExportError, find_slug
+from study_app.export.tables import ExportRequestError, find_slug
 from study_app.export.writers import FORMATS, linkage_bytes, render, write_dir, zip_bytes
 from study_app.extensions import db
 from study_app.schema import require_schema
@@ -49,6 +50,7 @@ def create_admin_command(username: str, password: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--study", "slug", help="Study slug; may be left out when the database holds one study.")
 @click.option("--drop-excluded", is_flag=True, help="Leave excluded participants out entirely.")
+@click.option("--include-test", is_flag=True, help="Keep test participants (left out by default).")
 @click.option(
     "--linkage",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -56,17 +58,20 @@ def create_admin_command(username: str, password: str) -> None:
     "It identifies people: keep it private, apart from OUT.",
 )
 @with_appcontext
-def export_command(out: Path, fmt: str, slug: str | None, drop_excluded: bool, linkage: Path | None) -> None:
+def export_command(
+    out: Path, fmt: str, slug: str | None, drop_excluded: bool, include_test: bool, linkage: Path | None
+) -> None:
     """Export a study to the folder OUT (or to a zip if OUT ends in .zip), without recruiter ids."""
     if linkage is not None and (linkage.resolve() == out.resolve() or out.resolve() in linkage.resolve().parents):
         raise click.ClickException(
             f"--linkage {linkage} lies inside {out}: keep recruiter ids apart from the shared data"
         )
+    require_keys(current_app.config)  # the pseudonyms are keyed hashes
     require_schema()
     try:
-        export = build_export(slug, drop_excluded=drop_excluded)
+        export = build_export(slug, drop_excluded=drop_excluded, include_test=include_test)
         files = render(export, fmt)
-    except (ExportError, ValueError) as err:
+    except (ExportRequestError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     if out.suffix == ".zip":
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +115,7 @@ def simulate_command(
     require_schema()
     try:
         study = latest_study(find_slug(slug))
-    except ExportError as err:
+    except ExportRequestError as err:
         raise click.ClickException(str(err)) from None
     try:  # one clear line instead of every bot retrying a server that is not there
         requests.get(url, timeout=10)

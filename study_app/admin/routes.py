@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from analysis.breakdown import format_duration
@@ -36,7 +36,7 @@ from study_app.erase import erase
 from study_app.export.bundle import build_export
 from study_app.export.codebook import question_column
 from study_app.export.pseudonym import export_key, pseudonym
-from study_app.export.tables import ExportError, build_tables, load_rows
+from study_app.export.tables import ExportRequestError, build_tables, load_rows
 from study_app.export.writers import LINKAGE_FILE, linkage_bytes, render, zip_bytes
 from study_app.extensions import db
 from study_app.models import Participant, Study, utcnow
@@ -64,6 +64,13 @@ def chosen_slug() -> str | None:
     if session.get("admin_study") in slugs:
         return session["admin_study"]
     return db.session.scalar(select(Study.slug).order_by(Study.created_at.desc(), Study.id.desc()).limit(1))
+
+
+def enrolled_count(slug: str | None) -> int:
+    """Return how many participants (in any version of study ``slug``) consented or declined."""
+    if slug is None:
+        return 0
+    return db.session.scalar(select(func.count(Participant.id)).join(Participant.study).where(Study.slug == slug)) or 0
 
 
 @bp.context_processor
@@ -232,7 +239,7 @@ def export():
     if form.validate_on_submit():
         try:
             files = render(build_export(slug, drop_excluded=form.drop_excluded.data), form.format.data)
-        except ExportError as err:
+        except ExportRequestError as err:
             flash(str(err))
             return redirect(url_for("admin.export"))
         name = f"{slug}-export-{form.format.data}.zip"
@@ -241,7 +248,9 @@ def export():
             mimetype="application/zip",
             headers={"Content-Disposition": f"attachment; filename={name}"},
         )
-    return render_template("admin/export.html", slug=slug, form=form, linkage_form=LinkageForm())
+    return render_template(
+        "admin/export.html", slug=slug, form=form, linkage_form=LinkageForm(), enrolled=enrolled_count(slug)
+    )
 
 
 @bp.post("/export/linkage")
@@ -252,7 +261,7 @@ def export_linkage():
         return redirect(url_for("admin.export", study=slug))
     try:
         data = linkage_bytes(build_export(slug))
-    except ExportError as err:
+    except ExportRequestError as err:
         flash(str(err))
         return redirect(url_for("admin.export"))
     return Response(

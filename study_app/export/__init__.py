@@ -1,1 +1,1 @@
-"""Export a study as tidy tables with a codebook, a linkage file and ERASER-style annotations."""
+"""Export a study as tidy tables with a codebook, a Data Package descriptor, ERASER files and, apart, a linkage file."""

@@ -14,17 +14,23 @@ import pandas as pd
 from sqlalchemy import select
 
 from codeq.contract import SET_EXPLAINERS, Task, selectable_of
+from codeq.errors import UserError
 from codeq.export_schema import COLUMNS, question_column
 from study_app.admin.models import Exclusion
 from study_app.export.pseudonym import pseudonym
 from study_app.extensions import db
 from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, StudyTask
+from study_app.participant.outcomes import code_shown
 
 DTYPES = {"string": "str", "json": "str", "integer": "Int64", "float": "float64"}
 
 
-class ExportError(ValueError):
+class ExportRequestError(UserError):
     """The export cannot be made as asked; the message says why."""
+
+
+class ExportSchemaError(ValueError):
+    """A row that does not match the export schema: a writer's bug, refused rather than written as NaN."""
 
 
 @dataclass
@@ -59,22 +65,25 @@ def find_slug(slug: str | None) -> str:
     slugs = db.session.scalars(select(Study.slug).distinct()).all()
     if slug is None:
         if len(slugs) != 1:
-            raise ExportError(
+            raise ExportRequestError(
                 f"{len(slugs)} studies in the database: name one ({', '.join(sorted(slugs))})"
                 if slugs
                 else "no study in the database: load one with `load-study`"
             )
         return slugs[0]
     if slug not in slugs:
-        raise ExportError(f"no study '{slug}' in the database")
+        raise ExportRequestError(f"no study '{slug}' in the database")
     return slug
 
 
-def load_rows(slug: str, drop_excluded: bool = False, events: bool = True, only: int | None = None) -> Rows:
+def load_rows(
+    slug: str, drop_excluded: bool = False, events: bool = True, only: int | None = None, include_test: bool = False
+) -> Rows:
     """Read every row of study ``slug``.
 
-    Leave excluded participants out if ``drop_excluded``; keep only participant ``only`` (a database
-    id) if given; skip the telemetry unless ``events``.
+    Leave excluded participants out if ``drop_excluded``, and test participants unless
+    ``include_test``; keep only participant ``only`` (a database id) if given; skip the telemetry
+    unless ``events``.
     """
     studies = db.session.scalars(select(Study).where(Study.slug == slug).order_by(Study.version)).all()
     study_ids = [s.id for s in studies]
@@ -88,6 +97,8 @@ def load_rows(slug: str, drop_excluded: bool = False, events: bool = True, only:
     }
     if drop_excluded:
         participants = [p for p in participants if p.id not in exclusions]
+    if not include_test:
+        participants = [p for p in participants if not p.is_test or p.id == only]
     if only is not None:
         participants = [p for p in participants if p.id == only]
     pids = [p.id for p in participants]
@@ -117,9 +128,20 @@ def load_rows(slug: str, drop_excluded: bool = False, events: bool = True, only:
 
 
 def typed(rows: list[dict], table: str, extra: list[str] = ()) -> pd.DataFrame:
-    """Return ``rows`` as a DataFrame with the codebook's columns, order and types."""
+    """Return ``rows`` as a DataFrame with the codebook's columns, order and types.
+
+    Every row must have exactly the schema's columns (and ``extra``): a misspelt or forgotten key
+    is refused rather than written as an empty column.
+    """
     cols = COLUMNS[table]
-    df = pd.DataFrame(rows, columns=[c.name for c in cols] + list(extra))
+    names = [c.name for c in cols] + list(extra)
+    expected = set(names)
+    for i, row in enumerate(rows, 1):
+        if row.keys() != expected:
+            unknown, missing = sorted(row.keys() - expected), [n for n in names if n not in row]
+            problem = f"unknown column {unknown[0]!r}" if unknown else f"no column {missing[0]!r}"
+            raise ExportSchemaError(f"{table} row {i}: {problem} (the export schema has: {', '.join(names)})")
+    df = pd.DataFrame(rows, columns=names)
     for c in cols:
         if c.type == "datetime":
             df[c.name] = pd.to_datetime(df[c.name], utc=True)  # stored naive UTC
@@ -151,6 +173,7 @@ def latest_tasks(rows: Rows) -> dict[str, dict]:
 
 def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
     version = {s.id: (s.slug, s.version) for s in rows.studies}
+    study = {s.id: s for s in rows.studies}
     answers: dict[int, dict[str, str]] = defaultdict(dict)
     for a in rows.answers:
         answers[a.participant_id][question_column(a.question_id)] = a.value
@@ -168,9 +191,12 @@ def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
                 "status": p.status,
                 "excluded": int(excl is not None),
                 "exclusion_reason": excl.reason if excl else None,
+                "outcome": p.outcome,
+                "code_shown": code_shown(study[p.study_id], p),
                 "started_at": p.created_at,
                 "finished_at": p.finished_at,
                 "duration_s": None if duration is None else duration / 1000,
+                "last_active_at": p.last_active_at,
                 **{q: answers[p.id].get(q) for q in qcols},
             }
         )

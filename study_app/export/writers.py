@@ -6,11 +6,14 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from codeq.export_schema import Column
 from study_app.export.codebook import codebook_markdown, free_text_columns
+from study_app.export.datapackage import data_package
 
 FORMATS = ("csv", "jsonl", "parquet")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -22,10 +25,16 @@ class Export:
     """Everything one export contains, in memory."""
 
     tables: dict[str, pd.DataFrame]
+    columns: dict[str, list[Column]]  # every table's columns as exported (questionnaire and observed levels added)
     codebook: pd.DataFrame
     linkage: pd.DataFrame  # pseudonym -> recruitment ids; kept apart from the research tables
-    eraser: list[dict]
-    documents: list[dict]
+    eraser: list[dict]  # one ERASER annotation per phase-1 response
+    documents: list[dict]  # one ERASER document per task
+    predictions: dict[str, list[dict]]  # ERASER results per explainer, one instance per annotation
+    slug: str
+    title: str
+    version: int  # the newest version of the study definition in the export
+    created: datetime
 
 
 def _iso_dates(df: pd.DataFrame) -> pd.DataFrame:
@@ -75,14 +84,23 @@ def render(export: Export, fmt: str) -> dict[str, bytes]:
     files = {f"{name}.{fmt}": table_bytes(df, fmt, free_text_columns(name, df)) for name, df in export.tables.items()}
     files["codebook.csv"] = export.codebook.to_csv(index=False).encode()
     files["codebook.md"] = codebook_markdown(export.codebook).encode()
-    files["eraser/annotations.jsonl"] = _jsonl(export.eraser)
+    package = data_package(export.columns, fmt, export.slug, export.title, export.version, export.created)
+    files["datapackage.json"] = (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode()
     files["eraser/docs.jsonl"] = _jsonl(export.documents)
+    files["eraser/test.jsonl"] = _jsonl(export.eraser)
+    files["eraser/train.jsonl"] = files["eraser/val.jsonl"] = b""  # ERASER's load_datasets reads all three splits
+    for explainer, instances in export.predictions.items():
+        files[f"eraser/predictions/{explainer}.jsonl"] = _jsonl(instances)
     return files
 
 
 def linkage_bytes(export: Export) -> bytes:
-    """Return the linkage table (pseudonym -> recruiter ids, completion codes) as CSV."""
-    return table_bytes(export.linkage, "csv", list(export.linkage.columns))
+    """Return the linkage table (pseudonym -> recruiter ids, completion codes) as CSV.
+
+    Every column is an id that must round-trip exactly (a public id may start with ``-``), and no
+    person typed any of them: none gets the spreadsheet-formula guard of free text.
+    """
+    return table_bytes(export.linkage, "csv")
 
 
 def write_dir(files: dict[str, bytes], out: Path) -> None:

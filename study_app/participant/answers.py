@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from codeq.errors import UserError
+
 WOULD_PREDICT = ("yes", "no", "unsure")
 MAX_EVENTS = 1000  # a long task produces a few hundred; more means a broken or hostile client
 MAX_TASK_EVENTS = 2000  # per participant and task, all requests together
@@ -22,7 +24,7 @@ MAX_ACTIVE_MS = 24 * 3600 * 1000  # a task page open for a day
 MAX_DEPTH = 4  # body -> events -> event -> selected: deeper JSON is not an answer
 
 
-class AnswerError(ValueError):
+class AnswerError(UserError):
     """The posted answer is malformed or impossible; nothing is stored."""
 
 

@@ -1,22 +1,44 @@
-"""Where a participant stands: who they are (from the cookie), what comes next, and enrolling them."""
+"""Where a participant stands: who they are (from the cookie), what comes next, and enrolling them.
+
+Enrolment counts, per main task, the assignments that still stand for an answer: answered ones of
+participants neither excluded, nor ended by a failed attention check or a screen-out, nor test
+runs; and every assignment of a participant still active (heard from within ``[study]
+inactive_after`` minutes). A participant who left releases the tasks they did not answer. With
+``[study] answers_per_task = N`` a task that counts N takes no one more; when none is left the
+study is full. Enrolments of a study are serialised by a row lock on the study (``SELECT ... FOR
+UPDATE`` on PostgreSQL; SQLite serialises writers itself), so two arrivals at once never both take
+a task's last slot.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections import Counter
+from dataclasses import MISSING, fields
+from datetime import datetime, timedelta
 
 from flask import session, url_for
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 
+from codeq.study_definition import StudyInfo
 from study_app.extensions import db
-from study_app.models import Assignment, Participant, Response, Study, StudyTask
+from study_app.models import Assignment, Participant, Response, Study, StudyTask, utcnow
 from study_app.participant.randomization import (
     RESUME_CODE_CHARS,
+    Slot,
     draw_tasks,
     participant_rng,
     short_code,
     with_attention_checks,
 )
+
+STUDY_DEFAULTS = {f.name: f.default for f in fields(StudyInfo) if f.default is not MISSING}
+UNUSABLE_OUTCOMES = ("failed_attention", "screened_out")
+
+
+class StudyFull(Exception):
+    """Every main task has its answers (or is held by an active participant): no one more is enrolled."""
+
 
 TUTORIAL_POSITION = 0  # the tutorial task sits before the numbered tasks 1..N
 
@@ -84,32 +106,96 @@ def unique_resume_code() -> str:
             return code
 
 
-def enroll(study: Study, prolific: dict[str, str | None], enrol_token: str | None = None) -> Participant:
-    """Create a consenting participant with a balanced, seeded task sequence."""
+def study_setting(study: Study, key: str):
+    """Return a ``[study]`` setting, its default for a study stored before the setting existed."""
+    return study.config["study"].get(key, STUDY_DEFAULTS.get(key))
+
+
+def touch(participant: Participant) -> None:
+    """Record that the participant is active now (committed with the request's other changes)."""
+    participant.last_active_at = utcnow()
+
+
+def task_counts(study: Study, now: datetime) -> Counter:
+    """Return, per main task id, the assignments that stand for an answer (see the module docstring)."""
+    # imported here: the admin package's views import this module (test participants)
+    from study_app.admin.models import Exclusion
+
+    answered = exists().where(Response.assignment_id == Assignment.id, Response.phase == 1)
+    excluded = exists().where(Exclusion.participant_id == Participant.id)
+    active = and_(
+        Participant.status.notin_(("finished", "declined")),
+        Participant.last_active_at >= now - timedelta(minutes=study_setting(study, "inactive_after")),
+    )
+    rows = db.session.execute(
+        select(StudyTask.task_id, func.count(Assignment.id))
+        .join(Assignment.study_task)
+        .join(Assignment.participant)
+        .where(
+            StudyTask.study_id == study.id,
+            Assignment.kind == "main",
+            Participant.is_test.is_(False),
+            or_(Participant.outcome.is_(None), Participant.outcome.notin_(UNUSABLE_OUTCOMES)),
+            ~excluded,
+            or_(answered, active),
+        )
+        .group_by(StudyTask.task_id)
+    )
+    return Counter(dict(rows.all()))
+
+
+def main_slots(study: Study) -> list[Slot]:
+    return [
+        Slot(t.task_id, t.payload["snippet_id"], t.payload["target"]["unit_index"])
+        for t in study.tasks
+        if t.kind == "main"
+    ]
+
+
+def is_full(study: Study) -> bool:
+    """Tell whether every main task counts ``answers_per_task`` (always False without a target)."""
+    cap = study_setting(study, "answers_per_task")
+    if cap is None:
+        return False
+    counts = task_counts(study, utcnow())
+    return all(counts[s.task_id] >= cap for s in main_slots(study))
+
+
+def enroll(
+    study: Study, prolific: dict[str, str | None], enrol_token: str | None = None, is_test: bool = False
+) -> Participant:
+    """Create a consenting participant with a balanced, seeded task sequence.
+
+    Raises :class:`StudyFull` (and stores nothing) when no main task has room. A test participant
+    takes part however full the study is and counts for no task.
+    """
+    # the lock is held until the commit below: the counts read next stay true until this
+    # participant's assignments are stored
+    db.session.execute(select(Study.id).where(Study.id == study.id).with_for_update())
     participant = Participant(
         study_id=study.id,
         public_id=secrets.token_urlsafe(16),
         enrol_token=enrol_token,
         resume_code=unique_resume_code(),
         status="consented",
+        is_test=is_test,
         **prolific,
     )
     db.session.add(participant)
     db.session.flush()  # the participant's id numbers its random generator
     tasks = {t.task_id: t for t in study.tasks}
-    main_ids = [t.task_id for t in study.tasks if t.kind == "main"]
-    seen = Counter(
-        dict(
-            db.session.execute(
-                select(StudyTask.task_id, func.count(Assignment.id))
-                .join(Assignment.study_task)
-                .where(StudyTask.study_id == study.id, StudyTask.kind == "main")
-                .group_by(StudyTask.task_id)
-            ).all()
-        )
+    rng = participant_rng(study_setting(study, "seed"), participant.id)
+    drawn = draw_tasks(
+        main_slots(study),
+        task_counts(study, utcnow()),
+        study_setting(study, "tasks_per_participant"),
+        rng,
+        per_snippet=study_setting(study, "tasks_per_snippet"),
+        cap=None if is_test else study_setting(study, "answers_per_task"),
     )
-    rng = participant_rng(study.config["study"]["seed"], participant.id)
-    drawn = draw_tasks(main_ids, seen, study.config["study"]["tasks_per_participant"], rng)
+    if not drawn:
+        db.session.rollback()
+        raise StudyFull(study.slug)
     tutorial = next(t.task_id for t in study.tasks if t.kind == "tutorial")  # every study has one
     sequence = [(tutorial, "tutorial")] + with_attention_checks(drawn, study.config["attention_checks"])
     for position, (task_id, kind) in enumerate(sequence, TUTORIAL_POSITION):

@@ -4,16 +4,34 @@ Each participant gets the ``n`` least-seen tasks so far (ties broken at random),
 so every task is seen about equally often (counts differ by at most one when participants arrive
 one after another) while the sets and orders differ between participants. The random generator is
 seeded by the study's seed and the participant's number, so an assignment can be reproduced.
+
+A task shows its snippet up to its target, so a participant gets at most ``per_snippet`` tasks of
+one snippet, and those in the order of their targets: no task shows the token a later one asks
+about. Among equally seen tasks the draw prefers snippets with more of them, so the least-seen
+tasks never pile up in one snippet that a participant could take only one of. With a ``cap`` (the
+study's answers per task), only tasks seen fewer than ``cap`` times are drawn: the last
+participants of a full study get fewer tasks, none gets a task that has its answers.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 RESUME_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed from a screen
 RESUME_CODE_CHARS = 12  # 32 symbols, 5 bits each: 60 bits, hopeless to guess at the resume page's rate limit
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What the draw knows of a main task: its id, its snippet and where its target lies in it."""
+
+    task_id: str
+    snippet_id: str
+    target: int  # the target's unit index: tasks of one snippet share its units
 
 
 def participant_rng(seed: int | str, number: int) -> random.Random:
@@ -21,14 +39,44 @@ def participant_rng(seed: int | str, number: int) -> random.Random:
     return random.Random(f"{seed}:{number}")
 
 
-def draw_tasks(task_ids: Sequence[str], seen: Mapping[str, int], n: int, rng: random.Random) -> list[str]:
-    """Return ``n`` of ``task_ids`` in presentation order: the least-seen first, ties at random."""
-    if n > len(task_ids):
-        raise ValueError(f"cannot draw {n} tasks from {len(task_ids)}")
-    keyed = sorted(task_ids, key=lambda t: (seen.get(t, 0), rng.random()))
-    chosen = keyed[:n]
+def draw_tasks(
+    slots: Sequence[Slot],
+    seen: Mapping[str, int],
+    n: int,
+    rng: random.Random,
+    per_snippet: int = 1,
+    cap: int | None = None,
+) -> list[str]:
+    """Return up to ``n`` task ids in presentation order: the least-seen first, ties at random.
+
+    Fewer than ``n`` when the snippets or the ``cap`` leave fewer; none when every task has ``cap``.
+    """
+    tie = {s.task_id: rng.random() for s in slots}
+    pool = [s for s in slots if cap is None or seen.get(s.task_id, 0) < cap]
+    chosen: list[Slot] = []
+    taken: Counter = Counter()
+    while len(chosen) < n:
+        allowed = [s for s in pool if taken[s.snippet_id] < per_snippet]
+        if not allowed:
+            break
+        level = Counter((s.snippet_id, seen.get(s.task_id, 0)) for s in allowed)
+        best = min(
+            allowed,
+            key=lambda s: (seen.get(s.task_id, 0), -level[s.snippet_id, seen.get(s.task_id, 0)], tie[s.task_id]),
+        )
+        chosen.append(best)
+        pool.remove(best)
+        taken[best.snippet_id] += 1
     rng.shuffle(chosen)
-    return chosen
+    return in_target_order(chosen)
+
+
+def in_target_order(slots: list[Slot]) -> list[str]:
+    """Keep the places each snippet holds, but fill them with its tasks in target order."""
+    queues: dict[str, list[Slot]] = {}
+    for s in sorted(slots, key=lambda s: s.target):
+        queues.setdefault(s.snippet_id, []).append(s)
+    return [queues[s.snippet_id].pop(0).task_id for s in slots]
 
 
 def with_attention_checks(main: list[str], checks: Sequence[Mapping]) -> list[tuple[str, str]]:

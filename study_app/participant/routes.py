@@ -10,20 +10,24 @@ from functools import wraps
 from flask import abort, g, redirect, render_template, request, session, url_for
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from study_app.extensions import db
 from study_app.limits import RESUME_LIMITS, RESUME_MESSAGE, limiter
-from study_app.models import Participant, QuestionnaireAnswer, Study, utcnow
+from study_app.models import Participant, QuestionnaireAnswer, Study
 from study_app.participant import bp
 from study_app.participant.forms import field_name, questionnaire_form
+from study_app.participant.outcomes import ending_page, finish, screened_out
 from study_app.participant.progress import (
+    StudyFull,
     current_participant,
     enroll,
+    is_full,
     next_step,
     next_url,
     remember,
+    touch,
 )
 from study_app.participant.randomization import RESUME_CODE_CHARS, short_code
 from study_app.participant.tasks import render_task, saved_selection
@@ -128,6 +132,8 @@ def study_link(slug: str):
     participant = current_participant()
     if participant is not None and participant.study.slug == slug and participant.status != "declined":
         return redirect(next_url(participant))
+    if is_full(study):
+        return ending_page(study, "full", None)
     consent = Markup(markdown.render(study.config["consent"]))
     # the consent form's token is bound to this session: a token seen elsewhere enrols no one
     session["enrol_token"] = secrets.token_urlsafe(16)
@@ -185,6 +191,9 @@ def consent(slug: str):
             db.session.commit()
         else:
             participant = enroll(study, prolific, enrol_token=token)
+    except StudyFull:
+        session.pop("prolific", None)
+        return ending_page(study, "full", None)
     except IntegrityError:
         # the same form posted twice at once, or the same recruit in two browsers: the other won
         db.session.rollback()
@@ -213,16 +222,20 @@ def questionnaire():
     questions = p.study.config["questions"]
     form = questionnaire_form(questions)
     if form.validate_on_submit():
+        answers = {}
         for q in questions:
             value = form[field_name(q["id"])].data
-            db.session.add(
-                QuestionnaireAnswer(participant_id=p.id, question_id=q["id"], value="" if value is None else str(value))
-            )
+            answers[q["id"]] = "" if value is None else str(value)
+            db.session.add(QuestionnaireAnswer(participant_id=p.id, question_id=q["id"], value=answers[q["id"]]))
         p.status = "questionnaire"
+        touch(p)
         try:
             db.session.commit()
         except IntegrityError:  # the form was sent twice at once: the other request stored the answers
             db.session.rollback()
+            return redirect(next_url(p))
+        if screened_out(questions, answers):
+            finish(p, "screened_out")
         return redirect(next_url(p))
     return render_template(
         "participant/questionnaire.html", form=form, questions=questions, field_name=field_name, participant=p
@@ -239,6 +252,7 @@ def tutorial():
         if saved_selection(assignment, 1) is None:
             return redirect(url_for("participant.tutorial"))
         p.status = "tutorial"
+        touch(p)
         db.session.commit()
         return redirect(next_url(p))
     if saved_selection(assignment, 1) is None:
@@ -249,25 +263,13 @@ def tutorial():
 @bp.get("/end")
 @participant_required()
 def end():
-    """Thank the participant, give the completion code and the way back to the recruiter."""
+    """Thank the participant, give their outcome's code and the way back to the recruiter."""
     p = g.participant
     if p.status != "finished":
         if p.status not in ("tutorial", "tasks") or next_step(p) is not None:
             return redirect(next_url(p))
-        # one conditional UPDATE: of two /end requests at once only the first sets a code
-        db.session.execute(
-            update(Participant)
-            .where(Participant.id == p.id, Participant.status != "finished")
-            .values(
-                status="finished",
-                finished_at=utcnow(),
-                completion_code=p.study.config["study"].get("completion_code") or short_code(),
-            )
-        )
-        db.session.commit()
-        db.session.refresh(p)
-    redirect_url = p.study.config["study"].get("completion_redirect", "").replace("{code}", p.completion_code)
-    return render_template("participant/end.html", participant=p, redirect_url=redirect_url)
+        finish(p, "completed")
+    return ending_page(p.study, p.outcome or "completed", p.completion_code)
 
 
 @bp.route("/resume", methods=["GET", "POST"])

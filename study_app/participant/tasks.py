@@ -6,9 +6,9 @@ from flask import abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from codeq.contract import Task
+from codeq.contract import Task, selectable_of
 from study_app.extensions import db
-from study_app.models import Assignment, Event, PageView, Participant, Response, Selection, utcnow
+from study_app.models import Assignment, Event, PageView, Participant, Response, Selection, Study, StudyTask, utcnow
 from study_app.participant import bp
 from study_app.participant.answers import (
     MAX_TASK_EVENTS,
@@ -19,7 +19,15 @@ from study_app.participant.answers import (
     parse_events,
     read_json,
 )
-from study_app.participant.progress import TUTORIAL_POSITION, current_participant, next_step, next_url, phases
+from study_app.participant.outcomes import failed_out, finish
+from study_app.participant.progress import (
+    TUTORIAL_POSITION,
+    current_participant,
+    next_step,
+    next_url,
+    phases,
+    touch,
+)
 from study_app.participant.view import line_count, pieces
 
 
@@ -31,8 +39,9 @@ def saved_selection(assignment: Assignment, phase: int) -> list[int] | None:
     return None
 
 
-def draft_selection(participant: Participant, assignment: Assignment) -> list:
-    """Return the selection the browser last reported for an unanswered phase (restored on reload)."""
+def draft_selection(participant: Participant, assignment: Assignment) -> tuple[list, int]:
+    """Return the selection the browser last reported for an unanswered phase (restored on reload)
+    and its client time (0 if none); the page prefers a newer draft of its own local storage."""
     event = db.session.scalar(
         select(Event)
         .where(
@@ -43,13 +52,13 @@ def draft_selection(participant: Participant, assignment: Assignment) -> list:
         .order_by(Event.client_ts.desc(), Event.id.desc())
         .limit(1)
     )
-    return list(event.payload.get("selected", [])) if event is not None else []
+    return (list(event.payload.get("selected", [])), event.client_ts or 0) if event is not None else ([], 0)
 
 
-def attention_check(participant: Participant, assignment: Assignment) -> dict | None:
-    if assignment.kind != "attention":
+def attention_check(study: Study, study_task: StudyTask) -> dict | None:
+    if study_task.kind != "attention":
         return None
-    return next(c for c in participant.study.config["attention_checks"] if c["id"] == assignment.study_task.task_id)
+    return next(c for c in study.config["attention_checks"] if c["id"] == study_task.task_id)
 
 
 def shown_at(assignment: Assignment, phase: int):
@@ -66,41 +75,77 @@ def shown_at(assignment: Assignment, phase: int):
     return view.shown_at
 
 
-def render_task(participant: Participant, assignment: Assignment, phase: int, feedback: bool = False):
-    """Render the annotation page for one phase of an assignment (or the tutorial's feedback)."""
-    task = Task.from_dict(assignment.study_task.payload)
-    shown_at(assignment, phase)
-    own = saved_selection(assignment, 1)
-    shown = participant.study.config["annotation"].get("explainer", "greedy")  # studies loaded before it existed
+def task_page(
+    study: Study,
+    study_task: StudyTask,
+    position: int,
+    total: int,
+    phase: int,
+    mode: str,
+    state: dict,
+    participant: Participant | None = None,
+):
+    """Render the annotation page of one task; ``state`` adds the selection and the URLs to post to.
+
+    ``mode``: select (the participant's choice), review (phase 2) or feedback (the tutorial's answer).
+    ``participant``: whose resume code the page shows (None in the researcher's preview).
+    """
+    task = Task.from_dict(study_task.payload)
+    shown = study.config["annotation"].get("explainer", "greedy")  # studies loaded before it existed
     model = [k for k in task.explanation(shown).units if k in task.selectable]
-    mode = "feedback" if feedback else ("review" if phase == 2 else "select")
+    shown_pieces = pieces(task)
+    reasons = [
+        {"line": p.line, "label": p.label, "selected": p.unit in (state["selected"] or [])}
+        for p in shown_pieces
+        if p.unit in model and mode != "select"
+    ]
     state = {
         "mode": mode,
         "phase": phase,
-        "position": assignment.position,
+        "position": position,
         "selectable": list(task.selectable),
-        "selected": own
-        if mode != "select"
-        else [k for k in draft_selection(participant, assignment) if k in task.selectable],
+        "draftTs": 0,
         "model": model if mode != "select" else [],
-        "minSelected": 0 if assignment.kind == "attention" else participant.study.config["annotation"]["min_selected"],
+        "minSelected": 0 if study_task.kind == "attention" else study.config["annotation"]["min_selected"],
+        **state,
+    }
+    return render_template(
+        "participant/task.html",
+        study=study,
+        participant=participant,
+        task=task,
+        position=position,
+        pieces=shown_pieces,
+        reasons=reasons,
+        lines=line_count(task),
+        state=state,
+        total=total,
+        annotation=study.config["annotation"],
+        tutorial=study.config["tutorial"],
+        check=attention_check(study, study_task),
+    )
+
+
+def render_task(participant: Participant, assignment: Assignment, phase: int, feedback: bool = False):
+    """Render the annotation page for one phase of an assignment (or the tutorial's feedback)."""
+    shown_at(assignment, phase)
+    mode = "feedback" if feedback else ("review" if phase == 2 else "select")
+    selectable = selectable_of(assignment.study_task.payload)
+    if mode == "select":
+        draft, draft_ts = draft_selection(participant, assignment)
+        selected = [k for k in draft if k in selectable]
+    else:
+        selected, draft_ts = saved_selection(assignment, 1), 0
+    numbered = [a for a in participant.assignments if a.position != TUTORIAL_POSITION]
+    state = {
+        "selected": selected,
+        "draftTs": draft_ts,
         "answerUrl": url_for("participant.answer", position=assignment.position),
         "eventsUrl": url_for("participant.events", position=assignment.position),
         "storageKey": f"codeq:{participant.public_id}:{assignment.position}:{phase}",
     }
-    numbered = [a for a in participant.assignments if a.position != TUTORIAL_POSITION]
-    return render_template(
-        "participant/task.html",
-        participant=participant,
-        task=task,
-        assignment=assignment,
-        pieces=pieces(task),
-        lines=line_count(task),
-        state=state,
-        total=len(numbered),
-        annotation=participant.study.config["annotation"],
-        tutorial=participant.study.config["tutorial"],
-        check=attention_check(participant, assignment),
+    return task_page(
+        participant.study, assignment.study_task, assignment.position, len(numbered), phase, mode, state, participant
     )
 
 
@@ -116,8 +161,13 @@ def task(position: int):
     return render_task(participant, participant.assignments[position - TUTORIAL_POSITION], step[1])
 
 
-def error(status: int, message: str):
-    return jsonify(ok=False, error=message), status
+def error(status: int, message: str, **extra):
+    return jsonify(ok=False, error=message, **extra), status
+
+
+def stale(participant: Participant, message: str):
+    """Answer a tab that is behind: the step was answered elsewhere; ``next`` is where to go on."""
+    return error(409, message, stale=True, next=next_url(participant))
 
 
 def event_room(participant: Participant, assignment: Assignment) -> int:
@@ -192,12 +242,12 @@ def answer(position: int):
     if previous is not None:
         if same_answer(previous, ans):
             return jsonify(ok=True, duplicate=True, next=next_url(participant))
-        return error(409, f"task {position} phase {ans.phase} is already answered")
+        return stale(participant, f"task {position} phase {ans.phase} is already answered")
     if not expected(participant, position, ans.phase):
-        return error(409, f"task {position} phase {ans.phase} is not the current step")
+        return stale(participant, f"task {position} phase {ans.phase} is not the current step")
     if ans.phase == 2 and ans.selected != saved_selection(assignment, 1):
         return error(400, "phase 2 must repeat the selection of phase 1")
-    check = attention_check(participant, assignment)
+    check = attention_check(participant.study, assignment.study_task)
     response = Response(
         participant_id=participant.id,
         assignment_id=assignment.id,
@@ -216,11 +266,14 @@ def answer(position: int):
     store_events(participant, assignment, ans.events[: event_room(participant, assignment)])
     if position != TUTORIAL_POSITION:
         participant.status = "tasks"
+    touch(participant)
     try:
         db.session.commit()
     except IntegrityError:  # a double submit raced this one and won: same outcome as a replay
         db.session.rollback()
         return jsonify(ok=True, duplicate=True, next=next_url(participant))
+    if check is not None and failed_out(participant):
+        finish(participant, "failed_attention")
     return jsonify(
         ok=True, next=url_for("participant.tutorial") if position == TUTORIAL_POSITION else next_url(participant)
     )
@@ -237,9 +290,10 @@ def events(position: int):
         return error(400, str(err))
     phase = body.get("phase", 1)
     if not expected(participant, position, phase):
-        return error(409, f"task {position} phase {phase} is not open")
+        return stale(participant, f"task {position} phase {phase} is not open")
     if len(items) > event_room(participant, assignment):
         return error(429, f"this task has reached its limit of {MAX_TASK_EVENTS} events; nothing more is recorded")
     store_events(participant, assignment, items)
+    touch(participant)
     db.session.commit()
     return jsonify(ok=True)

@@ -24,6 +24,8 @@ class Piece:
     segments: list[tuple[str, str, bool]] = field(default_factory=list)  # (css class, text, in completion)
     selectable: bool = False
     target: bool = False
+    label: str = ""  # the unit's accessible name
+    line: int = 0  # 1-based line of the unit's start
 
 
 def token_class(ttype) -> str:
@@ -65,6 +67,17 @@ def unit_kind(category: str, text: str) -> str:
     return "token"
 
 
+def unit_label(kind: str, text: str) -> str:
+    """Return what a screen reader says for a unit: its text, or what a whitespace unit is."""
+    if kind == "newline":
+        return "line end"
+    if kind == "indent":
+        tabs, spaces = text.count("\t"), text.count(" ")
+        parts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((spaces, "space"), (tabs, "tab")) if n]
+        return "indent, " + ", ".join(parts)
+    return text
+
+
 def target_end(task: Task) -> int:
     """Return where the shown code ends: the end of the target token inside its unit."""
     unit = task.units[task.target.unit_index]
@@ -83,13 +96,16 @@ def pieces(task: Task) -> list[Piece]:
             out.append(Piece(None, "gap", segments(text, classes, pos, u.start, len(task.prompt))))
         is_target = u.index == task.target.unit_index
         stop = end if is_target else u.end
+        kind = unit_kind(u.category, u.text)
         out.append(
             Piece(
                 u.index,
-                unit_kind(u.category, u.text),
+                kind,
                 segments(text, classes, u.start, stop, len(task.prompt)),
                 selectable=u.index in selectable,
                 target=is_target,
+                label=unit_label(kind, text[u.start : stop]),
+                line=text.count("\n", 0, u.start) + 1,
             )
         )
         pos = stop

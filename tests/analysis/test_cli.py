@@ -76,7 +76,7 @@ def test_keep_excluded_and_bh(tmp_path, hand_tables):
     assert "were kept on request" in (out / "report.html").read_text()
 
 
-def test_bad_export_is_one_line_exit_2(tmp_path, hand_tables):
+def test_bad_export_is_one_line_exit_1(tmp_path, hand_tables):
     hand_tables["selections"].loc[3, "selected"] = 7
     folder = write_export(tmp_path / "export", hand_tables)
     done = subprocess.run(
@@ -84,7 +84,7 @@ def test_bad_export_is_one_line_exit_2(tmp_path, hand_tables):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert (
         done.stderr.strip().splitlines()[-1] == "Error: selections.csv: column 'selected', row 4: value 7 is not 0 or 1"
     )
@@ -95,7 +95,7 @@ def test_an_export_without_answers_is_one_line(tmp_path, hand_tables):
     participants = pd.DataFrame({"participant_id": ["p1", "p2", "p3"], "excluded": [1, 1, 1]})
     folder = write_export(tmp_path / "export", {**hand_tables, "participants": participants})
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.exit_code == 1 and "Traceback" not in result.output
     assert (
         result.output.strip()
         == f"Error: {folder}: no answers to main tasks to analyse yet (3 excluded participants left out)"
@@ -105,7 +105,7 @@ def test_an_export_without_answers_is_one_line(tmp_path, hand_tables):
     folder = write_export(tmp_path / "empty", hand_tables)
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(tmp_path / "r")])
     assert (
-        result.exit_code == 2 and result.output.strip() == f"Error: {folder}: no answers to main tasks to analyse yet"
+        result.exit_code == 1 and result.output.strip() == f"Error: {folder}: no answers to main tasks to analyse yet"
     )
 
 

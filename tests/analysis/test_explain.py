@@ -183,7 +183,7 @@ def test_explain_with_nothing_converged_is_a_clear_error(tmp_path):
         explain_tasks(tasks, tmp_path)
     write_tasks(tasks, tmp_path / "r.jsonl")
     result = CliRunner().invoke(main, ["explain", str(tmp_path / "r.jsonl"), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 2 and result.output.strip() == "Error: no rationales to aggregate (none converged)"
+    assert result.exit_code == 1 and result.output.strip() == "Error: no rationales to aggregate (none converged)"
 
 
 def write_shards(folder, tasks, sizes):
@@ -219,12 +219,12 @@ def test_bad_shards_are_one_line_errors(tmp_path):
     folder.mkdir()
     pd.DataFrame({"item": ["x"], "text": ["{}"]}).to_parquet(folder / "a.parquet")
     result = CliRunner().invoke(main, ["explain", str(folder), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and result.output.strip() == "Error: a.parquet: no 'task' column (not a corpus shard?)"
+    assert result.exit_code == 1 and result.output.strip() == "Error: a.parquet: no 'task' column (not a corpus shard?)"
     pd.DataFrame({"task": [random_tasks(1)[0].to_json(), '{"task_id": 1}']}).to_parquet(folder / "a.parquet")
     result = CliRunner().invoke(main, ["explain", str(folder), "--out", str(tmp_path / "o")])
     assert result.output.strip() == "Error: a.parquet: row 2: missing field 'model' (not a codeq task?)"
     result = CliRunner().invoke(main, ["explain", str(tmp_path / "empty"), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "no such file or folder" in result.output
+    assert result.exit_code == 1 and "no such file or folder" in result.output
 
 
 def test_a_corpus_run_folder_is_read_through_its_rationales(tmp_path):

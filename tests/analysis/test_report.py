@@ -7,7 +7,6 @@ import shutil
 import subprocess
 
 import pandas as pd
-import pytest
 from export_files import write_export
 
 from analysis.breakdown import format_duration, response_times
@@ -55,9 +54,9 @@ def test_negative_entropy_reduction_is_explained(tmp_path, hand_tables):
     assert (entropy["reduction"] < 0).any()
 
 
-def test_pdf_has_the_same_report(tmp_path, random_tables):
+def test_pdf_has_the_same_report(tmp_path, random_tables, service_missing):
     if shutil.which("pdftotext") is None:
-        pytest.skip("needs pdftotext (apt-get install poppler-utils)")
+        service_missing("pdftotext is not installed (apt-get install poppler-utils)")
     files = write_report(write_export(tmp_path / "export", random_tables), tmp_path / "r", n_boot=20, pdf=True)
     text = subprocess.run(["pdftotext", str(files["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
     html = files["report"].read_text()

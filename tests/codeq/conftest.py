@@ -1,5 +1,7 @@
 """Tiny random causal LMs (GPT-2 and Llama-style RoPE) for engine tests."""
 
+import os
+
 import pytest
 import torch
 from tiny_models import tiny_gpt2, tiny_llama
@@ -9,8 +11,9 @@ MODELS = {"gpt2": tiny_gpt2, "llama": tiny_llama}
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
+def _threads():
+    """One torch thread (the machine is shared); CODEQ_TEST_THREADS=2 checks that results hold with others."""
+    torch.set_num_threads(int(os.environ.get("CODEQ_TEST_THREADS", "1")))
 
 
 @pytest.fixture(params=sorted(MODELS))

@@ -367,3 +367,17 @@ def test_head_snippets_cut_after_the_first_statement_past_the_docstring():
     assert [(s.snippet_id, s.prompt) for s in head_snippets(code, "mod")] == [
         ("mod-m-L3", 'def m(self, a):\n    """Doc."""\n    # why\n    b = (a +\n         1)')
     ]
+
+
+def test_too_few_snippets_for_one_task_per_snippet_is_a_warning(tmp_path, bigram_lm):
+    folder = make_study(tmp_path / "s")
+    prepare(folder, lm=bigram_lm)
+    tasks = read_tasks(folder / "tasks.jsonl")  # 2 snippets, 2 tasks each
+    toml = folder / "study.toml"
+    toml.write_text(STUDY_TOML.replace("tasks_per_participant = 2", "tasks_per_participant = 3"))
+    assert preparation_warnings(read_study(folder), bigram_lm, [], tasks, tasks[:1]) == [
+        "tasks_per_participant = 3 but with tasks_per_snippet = 1 a participant can get only 2 tasks "
+        "(2 snippets): add snippets or raise [study] tasks_per_snippet"
+    ]
+    toml.write_text(toml.read_text().replace("seed = 1\n", "seed = 1\ntasks_per_snippet = 2\n", 1))
+    assert preparation_warnings(read_study(folder), bigram_lm, [], tasks, tasks[:1]) == []

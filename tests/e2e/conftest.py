@@ -51,9 +51,9 @@ def live(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(service_missing):
     if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+        service_missing(f"Debian's chromium is not at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

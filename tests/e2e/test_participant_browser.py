@@ -59,7 +59,7 @@ def test_mouse_participant_completes_the_study(live, page, screenshots):
     page.goto(f"{base}/s/{slug}?PROLIFIC_PID=00000000000000000000a001&STUDY_ID=s1&SESSION_ID=x1")
     page.screenshot(path=screenshots / "consent.png", full_page=True)
     page.get_by_role("button", name="I agree").click()
-    for fieldset in page.locator("fieldset.question").all():
+    for fieldset in page.locator(".questionnaire .question").all():
         if fieldset.locator("input[type=radio]").count():
             fieldset.locator("input[type=radio]").nth(1).check()
         else:
@@ -138,8 +138,9 @@ def keyboard_select(page, order: list[int]) -> list[int]:
 
 
 def keyboard_goto(page, order: list[int], targets: list[int]) -> None:
-    """Move the focus ring from the first unit to each target in turn and select it."""
-    at = 0
+    """Move the focus ring to each target in turn and select it; the first arrow lands on the first unit
+    (the page opens with the focus in the code but no ring, so that nothing looks pre-selected)."""
+    at = -1
     for i in sorted(targets):
         k = order.index(i)
         keys(page, *(["ArrowRight"] * (k - at)), "Space")
@@ -153,7 +154,7 @@ def test_keyboard_participant_completes_the_study(live, page, screenshots):
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.keyboard.press("Tab")
-    for fieldset in page.locator("fieldset.question").all():
+    for fieldset in page.locator(".questionnaire .question").all():
         if fieldset.locator("input[type=radio]").count():
             tab_to(page, f"#{fieldset.locator('input').first.get_attribute('id')}")
             keys(page, "Space")

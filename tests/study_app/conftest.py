@@ -22,7 +22,7 @@ POSTGRES_URL = os.environ.get("CODEQ_TEST_POSTGRES_URL", "postgresql+psycopg://p
 
 
 @pytest.fixture(scope="session")
-def postgres_schema():
+def postgres_schema(service_missing):
     """Create a private schema on the shared server; yield (url, engine options); drop it after."""
     schema = f"t_{secrets.token_hex(6)}"
     engine = sa.create_engine(POSTGRES_URL)
@@ -31,7 +31,7 @@ def postgres_schema():
             conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     except sa.exc.OperationalError as err:
         engine.dispose()
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: {str(err).splitlines()[0]}")
+        service_missing(f"PostgreSQL is unreachable at {POSTGRES_URL}: {str(err).splitlines()[0]}")
     yield POSTGRES_URL, {"connect_args": {"options": f"-csearch_path={schema}"}}
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from participant_steps import consent
 from test_export import T0, linkage_map, seed
 
 from analysis.agreement import cohen_kappa
@@ -40,7 +41,7 @@ def admin_urls(app) -> list[tuple[str, str]]:
     out = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("admin.") and rule.endpoint != "admin.login":
-            url = rule.rule.replace("<public_id>", "pub0000")
+            url = rule.rule.replace("<public_id>", "pub0000").replace("<int:index>", "0")
             out += [(m, url) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return out
 
@@ -178,7 +179,9 @@ def test_participants_list_and_page(app, client, csrf_of, admin, loaded):
     page = client.get("/admin/participants").text
     means = response_kappas(export).groupby("participant_id")["kappa"].mean()
     for pseudonym, mean in means.items():
-        row = re.search(rf'<tr><td><a href="/admin/participants/{names[pseudonym]}">.*?</tr>', page, re.DOTALL).group(0)
+        row = re.search(
+            rf'<tr><td class="key"><a href="/admin/participants/{names[pseudonym]}">.*?</tr>', page, re.DOTALL
+        ).group(0)
         assert f">{mean:.3f}</td>" in row
         assert "Student" in row and 'class="sort"' not in row  # questionnaire answers in the row
     assert page.count('<button type="button" class="sort">') >= 10
@@ -319,3 +322,21 @@ def test_dashboard_shows_the_human_ceiling(app, client, csrf_of, admin, loaded):
             float(stat(page, "model-kappa")) / ceiling, abs=5e-3
         )
     assert f"only when the ceiling is at least {CEILING_FLOOR:g}" in page
+
+
+def test_participants_and_export_pages_of_a_study_nobody_took(client, csrf_of, admin, loaded):
+    login(client, csrf_of)
+    people = client.get("/admin/participants")
+    assert people.status_code == 200 and "No participants yet." in people.text and "<table" not in people.text
+    export = client.get("/admin/export")
+    assert export.status_code == 200 and "No one has taken part in fixture yet" in export.text
+    assert "Download zip" not in export.text
+
+
+def test_participants_list_shows_attention_as_whole_counts(app, client, csrf_of, admin, loaded):
+    seed(app)
+    consent(app.test_client())  # one who has taken no check yet: the column holds a gap
+    login(client, csrf_of)
+    page = client.get("/admin/participants").text
+    cells = re.findall(r'<td class="attention[^"]*" data-sort="[^"]*">([^<]*)</td>', page)
+    assert cells and all(re.fullmatch(r"\d+ of \d+|–", c) for c in cells), cells

@@ -21,7 +21,7 @@ from codeq.contract import Explanation, read_tasks
 from study_app.admin.models import Exclusion
 from study_app.export.bundle import build_export
 from study_app.export.eraser import runs
-from study_app.export.tables import explainers_table, model_rationales_table
+from study_app.export.tables import ExportSchemaError, explainers_table, model_rationales_table, typed
 from study_app.export.writers import linkage_bytes, render
 from study_app.extensions import db
 from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study
@@ -252,8 +252,15 @@ def test_codebook_describes_every_column_of_every_table(seeded):
     levels = book.set_index(["table", "column"])["levels"]
     assert levels[("units", "group")].split("|") == sorted(export.tables["units"]["group"].unique())
     assert "Student" in levels[("participants", "q_role")].split("|")
-    files = render(export, "csv")
-    assert "## selections" in files["codebook.md"].decode()
+    ranges = book.set_index(["table", "column"])["range"]
+    assert ranges[("responses", "confidence")] == "1 to 5" and ranges[("units", "line")] == ">= 1"
+    assert levels[("responses", "phase")] == "1|2" and levels[("units", "selectable")] == "0|1"
+    markdown = render(export, "csv")["codebook.md"].decode()
+    assert (
+        "## selections\n\nOne row per participant_id, task_id, unit_index. Every task_id, unit_index is one of `units`."
+        in markdown
+    )
+    assert "## eraser/" in markdown and "U+2420" in markdown
 
 
 def test_pseudonyms_stable_and_raw_ids_only_in_linkage(seeded):
@@ -312,7 +319,7 @@ def test_exclusions_are_recorded_and_optionally_dropped(seeded):
     assert len(dropped.tables["participants"]) == 3 and name not in set(dropped.linkage["participant_id"])
 
 
-def test_eraser_annotations_mirror_selections(seeded, study_dir):
+def test_eraser_annotations_mirror_selections(seeded):
     export = export_of(seeded)
     sel = export.tables["selections"]
     assert len(export.eraser) == len(sel.groupby(["participant_id", "task_id"]))
@@ -326,10 +333,9 @@ def test_eraser_annotations_mirror_selections(seeded, study_dir):
         assert ann["docids"] == [task_id]
     classes = {a["annotation_id"].split(":")[1]: a["classification"] for a in export.eraser}
     assert classes.get("fx-0", "total") == "total"
-    docs = {d["docid"]: d["tokens"] for d in export.documents}
-    fx0 = read_tasks(study_dir / "tasks.jsonl")[0]
-    assert docs["fx-0"] == [fx0.text[u.start : u.end] for u in fx0.units]
-    assert docs["fx-0"][:3] == ["def", "add", "("]
+    docs = {d["docid"]: d["document"] for d in export.documents}
+    # fx-0 is "def add(a, b):\n    total = a + b\n    return total\n"
+    assert docs["fx-0"].startswith("def add ( a , b ) : \u21b5 \u2420\u2420\u2420\u2420 total = a + b \u21b5")
 
 
 @pytest.mark.parametrize(
@@ -357,7 +363,9 @@ def test_export_command_writes_every_file(seeded, runner, tmp_path):
             "questionnaire",
             "events",
         )
-    } | {"codebook.csv", "codebook.md", "eraser/annotations.jsonl", "eraser/docs.jsonl"}
+    } | {"codebook.csv", "codebook.md", "datapackage.json"} | {
+        f"eraser/{name}.jsonl" for name in ("docs", "test", "train", "val", "predictions/greedy")
+    }
     zipped = tmp_path / "x.zip"
     assert runner.invoke(args=["export", "--format", "csv", str(zipped)]).exit_code == 0
     assert "responses.csv" in zipfile.ZipFile(zipped).namelist()
@@ -407,3 +415,32 @@ def test_export_command_one_line_errors(app, runner, tmp_path):
     assert "Traceback" not in result.output
     result = runner.invoke(args=["export", "--format", "xls", str(tmp_path / "o")])
     assert result.exit_code != 0 and "xls" in result.output
+
+
+def test_linkage_ids_round_trip_exactly(seeded):
+    with seeded.app_context():
+        db.session.execute(sa.text("UPDATE participant SET public_id = '-' || public_id"))
+        db.session.execute(sa.text("UPDATE participant SET prolific_session_id = '=S1' WHERE public_id = '-pub0001'"))
+        db.session.commit()
+    export = export_of(seeded)
+    linkage = pd.read_csv(io.BytesIO(linkage_bytes(export)), dtype=str, keep_default_na=False)
+    assert sorted(linkage["public_id"]) == [f"-pub{i:04d}" for i in range(4)]
+    assert linkage.set_index("public_id").loc["-pub0001", "prolific_session_id"] == "=S1"
+    pd.testing.assert_frame_equal(linkage, export.linkage.fillna("").astype(str))
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            {"participant_id": "p", "task_id": "t", "unit_index": 0, "selectd": 1},
+            "selections row 2: unknown column 'selectd'",
+        ),
+        ({"participant_id": "p", "task_id": "t", "unit_index": 0}, "selections row 2: no column 'selected'"),
+    ],
+)
+def test_a_row_with_an_unknown_or_missing_column_is_refused(row, message):
+    good = {"participant_id": "p", "task_id": "t", "unit_index": 1, "selected": 0}
+    with pytest.raises(ExportSchemaError) as error:
+        typed([good, row], "selections")
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)

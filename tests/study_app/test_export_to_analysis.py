@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from frictionless import validate
 from sklearn.metrics import cohen_kappa_score
 from test_export import export_of, linkage_map, seed
 
@@ -43,6 +44,7 @@ def test_simulated_study_reaches_the_analysis_intact(app, loaded, study_dir, tmp
     seed(app, n_participants=5, rng_seed=3)
     export = export_of(app)
     write_dir(render(export, fmt), tmp_path / fmt)
+    assert validate(str(tmp_path / fmt / "datapackage.json")).valid
     for table, columns in COLUMNS.items():  # the writer follows the schema the reader uses
         assert list(export.tables[table].columns)[: len(columns)] == [c.name for c in columns]
 

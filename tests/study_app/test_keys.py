@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
+from flask.cli import FlaskGroup
 from test_export import export_of, seed
 
 from study_app import create_app
@@ -91,3 +94,49 @@ def test_pseudonyms_are_hmac_of_public_id_under_export_key(app, loaded):
     assert got == expected
     app.config["SECRET_KEY"] = "a-rotated-session-key-0123456789"
     assert set(export_of(app).tables["participants"]["participant_id"]) == expected
+
+
+def keyless_flask(tmp_path) -> FlaskGroup:
+    """The ``flask`` command on an app without keys (none from the environment or the instance folder)."""
+    config = {"SECRET_KEY": None, "EXPORT_KEY": None, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'k.db'}"}
+    return FlaskGroup(create_app=lambda: create_app(config))
+
+
+def test_every_command_shows_its_help_without_keys(tmp_path):
+    flask = keyless_flask(tmp_path)
+    listing = CliRunner().invoke(flask, ["--help"])
+    assert listing.exit_code == 0, listing.output
+    names = re.findall(r"^  ([a-z][a-z-]*)  ", listing.output.split("Commands:")[1], re.M)
+    assert {"run", "db", "export", "load-study", "create-admin", "simulate", "delete-participant"} <= set(names)
+    helped = []
+    for name in names:
+        result = CliRunner().invoke(flask, [name, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output, (name, result.output)
+        helped.append(name)
+        for sub in re.findall(r"^  ([a-z][a-z-]*)  ", result.output.partition("Commands:")[2], re.M):
+            result = CliRunner().invoke(flask, [name, sub, "--help"])
+            assert result.exit_code == 0 and "Usage:" in result.output, (name, sub, result.output)
+            helped.append(f"{name} {sub}")
+    assert "db upgrade" in helped and len(helped) > len(names)
+
+
+def test_commands_that_serve_or_sign_need_the_keys(tmp_path):
+    flask = keyless_flask(tmp_path)
+    for args in (["run", "--port", "1"], ["export", str(tmp_path / "out")]):
+        result = CliRunner().invoke(flask, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output.strip().splitlines() == [result.output.strip()]  # one line
+        assert "SECRET_KEY is not set" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+    migrated = CliRunner().invoke(flask, ["db", "upgrade"])  # a schema change signs nothing
+    assert migrated.exit_code == 0, migrated.output
+    assert "participant" in sa.inspect(sa.create_engine(f"sqlite:///{tmp_path / 'k.db'}")).get_table_names()
+
+
+def test_flask_help_as_typed_needs_no_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "EXPORT_KEY")}
+    result = subprocess.run(
+        ["flask", "--app", "study_app", "--help"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "export" in result.stdout and "load-study" in result.stdout and "Error" not in result.stderr

@@ -101,6 +101,56 @@ def test_broken_folder_gives_one_line_error(runner, study_dir, tmp_path, name, t
     assert "Traceback" not in result.output and result.output.startswith("Error: ")
 
 
+FIXTURE_PROLIFIC = '[prolific]\ncompleted = { redirect = "https://example.org/done?cc={code}" }'
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("seed = 7", "seed = 7\ncompletion_code = 'C1'", "[study]: completion_code moved to [prolific] completed"),
+        ("seed = 7", "seed = 7\nanswers_per_task = 0", "[study]: answers_per_task must be at least 1, got 0"),
+        ("seed = 7", "seed = 7\ntasks_per_snippet = 0", "[study]: tasks_per_snippet must be at least 1, got 0"),
+        (FIXTURE_PROLIFIC, "[prolific]\nattention_failures = 0", "[prolific]: attention_failures must be at least 1"),
+        (
+            FIXTURE_PROLIFIC,
+            "[prolific]\nfull = { cod = 'F' }",
+            "[prolific] full: unknown key 'cod' (did you mean 'code'?)",
+        ),
+        (
+            FIXTURE_PROLIFIC,
+            "[prolific]\nfull = { redirect = 'ftp://x' }",
+            "[prolific] full: redirect must be an http(s) URL",
+        ),
+        (FIXTURE_PROLIFIC, "[prolific]\nfinished = { code = 'F' }", "[prolific]: unknown key 'finished'"),
+    ],
+)
+def test_bad_coverage_and_outcome_settings_give_one_line_errors(runner, study_dir, tmp_path, old, new, message):
+    text = (study_dir / "study.toml").read_text()
+    assert old in text
+    result = load(runner, broken(study_dir, tmp_path, "study.toml", text.replace(old, new)))
+    assert result.exit_code != 0 and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        ('screen_out = ["Nobody"]', "screen_out names 'Nobody', not one of its options"),
+        ('screen_out = ["Other"]', None),
+    ],
+)
+def test_screen_out_names_options_of_a_choice(app, runner, study_dir, tmp_path, rule, message):
+    old = '"Other"]\nrequired = true'
+    text = (study_dir / "questionnaire.toml").read_text().replace(old, f"{old}\n{rule}", 1)
+    result = load(runner, broken(study_dir, tmp_path, "questionnaire.toml", text))
+    if message is not None:
+        assert result.exit_code != 0 and message in result.output
+        return
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(Study)).config["questions"][0]["screen_out"] == ["Other"]
+
+
 def test_missing_folder(runner, tmp_path):
     result = load(runner, tmp_path / "nope")
     assert result.exit_code != 0 and "no such study folder" in result.output

@@ -122,6 +122,18 @@ def test_questionnaire_requires_answers_and_stores_them(app, client, loaded):
     }
 
 
+def test_questionnaire_labels_every_field_and_gives_one_error_tied_to_it(client, loaded):
+    csrf = consent(client)
+    page = client.get("/questionnaire").text
+    assert '<label class="field-label" for="q_years_programming">' in page
+    bad = client.post("/questionnaire", data={**ANSWERS, "csrf_token": csrf, "q_years_programming": "8.5"}).text
+    # "8.5" is no whole number, and so also outside the range: only the first message is shown
+    assert bad.count('class="error"') == 1
+    assert '<p class="error" id="q_years_programming-error">Not a valid integer value.</p>' in bad
+    field = re.search(r"<input[^>]*id=\"q_years_programming\"[^>]*>", bad).group(0)
+    assert 'aria-describedby="q_years_programming-error"' in field and 'aria-invalid="true"' in field
+
+
 def test_tutorial_gives_feedback_with_the_models_rationale(client, loaded):
     csrf = consent(client)
     client.post("/questionnaire", data={**ANSWERS, "csrf_token": csrf})

@@ -95,6 +95,16 @@ def test_replay_is_acknowledged_and_stores_nothing(app, client, at_task_1):
     rejected(app, post_answer(client, csrf, 0, [5]), 409, "already answered", after_first)
 
 
+def test_a_stale_answer_says_where_to_go_on(app, client, at_task_1):
+    csrf, s = at_task_1
+    post_answer(client, csrf, 1, s["selectable"][:2])
+    stale = post_answer(client, csrf, 1, s["selectable"][:3])  # another tab's different answer
+    assert stale.status_code == 409 and stale.json["stale"] is True
+    assert stale.json["next"] == "/task/1"  # phase 2 of the same task is what comes next
+    early = post_answer(client, csrf, 3, [0])
+    assert early.status_code == 409 and early.json["next"] == "/task/1"
+
+
 def test_missing_csrf_token(app, client, at_task_1):
     _, s = at_task_1
     before = stored_counts(app)

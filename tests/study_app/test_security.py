@@ -7,7 +7,6 @@ import secrets
 import time
 from html.parser import HTMLParser
 
-import pytest
 import sqlalchemy as sa
 from participant_steps import ANSWERS, enrol_token, page_state, post_answer, token
 from test_admin import PASSWORD, admin, login  # noqa: F401  (admin is a fixture)
@@ -154,13 +153,14 @@ def test_login_limited_per_user_name_across_addresses(app, client, csrf_of, admi
     assert attempt(client, csrf_of, "bob", "wrong", "10.1.0.99").status_code == 200
 
 
-def test_login_limit_is_shared_through_redis(request, tmp_path):
+def test_login_limit_is_shared_through_redis(request, tmp_path, service_missing):
     """Two app instances (two gunicorn workers) count the same attempts in Redis."""
-    redis = pytest.importorskip("redis")
+    import redis
+
     try:
         redis.Redis.from_url("redis://127.0.0.1:6379").ping()
     except redis.exceptions.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+        service_missing("Redis is not running on 127.0.0.1:6379")
     config = {
         "TESTING": True,
         "SECRET_KEY": "test",
