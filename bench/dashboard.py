@@ -3,7 +3,7 @@
     python -m bench.dashboard                                   # SQLite in a temporary folder
     python -m bench.dashboard --database postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-Seeds ``--participants`` finished participants (:func:`bench.export_study.seed`), serves the app from
+Loads the pilot, seeds ``--participants`` finished participants (:func:`bench.export_study.seed`), serves the app from
 a threaded server, lets ``--bots`` simulated participants (``study_app.simulate``, real pages) take the
 study while a researcher logs in and reloads the dashboard every ``--every`` seconds for
 ``--seconds``. Prints the first (cold) load, the percentiles of the later loads, how many of them
@@ -27,8 +27,7 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from bench.export_study import seed
-from bench.load_study import synthetic_study
+from bench.export_study import PILOT, seed
 from study_app import create_app
 from study_app.admin.commands import create_admin
 from study_app.extensions import db
@@ -89,9 +88,9 @@ def main(participants, bots, seconds, every, database):
     try:
         with app.app_context():
             db.create_all()
-            import_study(load_instrument(synthetic_study(tmp / "study")))
+            import_study(load_instrument(PILOT))
             create_admin("bench", "bench-password")
-            counts = seed(participants, 1, random.Random(0))  # seed() needs at least one event per task
+            counts = seed(participants, 12, 1, random.Random(0))  # the pilot's 12 main tasks each; one event a task
             study = db.session.scalar(sa.select(Study))
             slug, catalog = study.slug, Catalog.from_study(study)
             answers_before = db.session.scalar(sa.select(sa.func.count(Response.id)))
