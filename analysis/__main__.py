@@ -51,7 +51,8 @@ def main():
     help="Fit the per-category logistic mixed models (minutes on large exports).",
 )
 @click.option("--pdf", is_flag=True, help="Also write report.pdf (needs the pdf extra: WeasyPrint).")
-def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, seed, mixed, pdf):
+@click.option("--quiet", is_flag=True, help="No progress bar (it shows only on a terminal anyway).")
+def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, seed, mixed, pdf, quiet):
     """Analyse the EXPORT folder (or zip) and write alignment.csv, category_tests.csv, figures and report.html."""
     from analysis.report import write_report
 
@@ -68,6 +69,7 @@ def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, 
             seed=seed,
             mixed=mixed,
             pdf=pdf,
+            progress=not quiet,
         )
     log.info("report of %s: %d files in %s, %.1f s", export, len(files), out, time.perf_counter() - started)
     click.echo(f"Wrote {len(files)} files; open {files['report']}" + (f" or {files['pdf']}" if pdf else ""))

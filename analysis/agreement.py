@@ -75,10 +75,8 @@ def kappa_from_counts(n, n_human, n_model, n_both) -> tuple[np.ndarray, np.ndarr
     Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and Psychological
     Measurement, 20(1), 37-46. https://doi.org/10.1177/001316446002000104
     """
+    kappa = kappa_values(n, n_human, n_model, n_both)
     n, a, b, c, d = _counts(n, n_human, n_model, n_both)
-    den = (a + b) * (b + d) + (a + c) * (c + d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(den > 0, 2 * (a * d - b * c) / den, np.nan)
     human_constant = (a + b == 0) | (c + d == 0)
     model_constant = (a + c == 0) | (b + d == 0)
     reason = np.select(
@@ -87,6 +85,18 @@ def kappa_from_counts(n, n_human, n_model, n_both) -> tuple[np.ndarray, np.ndarr
         default=None,
     ).astype(object)
     return kappa, reason
+
+
+def kappa_values(n, n_human, n_model, n_both) -> np.ndarray:
+    """Cohen's kappa per response, as :func:`kappa_from_counts` gives it, without the reasons.
+
+    For the millions of kappas of a permutation test, where building the reason array would cost
+    more than the kappas themselves.
+    """
+    _, a, b, c, d = _counts(n, n_human, n_model, n_both)
+    den = (a + b) * (b + d) + (a + c) * (c + d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, 2 * (a * d - b * c) / den, np.nan)
 
 
 def ac1_from_counts(n, n_human, n_model, n_both) -> np.ndarray:

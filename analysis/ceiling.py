@@ -8,8 +8,9 @@ with one another. Per task, over its selectable units:
 - ``human_loo_kappa``: each participant against the majority of the others, Cohen's kappa, averaged;
 - ``model_kappa``: the model's rationale against each participant, Cohen's kappa, averaged.
 
-Cohen's kappa is :func:`analysis.agreement.kappa_from_counts` (the one definition, with its
-degenerate cases), vectorized over participants and over random rationales.
+Cohen's kappa is :func:`analysis.agreement.kappa_values`, the values of the one definition
+(:func:`analysis.agreement.kappa_from_counts`, with its degenerate cases), vectorized over
+participants and over random rationales.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-from analysis.agreement import kappa_from_counts
+from analysis.agreement import kappa_values
+from analysis.bootstrap import task_bootstrap
+
+# Below this mean leave-one-out kappa people agree only slightly (Landis & Koch 1977: 0 to 0.20 is
+# "slight"): a fraction of such a ceiling divides by little more than noise and is not reported.
+CEILING_FLOOR = 0.2
 
 COLUMNS = [
     "task_id",
@@ -37,6 +43,37 @@ COLUMNS = [
 ]
 
 
+def fraction_note(ceiling: float, ceiling_low: float, floor: float = CEILING_FLOOR) -> str | None:
+    """Why a ratio to the human ceiling is undefined, or None when it can be read.
+
+    Parameters
+    ----------
+    ceiling : float
+        The human ceiling (mean leave-one-out kappa over tasks).
+    ceiling_low : float
+        The low end of its confidence interval (NaN when there is none).
+    floor : float
+        The smallest ceiling a ratio is reported against (:data:`CEILING_FLOOR`).
+
+    Examples
+    --------
+    >>> fraction_note(0.55, 0.41) is None
+    True
+    >>> fraction_note(0.05, -0.02)
+    'the human ceiling 0.050 is below the floor 0.2 and its interval includes 0'
+    """
+    reasons = []
+    if not np.isfinite(ceiling):
+        return "no task has a human ceiling (two participants who selected something)"
+    if ceiling < floor:
+        reasons.append(f"the human ceiling {ceiling:.3f} is below the floor {floor:g}")
+    if not np.isfinite(ceiling_low):
+        reasons.append("its interval cannot be computed (one task)")
+    elif ceiling_low <= 0:
+        reasons.append(("its" if reasons else f"the human ceiling's ({ceiling:.3f})") + " interval includes 0")
+    return " and ".join(reasons) or None
+
+
 def task_matrices(data: pd.DataFrame):
     """Yield ``(task_id, selections, rationale, n_empty)`` per task, in task order.
 
@@ -46,7 +83,7 @@ def task_matrices(data: pd.DataFrame):
     """
     units = data.dropna(subset=["unit_index"])
     for task_id, part in units.groupby("task_id", sort=True, observed=True):
-        people, person = np.unique(part["participant_id"].astype(str).to_numpy(), return_inverse=True)
+        person, people = pd.factorize(part["participant_id"], sort=True)
         indices, unit = np.unique(part["unit_index"].to_numpy(dtype=np.int64), return_inverse=True)
         selections = np.zeros((len(people), len(indices)), dtype=np.int64)
         selections[person, unit] = part["selected"].to_numpy()
@@ -88,20 +125,14 @@ def loo_kappas(selections: np.ndarray) -> np.ndarray:
         return np.empty(0)
     others = selections.sum(axis=0) - selections
     majority = (2 * others >= n - 1).astype(np.int64)
-    kappa, _ = kappa_from_counts(
-        n_units, selections.sum(axis=1), majority.sum(axis=1), (selections * majority).sum(axis=1)
-    )
-    return kappa
+    return kappa_values(n_units, selections.sum(axis=1), majority.sum(axis=1), (selections * majority).sum(axis=1))
 
 
 def model_kappas(selections: np.ndarray, rationale: np.ndarray) -> np.ndarray:
     """Cohen's kappa of the model's rationale against each participant (row); rationale may be 2-D (one per row)."""
     rationale = np.atleast_2d(rationale)
     n_both = rationale @ selections.T  # (rationales, participants)
-    kappa, _ = kappa_from_counts(
-        selections.shape[1], selections.sum(axis=1)[None, :], rationale.sum(axis=1)[:, None], n_both
-    )
-    return kappa
+    return kappa_values(selections.shape[1], selections.sum(axis=1)[None, :], rationale.sum(axis=1)[:, None], n_both)
 
 
 def human_agreement(data: pd.DataFrame) -> pd.DataFrame:
@@ -202,23 +233,35 @@ def ceiling_summary(
     -------
     pandas.DataFrame
         One row: ``n_tasks`` (tasks where both kappas are defined), ``fleiss_kappa``,
-        ``krippendorff_alpha``, ``human_loo_kappa``, ``model_kappa`` (means over tasks),
-        ``fraction_of_ceiling = model_kappa / human_loo_kappa`` over those tasks, ``ci_low``,
-        ``ci_high``, ``random_kappa`` (mean model kappa of random rationales of the same size on the
+        ``krippendorff_alpha``, ``human_loo_kappa`` (the ceiling) with ``ceiling_ci_low``,
+        ``ceiling_ci_high`` (percentile bootstrap over tasks, :func:`analysis.bootstrap.task_bootstrap`),
+        ``model_kappa`` (means over tasks), ``fraction_of_ceiling = model_kappa / human_loo_kappa``
+        over those tasks with ``ci_low``, ``ci_high``, and ``fraction_note``: None, or why the fraction
+        (and its interval) is NaN: the ceiling is below :data:`CEILING_FLOOR`, or its interval
+        includes 0 or cannot be computed (:func:`fraction_note`); ``random_kappa`` (mean model kappa of random rationales of the same size on the
         same tasks: those with both kappas defined), ``p_vs_random`` (one-sided permutation p-value, ``(1 + #{random >= model}) /
         (1 + n_perm)``, of the mean model kappa over tasks), ``n_boot``, ``n_perm``, ``seed``.
 
     Notes
     -----
     The fraction is a ratio of means over tasks: near 1 the model agrees with people as well as
-    they agree with each other. It is not meaningful when the ceiling is near 0 or negative.
+    they agree with each other. When people agree at chance the denominator is near 0 and the ratio
+    can take any value (hundreds on random selections), so it is then left undefined, with the
+    reason in ``fraction_note``, rather than printed.
     """
     import pingouin as pg  # it imports matplotlib.pyplot and seaborn (seconds): load it on first use
 
     both = agreement.dropna(subset=["human_loo_kappa", "model_kappa"])
     model, human = both["model_kappa"].to_numpy(), both["human_loo_kappa"].to_numpy()
-    low = high = np.nan
-    if len(both) > 1 and np.ptp(human) + np.ptp(model) > 0:
+    ceiling = human.mean() if len(both) else np.nan
+    ceiling_low, ceiling_high = (
+        task_bootstrap(human, np.ones_like(human), n_boot=n_boot, ci=ci, seed=seed)
+        if len(both) > 1
+        else (np.nan, np.nan)
+    )
+    note = fraction_note(ceiling, ceiling_low)
+    low = high = np.nan  # a ratio to a ceiling indistinguishable from chance has no interval either
+    if note is None and np.ptp(human) + np.ptp(model) > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # replicates with a zero ceiling are infinite
             low, high = pg.compute_bootci(
@@ -232,7 +275,7 @@ def ceiling_summary(
                 decimals=12,
                 seed=seed,
             )
-    elif len(both) > 1:  # every task alike: each replicate is the estimate
+    elif note is None:  # every task alike: each replicate is the estimate
         low = high = _ratio_of_means(model, human)
     observed = float(model.mean()) if len(both) else np.nan
     random = random_rationale_kappas(data, n_perm=n_perm, seed=seed).reindex(columns=both["task_id"])
@@ -244,11 +287,14 @@ def ceiling_summary(
                 "n_tasks": len(both),
                 "fleiss_kappa": agreement["fleiss_kappa"].mean(),
                 "krippendorff_alpha": agreement["krippendorff_alpha"].mean(),
-                "human_loo_kappa": human.mean() if len(both) else np.nan,
+                "human_loo_kappa": ceiling,
+                "ceiling_ci_low": ceiling_low,
+                "ceiling_ci_high": ceiling_high,
                 "model_kappa": observed,
-                "fraction_of_ceiling": _ratio_of_means(model, human) if len(both) else np.nan,
+                "fraction_of_ceiling": _ratio_of_means(model, human) if note is None else np.nan,
                 "ci_low": low,
                 "ci_high": high,
+                "fraction_note": note,
                 "random_kappa": float(np.mean(null)) if len(both) else np.nan,
                 "p_vs_random": p,
                 "n_boot": n_boot,

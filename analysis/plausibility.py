@@ -33,14 +33,13 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.metrics import average_precision_score
 
 from analysis.agreement import overlap_from_counts
 from analysis.bootstrap import task_bootstrap
 from analysis.correction import adjust_pvalues
+from analysis.ranking import ranking_metrics
 from analysis.wilcoxon import paired_wilcoxon
 from codeq.contract import SET_EXPLAINERS
-from codeq.token_alignment import top_units
 
 METRICS = ["auprc", "f1_topk", "iou_topk", "f1_set", "iou_set"]
 RESPONSE = ["participant_id", "task_id"]
@@ -65,44 +64,42 @@ def explainer_units(selections: pd.DataFrame, units: pd.DataFrame, explainer_sco
         A selectable unit without a selections row counts as not selected; one without a score row
         gets score 0 and is not in the set.
     """
+    return scored_responses(response_grid(selections, units), unit_scores(units, explainer_scores))
+
+
+def response_grid(selections: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """One row per response and selectable unit of its task: ``participant_id, task_id, unit_index, selected``."""
+    selectable = units.loc[units["selectable"] == 1, ["task_id", "unit_index"]]
+    grid = (
+        selections[RESPONSE]
+        .drop_duplicates()
+        .merge(selectable, on="task_id")
+        .merge(selections[RESPONSE + ["unit_index", "selected"]], on=RESPONSE + ["unit_index"], how="left")
+    )
+    grid["selected"] = grid["selected"].fillna(0).astype("int8")
+    return grid
+
+
+def unit_scores(units: pd.DataFrame, explainer_scores: pd.DataFrame) -> pd.DataFrame:
+    """Every selectable unit under every explainer of its task: ``task_id, unit_index, category, explainer,
+    score, in_rationale`` (score 0 and not in the set where the explainer has no row for the unit)."""
     selectable = units.loc[units["selectable"] == 1, ["task_id", "unit_index", "category"]]
     methods = explainer_scores[["task_id", "explainer"]].drop_duplicates()
-    grid = selectable.merge(methods, on="task_id").merge(
+    scored = selectable.merge(methods, on="task_id").merge(
         explainer_scores[["task_id", "explainer", "unit_index", "score", "in_rationale"]],
         on=["task_id", "explainer", "unit_index"],
         how="left",
     )
-    responses = selections[RESPONSE].drop_duplicates()
-    data = responses.merge(grid, on="task_id").merge(
-        selections[RESPONSE + ["unit_index", "selected"]], on=RESPONSE + ["unit_index"], how="left"
-    )
-    data["selected"] = data["selected"].fillna(0).astype("int8")
-    data["score"] = data["score"].fillna(0.0).astype(float)
-    data["in_rationale"] = data["in_rationale"].fillna(0).astype("int8")
-    for c in RESPONSE:
-        data[c] = data[c].astype(str)
+    scored["score"] = scored["score"].fillna(0.0).astype(float)
+    scored["in_rationale"] = scored["in_rationale"].fillna(0).astype("int8")
+    # categorical: joined onto millions of response rows, codes are copied instead of strings
+    return scored.astype({"category": "category", "explainer": "category"})
+
+
+def scored_responses(grid: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Join :func:`response_grid` and :func:`unit_scores`: the rows :func:`plausibility` scores."""
+    data = grid.merge(scored, on=["task_id", "unit_index"])
     return data[RESPONSE + ["explainer", "unit_index", "category", "selected", "score", "in_rationale"]]
-
-
-def _score_response(
-    selected: np.ndarray, scores: np.ndarray, in_set: np.ndarray, index: np.ndarray, set_valued: bool
-) -> dict:
-    n_selected = int(selected.sum())
-    k_units = top_units(dict(zip(index, scores)), n_selected, among=index)
-    top = np.isin(index, k_units)
-    topk = overlap_from_counts(n_selected, n_selected, int((top & (selected == 1)).sum()))
-    own = overlap_from_counts(n_selected, int(in_set.sum()), int(((in_set == 1) & (selected == 1)).sum()))
-    return {
-        "n_units": len(selected),
-        "n_selected": n_selected,
-        "set_size": int(in_set.sum()),
-        "prevalence": n_selected / len(selected),
-        "auprc": float(average_precision_score(selected, scores)),
-        "f1_topk": float(topk["f1"]),
-        "iou_topk": float(topk["jaccard"]),
-        "f1_set": float(own["f1"]) if set_valued else np.nan,
-        "iou_set": float(own["jaccard"]) if set_valued else np.nan,
-    }
 
 
 def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -123,6 +120,11 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
     excluded : pandas.DataFrame
         The left-out (participant_id, task_id[, by]) with no selected unit, one row each.
 
+    Notes
+    -----
+    Every metric of every group comes from one sort of all rows (:mod:`analysis.ranking`), so the
+    cost is that of sorting ``data``, whatever the number of responses.
+
     Examples
     --------
     >>> data = pd.DataFrame({"participant_id": "p", "task_id": "t", "explainer": "x", "category": "c",
@@ -132,44 +134,56 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
     [{'auprc': 1.0, 'f1_topk': 1.0, 'iou_topk': 1.0}]
     """
     keys = RESPONSE + ([by] if by else [])
-    # one pass over numpy slices: a pandas groupby builds a frame per group, 10x slower here
-    group = data.groupby(keys + ["explainer"], sort=True, observed=True).ngroup().to_numpy()
-    order = np.argsort(group, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
-    ends = np.r_[starts[1:], len(order)]
-    columns = {
-        c: data[c].to_numpy()[order] for c in keys + ["explainer", "selected", "score", "in_rationale", "unit_index"]
-    }
-    rows, skipped = [], []
-    for start, end in zip(starts, ends):
-        key = tuple(columns[c][start] for c in keys + ["explainer"])
-        selected = columns["selected"][start:end]
-        if not selected.any():
-            skipped.append(key[:-1])
-            continue
-        rows.append(
-            {
-                **dict(zip(keys + ["explainer"], key)),
-                **_score_response(
-                    selected,
-                    columns["score"][start:end],
-                    columns["in_rationale"][start:end],
-                    columns["unit_index"][start:end],
-                    key[-1] in SET_EXPLAINERS,
-                ),
-            }
+    grouped = data.groupby(keys + ["explainer"], sort=True, observed=True)
+    group = grouped.ngroup().to_numpy()
+    n_groups = grouped.ngroups
+    selected = data["selected"].to_numpy(dtype=np.int64)
+    in_set = data["in_rationale"].to_numpy(dtype=np.int64)
+    score = data["score"].to_numpy(dtype=float)
+
+    def per_group(values) -> np.ndarray:
+        return np.bincount(group, weights=values, minlength=n_groups).astype(np.int64)
+
+    n_units = np.bincount(group, minlength=n_groups)
+    n_selected, set_size, set_hits = per_group(selected), per_group(in_set), per_group(selected * in_set)
+    auprc, hits = ranking_metrics(group, score, data["unit_index"].to_numpy(), selected, n_selected, n_groups)
+    topk = overlap_from_counts(n_selected, n_selected, hits)
+    own = overlap_from_counts(n_selected, set_size, set_hits)
+    first = np.full(n_groups, len(data))
+    np.minimum.at(first, group, np.arange(len(data)))
+    out = data.iloc[first][keys + ["explainer"]].reset_index(drop=True)
+    for c in out.columns:
+        out[c] = out[c].astype(str)
+    set_valued = out["explainer"].isin(SET_EXPLAINERS).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = out.assign(
+            n_units=n_units,
+            n_selected=n_selected,
+            set_size=set_size,
+            prevalence=n_selected / n_units,
+            auprc=auprc,
+            f1_topk=topk["f1"],
+            iou_topk=topk["jaccard"],
+            f1_set=np.where(set_valued, own["f1"], np.nan),
+            iou_set=np.where(set_valued, own["jaccard"], np.nan),
         )
-    names = keys + ["explainer", "n_units", "n_selected", "set_size", "prevalence"] + METRICS
-    excluded = pd.DataFrame(sorted(set(skipped)), columns=keys)
-    return pd.DataFrame(rows, columns=names), excluded
+    chosen = n_selected > 0
+    excluded = out.loc[~chosen, keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    return out[chosen].reset_index(drop=True), excluded
 
 
-def _ci(scores: pd.DataFrame, metric: str, cluster: str, n_boot: int, ci: float, seed: int) -> tuple[float, float]:
-    """Percentile CI of the mean of ``metric`` resampling whole ``cluster``s (participants or tasks)."""
-    defined = scores[[cluster, metric]].dropna()
-    sums = defined.groupby(cluster, observed=True)[metric].agg(["sum", "count"])
-    low, high = task_bootstrap(sums["sum"].to_numpy(), sums["count"].to_numpy(), n_boot=n_boot, ci=ci, seed=seed)
-    return float(low), float(high)
+def _cis(scores: pd.DataFrame, cluster: str, n_boot: int, ci: float, seed: int) -> dict[tuple[str, str], tuple]:
+    """Percentile CIs of the mean of every metric of every explainer, resampling whole ``cluster``s.
+
+    Returns ``(metric, explainer) -> (low, high)``. One set of draws serves every column; a cluster
+    without a defined value of a column (an explainer absent from a task) adds nothing to its replicates.
+    """
+    keys = [scores[cluster], scores["explainer"]]
+    values = scores[METRICS]
+    sums = values.fillna(0).groupby(keys, observed=True).sum().unstack("explainer", fill_value=0)
+    counts = values.notna().groupby(keys, observed=True).sum().unstack("explainer", fill_value=0)
+    low, high = task_bootstrap(sums.to_numpy(), counts.to_numpy(), n_boot=n_boot, ci=ci, seed=seed)
+    return {column: (lo, hi) for column, lo, hi in zip(sums.columns, low, high)}
 
 
 def explainer_table(
@@ -213,6 +227,8 @@ def explainer_table(
     resamples tasks with all their responses. Responses of one participant (or one task) are not
     independent, so neither resamples responses or units.
     """
+    clusters = {"participants": "participant_id", "tasks": "task_id"}
+    intervals = {label: _cis(scores, cluster, n_boot, ci, seed) for label, cluster in clusters.items()}
     rows = []
     for name, group in scores.groupby("explainer", sort=True):
         row = {
@@ -226,12 +242,12 @@ def explainer_table(
         }
         for metric in METRICS:
             row[metric] = group[metric].mean()
-            for cluster, label in (("participant_id", "participants"), ("task_id", "tasks")):
-                low, high = _ci(group, metric, cluster, n_boot, ci, seed)
-                row[f"{metric}_ci_low_{label}"], row[f"{metric}_ci_high_{label}"] = low, high
+            for label in clusters:
+                row[f"{metric}_ci_low_{label}"], row[f"{metric}_ci_high_{label}"] = intervals[label][metric, name]
         if faithfulness is not None:
             f = faithfulness[
-                (faithfulness["explainer"] == name) & faithfulness["task_id"].astype(str).isin(group["task_id"])
+                (faithfulness["explainer"] == name)
+                & faithfulness["task_id"].astype(str).isin(group["task_id"].unique())
             ]
             row["comprehensiveness"] = f["comprehensiveness"].mean()
             row["sufficiency"] = f["sufficiency"].mean()
@@ -357,9 +373,16 @@ def plausibility_tables(
     category, averaged per explainer and category), ``explainers`` (ranked, beside faithfulness),
     ``explainer_tests`` (paired tests between explainers).
     """
-    data = explainer_units(export.selections, export.units, export.explainer_scores)
-    scores, excluded = plausibility(data)
-    by_category, _ = plausibility(data, by="category")
+    parts = []
+    # one explainer at a time: the response x unit grid of every explainer at once would not fit in memory
+    grid = response_grid(export.selections, export.units)
+    methods = [rows for _, rows in export.explainer_scores.groupby("explainer", sort=True, observed=True)]
+    for rows in methods or [export.explainer_scores]:
+        data = scored_responses(grid, unit_scores(export.units, rows))
+        parts.append((*plausibility(data), plausibility(data, by="category")[0]))
+    scores = pd.concat([p[0] for p in parts], ignore_index=True)
+    excluded = pd.concat([p[1] for p in parts], ignore_index=True).drop_duplicates()
+    by_category = pd.concat([p[2] for p in parts], ignore_index=True)
     tests = explainer_tests(scores, correction=correction, zero_method=zero_method)
     table = explainer_table(
         scores, export.faithfulness, excluded=len(excluded), n_boot=n_boot, ci=ci, seed=seed, tests=tests

@@ -52,13 +52,15 @@ def plot_rates(pooled: pd.DataFrame, by: str, flagged=(), ci: float = 0.95) -> F
 
 
 def plot_kappa(scores: pd.DataFrame) -> Figure:
-    """Histograms of per-response Cohen's kappa and Gwet's AC1 (undefined kappas counted in the title)."""
+    """Histograms of per-response Cohen's kappa and Gwet's AC1 (undefined kappas counted in the title),
+    with zero (chance agreement) marked."""
     fig = Figure(figsize=(8, 3.4), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     names = {"kappa": "Cohen's κ", "ac1": "Gwet's AC1"}
     for ax, metric in zip(axes, ("kappa", "ac1")):
         values = scores[metric].dropna()
         ax.hist(values, bins=np.linspace(-1, 1, 21), color=HUMAN, edgecolor="white")
+        ax.axvline(0, color="#555555", lw=1, ls=":")  # chance agreement: a ratio over it is meaningless
         if len(values):
             ax.axvline(values.mean(), color=MODEL, lw=2)
         ax.set_title(
@@ -69,8 +71,12 @@ def plot_kappa(scores: pd.DataFrame) -> Figure:
         ax.set_xlim(-1.05, 1.05)
     axes[0].set_ylabel("responses")
     fig.legend(
-        handles=[Line2D([], [], color=MODEL, lw=2, label="mean over responses")],
+        handles=[
+            Line2D([], [], color=MODEL, lw=2, label="mean over responses"),
+            Line2D([], [], color="#555555", lw=1, ls=":", label="0: what chance gives"),
+        ],
         loc="outside upper center",
+        ncols=2,
         frameon=False,
         fontsize=9,
     )

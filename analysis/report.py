@@ -8,8 +8,11 @@ in that list. Sections are made of :mod:`analysis.sections` blocks, which carry 
 
 from __future__ import annotations
 
+import logging
 import platform
+import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -23,6 +26,7 @@ from tqdm import tqdm
 
 from analysis.breakdown import agreement_tables, format_duration, response_times
 from analysis.categories import category_rates, category_tests, pooled_rates
+from analysis.ceiling import CEILING_FLOOR
 from analysis.ceiling_plot import plot_ceiling
 from analysis.correction import CORRECTIONS
 from analysis.entropy import rationale_entropy
@@ -52,6 +56,7 @@ from analysis.sections import (
 )
 from analysis.wilcoxon import METHODS, ZERO_METHODS
 
+log = logging.getLogger(__name__)
 PACKAGES = ("codeq-study", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "krippendorff", "matplotlib")
 ZERO_TEXT = {
     "wilcox": "participants with equal human and model rates are dropped before ranking",
@@ -105,6 +110,11 @@ REFERENCES = [
         "10.2466/11.IT.3.1",
     ),
     Reference("Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology (2nd ed.). Sage."),
+    Reference(
+        "Landis, J. R., & Koch, G. G. (1977). The measurement of observer agreement for categorical data. "
+        "Biometrics, 33(1), 159-174.",
+        "10.2307/2529310",
+    ),
     Reference(
         "Pratt, J. W. (1959). Remarks on zeros and ties in the Wilcoxon signed rank procedures. Journal of "
         "the American Statistical Association, 54(287), 655-667.",
@@ -448,6 +458,7 @@ def rates_section(by: str) -> Callable[[Context], Section]:
             )
         return Section(f"Selection rate by {by}", blocks)
 
+    build.__name__ = f"rates_section_{by}"  # names the step in the timing log
     return build
 
 
@@ -456,7 +467,9 @@ def time_section(ctx: Context) -> Section | None:
     responses = ctx.export.responses
     if responses is None or "active_ms" not in responses.columns:
         return None
-    kept = responses[responses["participant_id"].astype("str").isin(set(ctx.data["participant_id"].astype("str")))]
+    kept = responses[
+        responses["participant_id"].astype("str").isin(ctx.data["participant_id"].drop_duplicates().astype("str"))
+    ]
     times = ctx.tables["response_times"] = response_times(kept)
     overall = response_times(kept, by=None)
     if times.empty:
@@ -540,13 +553,27 @@ def ceiling_section(ctx: Context) -> Section:
     """Agreement among participants per task (the human ceiling) beside the model's agreement with them."""
     agreement, summary = ctx.tables["human_agreement"], ctx.tables["ceiling_summary"]  # from agreement_tables
     row = summary.iloc[0]
+    notes = interval_notes(summary["n_tasks"], {"": (summary["ci_low"], summary["ci_high"])})
     shown = summary.assign(
+        ceiling_ci=ci_text(summary["ceiling_ci_low"], summary["ceiling_ci_high"]),
         ci=ci_text(summary["ci_low"], summary["ci_high"]),
-        note=interval_notes(summary["n_tasks"], {"": (summary["ci_low"], summary["ci_high"])}),
+        note=[
+            "; ".join(filter(None, [f"fraction undefined: {why}" if isinstance(why, str) else "", note]))
+            for why, note in zip(summary["fraction_note"], notes)
+        ],
+    )
+    fraction = (
+        f"Fraction of the ceiling: {fixed(row['fraction_of_ceiling'])} ({ctx.ci_label} {fixed(row['ci_low'])} to "
+        f"{fixed(row['ci_high'])}): the model's agreement with people is {fixed(row['fraction_of_ceiling'], 2)} of "
+        "their agreement with each other."
+        if pd.isna(row["fraction_note"])
+        else f"Fraction of the ceiling: undefined, because {row['fraction_note']}; a ratio to a ceiling that close to "
+        "chance could take any value, so none is given."
     )
     return Section(
         "Human ceiling",
         [
+            Paragraph(fraction, kind="" if pd.isna(row["fraction_note"]) else "warning"),
             Paragraph(
                 markup(
                     "How far participants agree with each other, per task, beside how far the model agrees with them. "
@@ -559,8 +586,10 @@ def ceiling_section(ctx: Context) -> Section:
                     f"are defined, with a {escape(ctx.ci_label)} percentile bootstrap over tasks "
                     "(<code>pingouin.compute_bootci</code>); the p-value compares the mean model κ with that of random "
                     f"rationales of the same size on the same tasks (one-sided permutation test, {int(row['n_perm'])} draws). "
-                    "A fraction near 1: the model agrees with people as well as they agree with each other; it means little "
-                    "when the ceiling itself is near 0."
+                    "A fraction near 1: the model agrees with people as well as they agree with each other. It is reported "
+                    f"only when the ceiling is at least {CEILING_FLOOR:g} (above slight agreement, Landis &amp; Koch, 1977) "
+                    f"and its {escape(ctx.ci_label)} (bootstrap over tasks) excludes 0; otherwise it is undefined and the "
+                    "note says why."
                 )
             ),
             Table(
@@ -570,7 +599,8 @@ def ceiling_section(ctx: Context) -> Section:
                     Col("n_tasks", "tasks"),
                     Col("fleiss_kappa", "Fleiss κ"),
                     Col("krippendorff_alpha", "Krippendorff α"),
-                    Col("human_loo_kappa", "leave-one-out κ"),
+                    Col("human_loo_kappa", "leave-one-out κ", "the ceiling"),
+                    Col("ceiling_ci", ctx.ci_label, "of the ceiling", text=True),
                     Col("model_kappa", "model κ"),
                     Col("fraction_of_ceiling", "fraction of ceiling"),
                     Col("ci", ctx.ci_label, text=True),
@@ -578,7 +608,7 @@ def ceiling_section(ctx: Context) -> Section:
                     Col("p_vs_random", "p vs random", fmt=pvalue),
                     Col("note", "note", text=True),
                 ],
-                [INTERVAL_NOTE] if shown["note"].astype(bool).any() else [],
+                [INTERVAL_NOTE] if any(notes) else [],
             ),
             ctx.figure(
                 "human_ceiling",
@@ -726,6 +756,14 @@ SECTIONS: list[Callable[[Context], Section | None]] = [
 ]
 
 
+@contextmanager
+def timed(step: str):
+    """Log the wall and CPU seconds of a step of the report (``bench/analysis.py`` prints them)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    log.info("%s: %.2f s wall, %.2f s CPU", step, time.perf_counter() - wall, time.process_time() - cpu)
+
+
 def write_report(
     folder,
     out,
@@ -737,6 +775,7 @@ def write_report(
     seed: int = 0,
     mixed: bool = True,
     pdf: bool = False,
+    progress: bool = True,
 ) -> dict[str, Path]:
     """Analyse the export in ``folder`` and write every table, figure and ``report.html`` to ``out``.
 
@@ -756,6 +795,9 @@ def write_report(
         Fit the per-category mixed models (the slowest step: minutes for thousands of responses).
     pdf : bool
         Also write ``report.pdf`` (needs WeasyPrint: ``pip install codeq-study[pdf]``).
+    progress : bool
+        Show a progress bar over the sections when stderr is a terminal (never in a pipe or a log);
+        False never shows it.
 
     Returns
     -------
@@ -777,10 +819,13 @@ def write_report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context(export, Path(folder), out, Options(keep_excluded, correction, zero_method, n_boot, ci, seed, mixed))
-    ctx.tables.update(agreement_tables(export, n_boot=n_boot, ci=ci, seed=seed))
+    with timed("agreement tables"):
+        ctx.tables.update(agreement_tables(export, n_boot=n_boot, ci=ci, seed=seed))
     sections = []
-    for build in tqdm(SECTIONS, desc="analysis report", unit="section", disable=None):
-        section = build(ctx)
+    # disable=None: tqdm draws only when stderr is a terminal, so logs and pipes stay clean
+    for build in tqdm(SECTIONS, desc="analysis report", unit="section", disable=None if progress else True):
+        with timed(build.__name__):
+            section = build(ctx)
         if section is not None:
             sections.append(section)
     files = {}

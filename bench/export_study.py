@@ -10,19 +10,31 @@ participants (``--events`` telemetry events per task), then times what the admin
 does in one request (read rows, build tables, write CSV, zip) and the same through the HTTP route,
 and prints seconds, rows and zip size next to gunicorn's worker timeout. On PostgreSQL the tables
 are created in a private schema, dropped at the end.
+
+    python -m bench.export_study --database postgresql+psycopg://postgres@127.0.0.1:5432/test --events 1 --dashboard 90
+
+With ``--dashboard SECONDS`` it then serves the app from a threaded server, lets ``--bots`` simulated
+participants take the study while a researcher reloads the dashboard every ``--every`` seconds, and
+prints the first (cold) load, the percentiles of the later ones, how many showed figures behind the
+database and how often the figures were recomputed (study_app/admin/figure_cache.py).
 """
 
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import tempfile
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import click
+import numpy as np
+import requests
 import sqlalchemy as sa
+from werkzeug.serving import make_server
 
 from study_app import create_app
 from study_app.admin.commands import create_admin
@@ -31,6 +43,7 @@ from study_app.export.writers import render, zip_bytes
 from study_app.extensions import db
 from study_app.instrument import InstrumentError, load_instrument
 from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, utcnow
+from study_app.simulate import Catalog, Settings, run_bots
 from study_app.studies import import_study
 
 PILOT = Path(__file__).resolve().parents[1] / "instruments" / "pilot"
@@ -137,13 +150,74 @@ def seed(n: int, tasks_each: int, events_per_task: int, rng: random.Random) -> d
     return counts
 
 
+def researcher(base: str) -> requests.Session:
+    """A logged-in admin session."""
+    session = requests.Session()
+    page = session.get(f"{base}/admin/login").text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    # no redirect: the login would land on the dashboard, and the first load below is the cold one
+    session.post(
+        f"{base}/admin/login",
+        data={"username": "bench", "password": "bench-password", "csrf_token": token},
+        allow_redirects=False,
+    )
+    return session
+
+
+def reload_dashboard(session: requests.Session, base: str) -> tuple[float, str, bool]:
+    """GET the dashboard; return seconds, the "as of" time it shows and whether it said it is behind."""
+    start = time.perf_counter()
+    page = session.get(f"{base}/admin/", timeout=300)
+    page.raise_for_status()
+    seconds = time.perf_counter() - start
+    as_of = re.search(r"Figures as of ([^<;]+) UTC", page.text).group(1)
+    finished = re.search(r'data-stat="finished">(\d+)<', page.text).group(1)
+    responses = re.search(r'data-stat="kappa-n">(\d+)<', page.text).group(1)
+    return seconds, f"{as_of} ({finished} finished, {responses} responses)", "new answers have arrived" in page.text
+
+
+def time_dashboard(app, base: str, slug: str, bots: int, seconds: float, every: float) -> None:
+    """Reload the dashboard every ``every`` s for ``seconds`` while ``bots`` simulated participants answer."""
+    session = researcher(base)
+    cold, shown, _ = reload_dashboard(session, base)
+    print(f"dashboard first load (computes the figures): {cold:.2f} s; figures as of {shown}")
+    with app.app_context():
+        catalog = Catalog.from_study(db.session.scalar(sa.select(Study).where(Study.slug == slug)))
+        answers_before = db.session.scalar(sa.select(sa.func.count(Response.id)))
+    cpu, deadline = time.process_time(), time.monotonic() + seconds
+    settings = Settings(policy="noisy-model", noise=0.1, think_s=(0.5, 2.0), deadline=deadline)
+    answering = threading.Thread(
+        target=run_bots, args=(base, slug, catalog, settings, bots), kwargs={"threads": bots, "progress": False}
+    )
+    answering.start()
+    loads = []
+    while time.monotonic() < deadline:
+        loads.append(reload_dashboard(session, base))
+        time.sleep(max(0.0, every - loads[-1][0]))
+    answering.join()
+    with app.app_context():
+        arrived = db.session.scalar(sa.select(sa.func.count(Response.id))) - answers_before
+    times = np.array([s for s, _, _ in loads]) * 1000
+    print(
+        f"dashboard: {len(loads)} reloads while {bots} bots answered ({arrived} answers stored): p50 "
+        f"{np.percentile(times, 50):.0f} ms, p95 {np.percentile(times, 95):.0f} ms, max {times.max():.0f} ms; "
+        f"{sum(b for _, _, b in loads)} showed figures behind the database; "
+        f"{len({a for _, a, _ in loads})} distinct computations shown; process CPU {time.process_time() - cpu:.1f} s"
+    )
+
+
 @click.command()
 @click.option("--participants", default=1000, show_default=True)
 @click.option("--events", "events_per_task", default=20, show_default=True, help="Telemetry events per task.")
 @click.option("--database", default=None, help="SQLAlchemy URL (default: SQLite in a temporary folder).")
 @click.option("--study", "folder", type=click.Path(path_type=Path), default=PILOT, help="Instrument folder.")
-def main(participants: int, events_per_task: int, database: str | None, folder: Path) -> None:
-    """Seed a large study and time its export."""
+@click.option("--dashboard", "dashboard_s", default=0.0, help="Then reload the dashboard for this many seconds.")
+@click.option("--bots", default=10, show_default=True, help="Simulated participants answering during --dashboard.")
+@click.option("--every", default=1.0, show_default=True, help="Seconds between two dashboard reloads.")
+def main(
+    participants: int, events_per_task: int, database: str | None, folder: Path, dashboard_s: float, bots: int, every
+) -> None:
+    """Seed a large study and time its export (and, with --dashboard, the dashboard under load)."""
     try:
         inst = load_instrument(folder)
     except InstrumentError as err:
@@ -197,6 +271,13 @@ def main(participants: int, events_per_task: int, database: str | None, folder: 
             f"gunicorn worker timeout {GUNICORN_TIMEOUT_S} s: "
             f"{'within' if http < GUNICORN_TIMEOUT_S else 'OVER: use flask export'}"
         )
+        if dashboard_s > 0:
+            server = make_server("127.0.0.1", 0, app, threaded=True)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            try:
+                time_dashboard(app, f"http://127.0.0.1:{server.server_port}", inst.slug, bots, dashboard_s, every)
+            finally:
+                server.shutdown()
     finally:
         with app.app_context():
             db.session.remove()

@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from analysis.breakdown import format_duration
+from analysis.ceiling import CEILING_FLOOR
 from study_app.admin import bp
+from study_app.admin.figure_cache import cached_figures
 from study_app.admin.forms import ConfirmForm, EraseForm, ExclusionForm, ExportForm, LinkageForm
 from study_app.admin.models import Exclusion
 from study_app.admin.stats import (
@@ -100,11 +102,8 @@ def public_ids(rows) -> dict[str, str]:
     return {pseudonym(p.public_id, key): p.public_id for p in rows.participants}
 
 
-@bp.get("/")
-def dashboard():
-    slug = chosen_slug()
-    if slug is None:
-        return render_template("admin/dashboard.html", slug=None)
+def dashboard_figures(slug: str) -> dict:
+    """Everything the dashboard shows of study ``slug``, computed from all its rows (seconds at scale)."""
     rows, tables = study_tables(slug)
     main_ids = list(
         dict.fromkeys(t.task_id for t in sorted(rows.tasks.values(), key=lambda t: t.position) if t.kind == "main")
@@ -126,15 +125,29 @@ def dashboard():
             {**r, "public_id": names[r["participant_id"]], "excluded": r["participant_id"] in excluded}
             for r in records(attention_results(tables))
         ]
+    return {
+        "summary": participant_summary(tables, utcnow(), current_app.config.get("DROPOUT_MINUTES", 60)),
+        "overall": overall,
+        "ceiling": None if scores is None else records(scores["ceiling_summary"])[0],
+        "tasks": records(task_rows(tables, main_ids, scores)),
+        "time": overall_time(tables),
+        "attention": attention,
+    }
+
+
+@bp.get("/")
+def dashboard():
+    slug = chosen_slug()
+    if slug is None:
+        return render_template("admin/dashboard.html", slug=None)
+    figures, behind = cached_figures(slug, dashboard_figures)
     return render_template(
         "admin/dashboard.html",
         slug=slug,
-        summary=participant_summary(tables, utcnow(), current_app.config.get("DROPOUT_MINUTES", 60)),
-        overall=overall,
-        ceiling=None if scores is None else records(scores["ceiling_summary"])[0],
-        tasks=records(task_rows(tables, main_ids, scores)),
-        time=overall_time(tables),
-        attention=attention,
+        **figures.figures,
+        computed_at=figures.computed_at,
+        behind=behind,
+        ceiling_floor=CEILING_FLOOR,
     )
 
 

@@ -16,6 +16,21 @@ from analysis.breakdown import agreement_tables, response_times
 from analysis.io import export_from_tables
 
 ACTIVE = ("consented", "questionnaire", "tutorial", "tasks")
+TASK_COLUMNS = [
+    "task_id",
+    "n_responses",
+    "n_kappa",
+    "kappa_mean",
+    "ac1_mean",
+    "f1_mean",
+    "n_participants",
+    "human_loo_kappa",
+    "model_kappa",
+    "n",
+    "median_s",
+    "q1_s",
+    "q3_s",
+]
 
 
 def participant_summary(tables: dict[str, pd.DataFrame], now: datetime, dropout_minutes: float) -> dict:
@@ -70,8 +85,7 @@ def kept_responses(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def task_rows(tables: dict[str, pd.DataFrame], task_ids: list[str], scores: dict | None) -> pd.DataFrame:
     """One row per main task of ``task_ids``: the analysis' agreement and time figures side by side.
 
-    Columns ``task_id, n_responses, n_kappa, kappa_mean, ac1_mean, f1_mean, n_participants,
-    human_loo_kappa, model_kappa, n, median_s, q1_s, q3_s``; a task nobody answered yet has 0
+    Columns :data:`TASK_COLUMNS`; a task nobody answered yet (also before any answer at all) has 0
     responses and missing figures.
     """
     out = pd.DataFrame({"task_id": pd.Series(task_ids, dtype="str")})
@@ -80,8 +94,9 @@ def task_rows(tables: dict[str, pd.DataFrame], task_ids: list[str], scores: dict
         out = out.merge(scores["task_agreement"], on="task_id", how="left")
         out = out.merge(ceiling.astype({"task_id": "str"}), on="task_id", how="left")
     out = out.merge(response_times(kept_responses(tables)), on="task_id", how="left")
+    out = out.reindex(columns=TASK_COLUMNS)  # before any answer the analysis adds no figure columns
     for column in ("n_responses", "n_kappa", "n_participants", "n"):
-        out[column] = out[column].fillna(0).astype(int) if column in out else 0
+        out[column] = out[column].fillna(0).astype(int)
     return out
 
 

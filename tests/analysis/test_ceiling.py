@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from analysis import response_units
-from analysis.ceiling import ceiling_summary, human_agreement
+from analysis.ceiling import CEILING_FLOOR, ceiling_summary, human_agreement
 
 
 def _fleiss(m):
@@ -140,3 +140,43 @@ def test_permutation_null_by_brute_force():
     assert summary.model_kappa == pytest.approx(0.5)
     assert summary.p_vs_random == pytest.approx(0.5, abs=0.03) and summary.random_kappa == pytest.approx(0, abs=0.05)
     assert summary.n_tasks == 1 and math.isnan(summary.ci_low)  # one comparable task: no bootstrap over tasks
+
+
+def test_fraction_is_undefined_when_people_agree_at_chance():
+    """Independent random selections: the ceiling is about 0, so the ratio is flagged, never printed."""
+    rng = np.random.default_rng(8)
+    tasks = {}
+    for k in range(12):
+        people = (rng.random((8, 20)) < 0.2).astype(int)
+        people[people.sum(1) == 0, 0] = 1
+        tasks[f"t{k}"] = (people, (rng.random(20) < 0.2).astype(int))
+    data = _data(tasks)
+    agreement = human_agreement(data)
+    summary = ceiling_summary(agreement, data, n_boot=400, n_perm=50, seed=0).iloc[0]
+    ceiling = agreement["human_loo_kappa"].mean()
+    assert summary.human_loo_kappa == pytest.approx(ceiling) and abs(ceiling) < CEILING_FLOOR
+    assert summary.ceiling_ci_low <= ceiling <= summary.ceiling_ci_high and summary.ceiling_ci_low <= 0
+    assert math.isnan(summary.fraction_of_ceiling) and math.isnan(summary.ci_low) and math.isnan(summary.ci_high)
+    assert summary.fraction_note == (
+        f"the human ceiling {ceiling:.3f} is below the floor {CEILING_FLOOR:g} and its interval includes 0"
+    )
+
+
+def test_ceiling_interval_is_the_percentile_bootstrap_of_the_task_means():
+    rng = np.random.default_rng(5)
+    tasks = {}
+    for k in range(10):
+        truth = (rng.random(12) < 0.3).astype(int)
+        truth[:2] = 1
+        noisy = np.array([np.where(rng.random(12) < 0.15, 1 - truth, truth) for _ in range(6)])
+        noisy[noisy.sum(1) == 0, 0] = 1
+        tasks[f"t{k}"] = (noisy, truth)
+    data = _data(tasks)
+    agreement = human_agreement(data)
+    summary = ceiling_summary(agreement, data, n_boot=3000, n_perm=20, seed=4).iloc[0]
+    # an independent bootstrap of the same statistic (other draws): the ends agree to Monte Carlo error
+    human = agreement["human_loo_kappa"].to_numpy()
+    means = human[np.random.default_rng(99).integers(0, len(human), (20000, len(human)))].mean(axis=1)
+    assert summary.ceiling_ci_low == pytest.approx(np.quantile(means, 0.025), abs=0.01)
+    assert summary.ceiling_ci_high == pytest.approx(np.quantile(means, 0.975), abs=0.01)
+    assert summary.fraction_note is None and summary.fraction_of_ceiling > 0

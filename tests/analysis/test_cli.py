@@ -107,3 +107,43 @@ def test_an_export_without_answers_is_one_line(tmp_path, hand_tables):
     assert (
         result.exit_code == 1 and result.output.strip() == f"Error: {folder}: no answers to main tasks to analyse yet"
     )
+
+
+def run_in_terminal(args: list[str]) -> str:
+    """Run ``python -m analysis`` with stdout and stderr on a pseudo-terminal; return what it printed."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    # a new pseudo-terminal is 0 columns wide, where tqdm draws an empty bar: give it 80 x 24
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "analysis", *args], stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=300) == 0, b"".join(chunks).decode()
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_only_on_a_terminal_and_never_with_quiet(tmp_path, random_tables):
+    folder = write_export(tmp_path / "export", random_tables, "parquet")
+    common = ["report", str(folder), "--n-boot", "20", "--no-mixed"]
+    on_terminal = run_in_terminal([*common, "--out", str(tmp_path / "a")])
+    assert "analysis report" in on_terminal and "section" in on_terminal
+    quiet = run_in_terminal([*common, "--out", str(tmp_path / "b"), "--quiet"])
+    assert "analysis report" not in quiet and "Wrote" in quiet
+    piped = subprocess.run(
+        [sys.executable, "-m", "analysis", *common, "--out", str(tmp_path / "c")], capture_output=True, text=True
+    )
+    assert piped.returncode == 0 and "analysis report" not in piped.stderr + piped.stdout

@@ -18,6 +18,8 @@ MODULES = [
     "analysis.agreement",
     "analysis.power",
     "analysis.plausibility",
+    "analysis.ranking",
+    "analysis.ceiling",
 ]
 
 

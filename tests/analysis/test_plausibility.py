@@ -170,3 +170,68 @@ def test_report_has_the_explainer_section(tmp_path):
     html = files["report"].read_text()
     assert "Which explainer agrees with the participants?" in html and "explainers.svg" in html
     assert "0 responses with no selected unit were left out" in html
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_vectorised_metrics_equal_sklearn_and_a_loop_on_random_responses_with_ties(seed):
+    """Every response scored on its own by scikit-learn and codeq's top_units equals the one-sort version."""
+    from sklearn.metrics import average_precision_score
+
+    from codeq.token_alignment import top_units
+
+    rng = np.random.default_rng(seed)
+    n_tasks, n_people = 7, 9
+    lengths = rng.integers(1, 25, n_tasks)
+    units = pd.DataFrame(
+        [
+            (f"t{t}", u, rng.choice(["a", "b", "c"]), int(rng.random() < 0.9))
+            for t in range(n_tasks)
+            for u in range(lengths[t])
+        ],
+        columns=["task_id", "unit_index", "category", "selectable"],
+    )
+    selections = pd.DataFrame(
+        [
+            (f"p{p}", t, u, int(rng.random() < 0.3))
+            for p in range(n_people)
+            for t, u, s in units[["task_id", "unit_index", "selectable"]].itertuples(index=False)
+            if s and rng.random() < 0.95
+        ],
+        columns=["participant_id", "task_id", "unit_index", "selected"],
+    )
+    frames = []
+    for name in ("greedy", "occlusion"):
+        # scores on a coarse grid of 4 values: many ties inside a response
+        score = rng.integers(0, 4, len(units)) / 3 if name == "occlusion" else (rng.random(len(units)) < 0.3) * 1.0
+        frames.append(
+            units[["task_id", "unit_index"]].assign(explainer=name, score=score, in_rationale=(score > 0.5) * 1)
+        )
+    data = explainer_units(selections, units, pd.concat(frames, ignore_index=True))
+    for by in (None, "category"):
+        got, excluded = plausibility(data, by=by)
+        keys = ["participant_id", "task_id", "explainer"] + ([by] if by else [])
+        expected, left_out = [], []
+        for key, part in data.groupby(keys, sort=True):
+            y, s, u = part["selected"].to_numpy(), part["score"].to_numpy(), part["unit_index"].to_numpy()
+            if not y.any():
+                left_out.append(key)
+                continue
+            k = int(y.sum())
+            hits = int(y[np.isin(u, top_units(dict(zip(u, s)), k, among=u))].sum())
+            own, both = int(part["in_rationale"].sum()), int((part["in_rationale"] & y).sum())
+            expected.append(
+                {
+                    **dict(zip(keys, key)),
+                    "auprc": average_precision_score(y, s),
+                    "f1_topk": hits / k,
+                    "iou_topk": hits / (2 * k - hits),
+                    "f1_set": 2 * both / (k + own) if key[2] == "greedy" else np.nan,
+                    "iou_set": both / (k + own - both) if key[2] == "greedy" else np.nan,
+                }
+            )
+        expected = pd.DataFrame(expected)
+        assert len(got) == len(expected) > 20 and len(excluded) == len({k[:2] + k[3:] for k in left_out})
+        merged = expected.merge(got, on=keys, suffixes=("", "_got"))
+        assert len(merged) == len(expected)
+        for metric in ("auprc", "f1_topk", "iou_topk", "f1_set", "iou_set"):
+            np.testing.assert_allclose(merged[f"{metric}_got"], merged[metric], rtol=0, atol=1e-12)

@@ -78,3 +78,22 @@ def test_response_times_quartiles_and_format():
     # numpy's linear quantiles of 60, 70, 80, 200: q1 = 67.5, median = 75, q3 = 110; the attention row is left out
     assert times.to_dict("records") == [{"task_id": "t1", "n": 4, "median_s": 75.0, "q1_s": 67.5, "q3_s": 110.0}]
     assert format_duration(75.0) == "1 min 15 s" and format_duration(110.0) == "1 min 50 s"
+
+
+def test_fraction_of_a_chance_ceiling_is_flagged_and_the_kappa_plot_marks_zero(tmp_path, random_tables):
+    import numpy as np
+
+    from analysis.ceiling import CEILING_FLOOR
+    from analysis.plots import plot_kappa
+
+    files = write_report(write_export(tmp_path / "export", random_tables), tmp_path / "r", n_boot=50, mixed=False)
+    summary = pd.read_csv(files["ceiling_summary"]).iloc[0]
+    # random selections: people agree at chance, so the ratio is not given
+    assert abs(summary["human_loo_kappa"]) < CEILING_FLOOR and summary["ceiling_ci_low"] <= 0
+    assert pd.isna(summary["fraction_of_ceiling"]) and "interval includes 0" in summary["fraction_note"]
+    html = files["report"].read_text()
+    assert "Fraction of the ceiling: undefined, because the human ceiling" in html
+    assert f"only when the ceiling is at least {CEILING_FLOOR:g}" in html
+    scores = pd.read_csv(files["alignment"])
+    axes = plot_kappa(scores).axes
+    assert all(any(np.allclose(line.get_xdata(), 0) for line in ax.lines) for ax in axes)

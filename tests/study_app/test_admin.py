@@ -14,6 +14,7 @@ from participant_steps import consent
 from test_export import T0, linkage_map, seed
 
 from analysis.agreement import cohen_kappa
+from analysis.ceiling import CEILING_FLOOR
 from study_app.admin.commands import create_admin
 from study_app.admin.models import AdminUser, Exclusion
 from study_app.admin.stats import participant_summary
@@ -233,6 +234,18 @@ def test_dashboard_without_a_study(client, csrf_of, admin):
     assert page.status_code == 200 and "No study yet" in page.text
 
 
+def test_dashboard_of_a_study_without_answers(app, client, csrf_of, admin, loaded):
+    """Right after load-study: no participant, no answer; the dashboard says so instead of failing."""
+    login(client, csrf_of)
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    assert [stat(page.text, s) for s in ("started", "finished", "excluded")] == ["0", "0", "0"]
+    assert "No answer to a main task yet." in page.text
+    for task in ("fx-0", "fx-1", "fx-2"):
+        row = re.search(rf'<tr data-task="{task}">(.*?)</tr>', page.text, re.DOTALL).group(1)
+        assert stat(row, "answers") == "0" and stat(row, "kappa") == "–" and stat(row, "human-kappa") == "–"
+
+
 def test_dashboard_leaves_excluded_participants_out(app, client, csrf_of, admin, loaded):
     seed(app)
     with app.app_context():
@@ -299,6 +312,16 @@ def test_dashboard_shows_the_human_ceiling(app, client, csrf_of, admin, loaded):
     assert len(defined) == 3  # eight participants: every task has a ceiling
     assert stat(page, "ceiling-tasks") == str(len(defined))
     assert stat(page, "human-kappa") == f"{sum(defined) / len(defined):.3f}"
+    ceiling = sum(defined) / len(defined)
+    if ceiling < CEILING_FLOOR:  # the ratio is flagged, with the reason, not printed
+        assert stat(page, "fraction-of-ceiling") == "undefined"
+        assert f"the human ceiling {ceiling:.3f} is below the floor" in stat(page, "fraction-note")
+    else:
+        # model κ is shown to 3 decimals and the ceiling is at least the floor: the ratio agrees to 0.005
+        assert float(stat(page, "fraction-of-ceiling")) == pytest.approx(
+            float(stat(page, "model-kappa")) / ceiling, abs=5e-3
+        )
+    assert f"only when the ceiling is at least {CEILING_FLOOR:g}" in page
 
 
 def test_participants_and_export_pages_of_a_study_nobody_took(client, csrf_of, admin, loaded):
