@@ -197,7 +197,8 @@ def enroll(
         db.session.rollback()
         raise StudyFull(study.slug)
     tutorial = next(t.task_id for t in study.tasks if t.kind == "tutorial")  # every study has one
-    sequence = [(tutorial, "tutorial")] + with_attention_checks(drawn, study.config["attention_checks"])
+    snippet_of = {t.task_id: t.payload["snippet_id"] for t in study.tasks}
+    sequence = [(tutorial, "tutorial")] + with_attention_checks(drawn, study.config["attention_checks"], snippet_of)
     for position, (task_id, kind) in enumerate(sequence, TUTORIAL_POSITION):
         db.session.add(
             Assignment(participant_id=participant.id, study_task_id=tasks[task_id].id, position=position, kind=kind)

@@ -79,13 +79,28 @@ def in_target_order(slots: list[Slot]) -> list[str]:
     return [queues[s.snippet_id].pop(0).task_id for s in slots]
 
 
-def with_attention_checks(main: list[str], checks: Sequence[Mapping]) -> list[tuple[str, str]]:
-    """Insert each attention check after the ``after``-th main task; return (task_id, kind) pairs."""
+def with_attention_checks(
+    main: list[str], checks: Sequence[Mapping], snippet_of: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """Insert each attention check after the ``after``-th main task; return (task_id, kind) pairs.
+
+    A check shows its base task's code up to that task's target, so it goes after the last main
+    task of the same snippet when that comes later (``snippet_of`` maps task ids, checks' included,
+    to their snippets): no check shows a token a later task asks about.
+    """
+    snippet_of = snippet_of or {}
+
+    def place(check: Mapping) -> int:
+        snippet = snippet_of.get(check["id"])
+        own = [i for i, task_id in enumerate(main, 1) if snippet is not None and snippet_of.get(task_id) == snippet]
+        return max([check["after"], *own])
+
+    places = {c["id"]: place(c) for c in checks}
     out = []
     for i, task_id in enumerate(main, 1):
         out.append((task_id, "main"))
-        out += [(c["id"], "attention") for c in checks if c["after"] == i]
-    out += [(c["id"], "attention") for c in checks if c["after"] > len(main)]
+        out += [(c["id"], "attention") for c in checks if places[c["id"]] == i]
+    out += [(c["id"], "attention") for c in checks if places[c["id"]] > len(main)]
     return out
 
 

@@ -111,6 +111,19 @@ def test_attention_checks_go_after_their_main_task():
     ]
 
 
+def test_an_attention_check_comes_after_every_task_of_its_snippet():
+    """A check shows its base task's code up to the target: it must not precede a task of that snippet."""
+    checks = [{"id": "a1", "after": 1}, {"id": "a2", "after": 1}]
+    snippet_of = {"x": "s1", "y": "s2", "z": "s3", "a1": "s3", "a2": "s9"}
+    assert with_attention_checks(["x", "y", "z"], checks, snippet_of) == [
+        ("x", "main"),
+        ("a2", "attention"),  # its snippet is none of the participant's: it keeps its place
+        ("y", "main"),
+        ("z", "main"),
+        ("a1", "attention"),  # after z, the last task of its snippet s3
+    ]
+
+
 def test_short_code_uses_unambiguous_letters():
     code = short_code()
     assert len(code) == 8 and set(code) <= set(RESUME_ALPHABET) and not set(code) & set("01OI")
