@@ -6,7 +6,9 @@ participants, responses and exclusions, the finished count, the latest load of t
 whether anything changed since. Unchanged: the cached figures are served. Changed: the stale
 figures are served at once, marked with the time they were computed, while one background thread
 per study recomputes them (``DASHBOARD_BACKGROUND_REFRESH``, on by default; off, the view
-recomputes before answering). The first view of a study computes before answering.
+recomputes before answering). The first view of a study computes before answering, and so does
+the first view after a researcher's own change on the dashboard (:func:`forget_figures`): whoever
+excludes a participant expects the next page to show it.
 
 The cache lives in the app object (``app.extensions``), so each worker process keeps its own copy;
 it holds only numbers derived from the database, which stays the one source of truth.
@@ -53,6 +55,13 @@ class FigureCache:
 
 def figure_cache(app: Flask) -> FigureCache:
     return app.extensions.setdefault("dashboard_figures", FigureCache())
+
+
+def forget_figures(slug: str) -> None:
+    """Drop study ``slug``'s cached figures, so that the next view computes them before answering."""
+    cache = figure_cache(current_app._get_current_object())
+    with cache.lock:
+        cache.entries.pop(slug, None)
 
 
 def answers_version(slug: str) -> tuple:

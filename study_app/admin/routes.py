@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from analysis.breakdown import format_duration
 from analysis.ceiling import CEILING_FLOOR
 from study_app.admin import bp
-from study_app.admin.figure_cache import cached_figures
+from study_app.admin.figure_cache import cached_figures, forget_figures
 from study_app.admin.forms import ConfirmForm, EraseForm, ExclusionForm, ExportForm, LinkageForm
 from study_app.admin.models import Exclusion
 from study_app.admin.stats import (
@@ -205,6 +205,7 @@ def exclude(public_id: str):
             db.session.commit()
         except IntegrityError:  # excluded twice at once: the first reason stays
             db.session.rollback()
+        forget_figures(p.study.slug)
     return redirect(url_for("admin.participant", public_id=public_id))
 
 
@@ -216,6 +217,7 @@ def include(public_id: str):
         if excl is not None:
             db.session.delete(excl)
             db.session.commit()
+            forget_figures(p.study.slug)
     return redirect(url_for("admin.participant", public_id=public_id))
 
 
@@ -228,6 +230,7 @@ def erase_participant(public_id: str):
         flash("Tick the box to confirm the erasure.")
         return redirect(url_for("admin.participant", public_id=public_id))
     deleted = erase(p)
+    forget_figures(slug)
     flash(f"Erased participant {public_id}: {sum(deleted.values())} rows deleted.")
     return redirect(url_for("admin.participants", study=slug))
 

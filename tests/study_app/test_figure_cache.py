@@ -55,6 +55,20 @@ def test_a_change_serves_the_stale_figures_while_one_refresh_runs(app, client, c
     assert calls == ["fixture"]  # the stale view started the one refresh; the fresh view found it done
 
 
+def test_a_researchers_own_exclusion_shows_on_the_next_view(app, client, csrf_of, admin, loaded, monkeypatch):  # noqa: F811
+    seed(app)
+    login(client, csrf_of)
+    before = client.get("/admin/").text
+    calls = counting(monkeypatch)
+    token = csrf_of(client.get("/admin/participants/pub0000").text)
+    client.post("/admin/participants/pub0000/exclude", data={"reason": "pilot run", "csrf_token": token})
+    after = client.get("/admin/").text  # background refresh is on, yet this view is not stale
+    assert int(stat(after, "kappa-n")) == int(stat(before, "kappa-n")) - 2 and "new answers have arrived" not in after
+    client.post("/admin/participants/pub0000/include", data={"csrf_token": token})
+    again = client.get("/admin/").text
+    assert stat(again, "kappa-n") == stat(before, "kappa-n") and calls == ["fixture", "fixture"]
+
+
 def test_without_background_refresh_a_change_is_computed_before_answering(app, client, csrf_of, admin, loaded):  # noqa: F811
     app.config["DASHBOARD_BACKGROUND_REFRESH"] = False
     seed(app)
