@@ -238,10 +238,9 @@ def participants(app) -> int:
         return db.session.scalar(select(sa.func.count(Participant.id)))
 
 
+@pytest.mark.parametrize("app", ["postgres"], indirect=True)  # SQLite takes one writer at a time
 def test_parallel_arrivals_never_overfill_a_task(request, app, runner, study_dir, tmp_path):
     """12 arrivals consent at the same instant; 3 tasks x 2 answers, 2 tasks each: 3 get in, none beyond N."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("parallel writers need PostgreSQL (SQLite takes one writer at a time)")
     load(runner, study_variant(study_dir, tmp_path, "answers_per_task = 2"))
     clients = [app.test_client() for _ in range(12)]
     pages = [c.get("/s/fixture", follow_redirects=True).text for c in clients]
