@@ -131,7 +131,8 @@ def loo_kappas(selections: np.ndarray) -> np.ndarray:
 def model_kappas(selections: np.ndarray, rationale: np.ndarray) -> np.ndarray:
     """Cohen's kappa of the model's rationale against each participant (row); rationale may be 2-D (one per row)."""
     rationale = np.atleast_2d(rationale)
-    n_both = rationale @ selections.T  # (rationales, participants)
+    # a float product of the 0/1 matrices (BLAS; NumPy's integer product is not): counts stay exact below 2**53
+    n_both = (rationale.astype(float) @ selections.T.astype(float)).astype(np.int64)  # (rationales, participants)
     return kappa_values(selections.shape[1], selections.sum(axis=1)[None, :], rationale.sum(axis=1)[:, None], n_both)
 
 
