@@ -206,10 +206,16 @@ def random_rationale_kappas(data: pd.DataFrame, n_perm: int = 1000, seed: int = 
         if not len(selections):
             continue
         size, n_units = int(rationale.sum()), len(rationale)
-        random = (rng.random((n_perm, n_units)).argsort(axis=1) < size).astype(np.int64)
+        random = (rng.random((n_perm, n_units)).argsort(axis=1) < size).astype(float)
+        n_both = (random @ selections.T.astype(float)).astype(np.int64)  # (replicates, participants)
+        # a kappa depends on the participant's selection size and the overlap only (the rationale's size is
+        # fixed): evaluate model_kappas' formula once per distinct pair and look the replicates up
+        sizes, person = np.unique(selections.sum(axis=1), return_inverse=True)
+        overlap = np.arange(min(size, n_units) + 1)
+        table = kappa_values(n_units, sizes[:, None], size, overlap[None, :])  # (distinct sizes, overlaps)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            columns[task_id] = np.nanmean(model_kappas(selections, random), axis=1)
+            columns[task_id] = np.nanmean(table[person[None, :], n_both], axis=1)
     return pd.DataFrame(columns)
 
 
