@@ -184,7 +184,7 @@ def _groups(data: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFra
         if len(combined) and (int(combined.max()) + 1) * len(level) >= 2**62:
             combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)  # renumber, same order
         combined = combined * len(level) + code
-        columns[key] = (code, pd.Index(level).astype(str).to_numpy())
+        columns[key] = (code, pd.Index(level).astype(str))
     span = int(combined.max()) + 1 if len(combined) else 0
     if span <= 4 * len(combined) + 2**16:  # dense: a bincount instead of a sort
         present = np.flatnonzero(np.bincount(combined, minlength=span))
@@ -195,7 +195,7 @@ def _groups(data: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFra
         present, group = np.unique(combined, return_inverse=True)
     row = np.empty(len(present), dtype=np.int64)
     row[group] = np.arange(len(group))  # some row of each group: its keys are the group's
-    return group, pd.DataFrame({key: level[code[row]] for key, (code, level) in columns.items()})
+    return group, pd.DataFrame({key: level.take(code[row]) for key, (code, level) in columns.items()})
 
 
 def _cis(scores: pd.DataFrame, cluster: str, n_boot: int, ci: float, seed: int) -> dict[tuple[str, str], tuple]:
