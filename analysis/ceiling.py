@@ -21,6 +21,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 from statsmodels.stats.inter_rater import fleiss_kappa
+from threadpoolctl import threadpool_limits
 
 from analysis.agreement import kappa_values
 from analysis.bootstrap import task_bootstrap
@@ -131,7 +132,8 @@ def loo_kappas(selections: np.ndarray) -> np.ndarray:
 def model_kappas(selections: np.ndarray, rationale: np.ndarray) -> np.ndarray:
     """Cohen's kappa of the model's rationale against each participant (row); rationale may be 2-D (one per row)."""
     rationale = np.atleast_2d(rationale)
-    n_both = rationale @ selections.T  # (rationales, participants)
+    # a float product of the 0/1 matrices (BLAS; NumPy's integer product is not): counts stay exact below 2**53
+    n_both = (rationale.astype(float) @ selections.T.astype(float)).astype(np.int64)  # (rationales, participants)
     return kappa_values(selections.shape[1], selections.sum(axis=1)[None, :], rationale.sum(axis=1)[:, None], n_both)
 
 
@@ -201,15 +203,27 @@ def random_rationale_kappas(data: pd.DataFrame, n_perm: int = 1000, seed: int = 
     """
     rng = np.random.default_rng(seed)
     columns = {}
-    for task_id, selections, rationale, _ in task_matrices(data):
-        if not len(selections):
-            continue
-        size, n_units = int(rationale.sum()), len(rationale)
-        random = (rng.random((n_perm, n_units)).argsort(axis=1) < size).astype(np.int64)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            columns[task_id] = np.nanmean(model_kappas(selections, random), axis=1)
+    with threadpool_limits(limits=1, user_api="blas"):  # one task's product is too small to gain from threads
+        for task_id, selections, rationale, _ in task_matrices(data):
+            if not len(selections):
+                continue
+            columns[task_id] = _random_kappas(selections, int(rationale.sum()), n_perm, rng)
     return pd.DataFrame(columns)
+
+
+def _random_kappas(selections: np.ndarray, size: int, n_perm: int, rng: np.random.Generator) -> np.ndarray:
+    """Mean model kappa over the participants (rows) of each of ``n_perm`` random rationales of ``size`` units."""
+    n_units = selections.shape[1]
+    random = (rng.random((n_perm, n_units)).argsort(axis=1) < size).astype(float)
+    n_both = (random @ selections.T.astype(float)).astype(np.int64)  # (replicates, participants)
+    # a kappa depends on the participant's selection size and the overlap only (the rationale's size is
+    # fixed): evaluate model_kappas' formula once per distinct pair and look the replicates up
+    sizes, person = np.unique(selections.sum(axis=1), return_inverse=True)
+    overlap = np.arange(min(size, n_units) + 1)
+    table = kappa_values(n_units, sizes[:, None], size, overlap[None, :])  # (distinct sizes, overlaps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(table[person[None, :], n_both], axis=1)
 
 
 def ceiling_summary(

@@ -353,11 +353,28 @@ def _keep_main_tasks(export: Export) -> None:
     if "attention_passed" in checks.columns and not checks.empty:
         failed = pd.to_numeric(checks["attention_passed"], errors="coerce") == 0
         export.attention_failures = failed.groupby(checks["participant_id"].astype("str")).sum().astype(int).to_dict()
-    pairs = pd.MultiIndex.from_frame(other[["participant_id", "task_id"]].astype("str"))
-    drop = pd.MultiIndex.from_arrays([export.selections[c].astype("str") for c in ("participant_id", "task_id")]).isin(
-        pairs
-    )
-    export.selections = export.selections[~drop].reset_index(drop=True)
+    export.selections = export.selections[~_in_pairs(export.selections, other)].reset_index(drop=True)
+
+
+def _in_pairs(frame: pd.DataFrame, pairs: pd.DataFrame, columns=("participant_id", "task_id")) -> np.ndarray:
+    """Which rows of ``frame`` have their ``columns``, compared as strings, equal to those of a row of ``pairs``.
+
+    The millions of rows of ``frame`` are compared by integer codes; only its distinct values and the
+    few rows of ``pairs`` are turned into strings.
+    """
+    rows, wanted = np.zeros(len(frame), dtype=np.int64), np.zeros(len(pairs), dtype=np.int64)
+    known = np.ones(len(pairs), dtype=bool)
+    for name in columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes, levels = values.cat.codes.to_numpy(np.int64), values.cat.categories
+        else:
+            codes, levels = pd.factorize(values)
+        found = pd.Index(pd.Index(levels).astype("str")).get_indexer(pairs[name].astype("str"))
+        known &= found >= 0
+        # code -1 (missing) becomes 0, matched by no pair: a pair's value found among the levels is >= 1
+        rows, wanted = rows * (len(levels) + 1) + codes + 1, wanted * (len(levels) + 1) + found + 1
+    return np.isin(rows, wanted[known])
 
 
 def _drop_excluded(export: Export, keep: bool) -> None:

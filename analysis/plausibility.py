@@ -134,9 +134,8 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
     [{'auprc': 1.0, 'f1_topk': 1.0, 'iou_topk': 1.0}]
     """
     keys = RESPONSE + ([by] if by else [])
-    grouped = data.groupby(keys + ["explainer"], sort=True, observed=True)
-    group = grouped.ngroup().to_numpy()
-    n_groups = grouped.ngroups
+    group, out = _groups(data, keys + ["explainer"])
+    n_groups = len(out)
     selected = data["selected"].to_numpy(dtype=np.int64)
     in_set = data["in_rationale"].to_numpy(dtype=np.int64)
     score = data["score"].to_numpy(dtype=float)
@@ -149,11 +148,6 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
     auprc, hits = ranking_metrics(group, score, data["unit_index"].to_numpy(), selected, n_selected, n_groups)
     topk = overlap_from_counts(n_selected, n_selected, hits)
     own = overlap_from_counts(n_selected, set_size, set_hits)
-    first = np.full(n_groups, len(data))
-    np.minimum.at(first, group, np.arange(len(data)))
-    out = data.iloc[first][keys + ["explainer"]].reset_index(drop=True)
-    for c in out.columns:
-        out[c] = out[c].astype(str)
     set_valued = out["explainer"].isin(SET_EXPLAINERS).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         out = out.assign(
@@ -170,6 +164,38 @@ def plausibility(data: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFram
     chosen = n_selected > 0
     excluded = out.loc[~chosen, keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
     return out[chosen].reset_index(drop=True), excluded
+
+
+def _groups(data: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group id of every row of ``data`` by ``keys``, numbered as ``groupby(keys, sort=True, observed=True)``
+    numbers them, and the groups' keys as strings, one row per group.
+
+    Integer codes (a categorical's own, else ``pd.factorize(sort=True)``) combined into one int64:
+    string keys of millions of rows are neither hashed nor compared.
+    """
+    combined = np.zeros(len(data), dtype=np.int64)
+    columns = {}
+    for key in keys:
+        column = data[key]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            code, level = column.cat.codes.to_numpy(np.int64), pd.Index(column.cat.categories)
+        else:
+            code, level = pd.factorize(column, sort=True)
+        if len(combined) and (int(combined.max()) + 1) * len(level) >= 2**62:
+            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)  # renumber, same order
+        combined = combined * len(level) + code
+        columns[key] = (code, pd.Index(level).astype(str))
+    span = int(combined.max()) + 1 if len(combined) else 0
+    if span <= 4 * len(combined) + 2**16:  # dense: a bincount instead of a sort
+        present = np.flatnonzero(np.bincount(combined, minlength=span))
+        rank = np.zeros(span, dtype=np.int64)
+        rank[present] = np.arange(len(present))
+        group = rank[combined]
+    else:
+        present, group = np.unique(combined, return_inverse=True)
+    row = np.empty(len(present), dtype=np.int64)
+    row[group] = np.arange(len(group))  # some row of each group: its keys are the group's
+    return group, pd.DataFrame({key: level.take(code[row]) for key, (code, level) in columns.items()})
 
 
 def _cis(scores: pd.DataFrame, cluster: str, n_boot: int, ci: float, seed: int) -> dict[tuple[str, str], tuple]:

@@ -3,7 +3,7 @@
 A group is one response (or one response's units of a category) scored by one explainer. Rows
 carry an integer group id, a score and a 0/1 reference (the participant's selection); each metric
 comes out as one array indexed by group id. Everything is a sort of all rows followed by
-cumulative sums and ``bincount``s: no Python loop per group. Light: numpy only.
+cumulative sums and ``bincount``s: no Python loop per group. Light: numpy and pandas.
 
 >>> group = np.array([0, 0, 0, 0, 1, 1])
 >>> score = np.array([0.1, 0.4, 0.35, 0.8, 1.0, 0.0])
@@ -16,22 +16,7 @@ cumulative sums and ``bincount``s: no Python loop per group. Light: numpy only.
 from __future__ import annotations
 
 import numpy as np
-
-
-def _runs(*keys: np.ndarray) -> np.ndarray:
-    """Mark the first row of every run of equal ``keys`` (rows already sorted by them)."""
-    first = np.zeros(len(keys[0]), dtype=bool)
-    first[:1] = True
-    for key in keys:
-        first[1:] |= key[1:] != key[:-1]
-    return first
-
-
-def _position_in_group(group_sorted: np.ndarray) -> np.ndarray:
-    """0, 1, 2, ... within each run of equal group ids (rows sorted by group)."""
-    starts = np.flatnonzero(_runs(group_sorted))
-    lengths = np.diff(np.r_[starts, len(group_sorted)])
-    return np.arange(len(group_sorted)) - np.repeat(starts, lengths)
+import pandas as pd
 
 
 def _order(group: np.ndarray, score: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -42,7 +27,9 @@ def _order(group: np.ndarray, score: np.ndarray, index: np.ndarray) -> np.ndarra
     """
     if not len(group):
         return np.empty(0, dtype=np.int64)
-    distinct, rank = np.unique(score, return_inverse=True)
+    # the dense rank of np.unique(score, return_inverse=True), from a hash of the rows and a sort of the distinct scores
+    codes, distinct = pd.factorize(score, use_na_sentinel=False)
+    rank = np.argsort(np.argsort(distinct, kind="stable"), kind="stable")[codes]
     n_scores, n_index = len(distinct), int(index.max()) + 1
     if index.min() < 0 or (int(group.max()) + 1) * n_scores * n_index >= 2**62:
         return np.lexsort((-index, -score, group))
@@ -77,21 +64,23 @@ def ranking_metrics(group, score, index, selected, k, n_groups: int) -> tuple[np
         :func:`codeq.token_alignment.top_units` breaks them.
     """
     group, score, index = np.asarray(group), np.asarray(score, dtype=float), np.asarray(index)
+    y = np.asarray(selected).astype(np.int64)
     # one sort serves both: average precision ignores the order inside a tie, the top k needs it
     order = _order(group, score, index)
-    g, s, y = group[order], score[order], np.asarray(selected, dtype=float)[order]
-    position = _position_in_group(g)
-    first_of_group = position == 0
-    found = np.cumsum(y)
-    found -= np.repeat((found - y)[first_of_group], np.diff(np.r_[np.flatnonzero(first_of_group), len(g)]))
-    block_start = np.flatnonzero(_runs(g, s))  # a block: the rows of one group sharing one score
-    block_end = np.r_[block_start[1:], len(g)] - 1
-    block_found = np.add.reduceat(y, block_start) if len(g) else np.empty(0)
+    g, s = group[order], score[order]
+    sizes = np.bincount(group, minlength=n_groups)
+    starts = np.cumsum(sizes) - sizes  # where each group's rows begin in the sorted order
+    found_before = np.r_[0, np.cumsum(y[order])]  # found_before[i]: selected rows among the first i
+    position = np.arange(len(g)) - starts[g]
+    found = found_before[1:] - found_before[starts][g]  # selected rows of the group ranked at or above the row
+    # a block: the rows of one group sharing one score; its end is the threshold where they all count
+    block_end = np.flatnonzero(np.r_[(g[1:] != g[:-1]) | (s[1:] != s[:-1]), True]) if len(g) else np.empty(0, int)
+    block_found = np.diff(np.r_[0, found_before[block_end + 1]])
     precision_at_end = found[block_end] / (position[block_end] + 1)
-    positives = np.bincount(g, weights=y, minlength=n_groups)
+    positives = found_before[starts + sizes] - found_before[starts]
     total = np.bincount(g[block_end], weights=block_found * precision_at_end, minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         average_precision = np.where(positives > 0, total / positives, np.nan)
-    in_top = position < np.asarray(k)[g]
-    hits = np.bincount(g, weights=in_top * y, minlength=n_groups).astype(np.int64)
+    top = np.minimum(np.asarray(k, dtype=np.int64), sizes)
+    hits = found_before[starts + top] - found_before[starts]
     return average_precision, hits

@@ -180,3 +180,29 @@ def test_ceiling_interval_is_the_percentile_bootstrap_of_the_task_means():
     assert summary.ceiling_ci_low == pytest.approx(np.quantile(means, 0.025), abs=0.01)
     assert summary.ceiling_ci_high == pytest.approx(np.quantile(means, 0.975), abs=0.01)
     assert summary.fraction_note is None and summary.fraction_of_ceiling > 0
+
+
+def test_random_rationale_kappas_equal_model_kappas_of_the_same_draws():
+    """The per-(size, overlap) lookup equals scoring every drawn rationale with model_kappas, ties and
+    empty or full selections included (the draws replayed from the same seed)."""
+    import warnings
+
+    from analysis.ceiling import model_kappas, random_rationale_kappas, task_matrices
+
+    rng = np.random.default_rng(4)
+    tasks = {}
+    for t in range(3):
+        people = (rng.random((12, 9)) < rng.uniform(0.1, 0.6)).astype(int)
+        people[0], people[1] = 1, 0  # everything selected; nothing (left out of the matrix)
+        rationale = np.zeros(9, int)
+        rationale[rng.choice(9, 1 + t, replace=False)] = 1
+        tasks[f"t{t}"] = (people.tolist(), rationale.tolist())
+    data = _data(tasks)
+    got = random_rationale_kappas(data, n_perm=300, seed=7)
+    replay = np.random.default_rng(7)
+    for task_id, selections, rationale, _ in task_matrices(data):
+        draws = (replay.random((300, len(rationale))).argsort(axis=1) < rationale.sum()).astype(np.int64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            expected = np.nanmean(model_kappas(selections, draws), axis=1)
+        np.testing.assert_allclose(got[task_id].to_numpy(), expected, rtol=1e-12, atol=0)

@@ -3,6 +3,7 @@
 import shutil
 import zipfile
 
+import numpy as np
 import pandas as pd
 import pytest
 from export_files import write_export
@@ -181,3 +182,22 @@ def test_an_export_without_response_kinds_says_so(tmp_path, hand_tables, caplog)
     assert "Note: The export has no responses table with a kind column" in exclusion_note(export, False)
     hand_tables["responses"] = pd.DataFrame({"participant_id": ["p1"], "task_id": ["t1"], "kind": ["main"]})
     assert load_export(write_export(tmp_path / "kinds", hand_tables)).warnings == []
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_pairs_are_matched_as_a_string_multiindex_matches_them(categorical):
+    """Integer codes find the same rows as comparing (participant, task) as strings."""
+    from analysis.io import _in_pairs
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {"participant_id": rng.choice(["p1", "p2", "p10", "q"], 500), "task_id": rng.choice(["t1", "t2", "a-1"], 500)}
+    )
+    if categorical:
+        frame = frame.astype("category")
+    pairs = pd.DataFrame({"participant_id": ["p1", "p10", "zz", "q"], "task_id": ["a-1", "t2", "t1", "nope"]})
+    expected = pd.MultiIndex.from_arrays([frame[c].astype("str") for c in pairs.columns]).isin(
+        pd.MultiIndex.from_frame(pairs.astype("str"))
+    )
+    assert expected.sum() > 20
+    np.testing.assert_array_equal(_in_pairs(frame, pairs), expected)

@@ -235,3 +235,43 @@ def test_vectorised_metrics_equal_sklearn_and_a_loop_on_random_responses_with_ti
         assert len(merged) == len(expected)
         for metric in ("auprc", "f1_topk", "iou_topk", "f1_set", "iou_set"):
             np.testing.assert_allclose(merged[f"{metric}_got"], merged[metric], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_group_ids_are_those_of_a_sorted_groupby(categorical):
+    """Codes combined into one key number groups as groupby(sort=True, observed=True) does, keys included."""
+    from analysis.plausibility import _groups
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    data = pd.DataFrame(
+        {
+            "participant_id": rng.choice([f"p{i}" for i in range(40)], n),
+            "task_id": rng.choice(["t10", "t2", "t1"], n),
+            "category": rng.choice(["b", "a", "c", "d"], n),
+            "explainer": rng.choice(["occlusion", "greedy"], n),
+        }
+    )
+    if categorical:  # categories in a non-alphabetical order, one never used: groupby follows the category order
+        data["category"] = pd.Categorical(data["category"], categories=["d", "z", "b", "a", "c"])
+        data["explainer"] = data["explainer"].astype("category")
+    keys = ["participant_id", "task_id", "category", "explainer"]
+    group, levels = _groups(data, keys)
+    grouped = data.groupby(keys, sort=True, observed=True)
+    np.testing.assert_array_equal(group, grouped.ngroup().to_numpy())
+    expected = grouped.size().reset_index()[keys].astype(str)
+    assert list(levels.columns) == keys
+    for key in keys:
+        assert levels[key].tolist() == expected[key].tolist()
+
+
+def test_one_sort_order_breaks_ties_as_a_lexsort_with_signed_zeros():
+    """The int64 key sorts as np.lexsort((-index, -score, group)), with -0.0 and 0.0 one score."""
+    from analysis.ranking import _order
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    group = rng.integers(0, 50, n)
+    score = rng.choice([0.0, -0.0, 0.25, 1.0, 1 / 3], n)
+    index = rng.permutation(n)  # distinct: the order is unique
+    np.testing.assert_array_equal(_order(group, score, index), np.lexsort((-index, -score, group)))
