@@ -1,5 +1,6 @@
 """Comments and docstrings split into word units: hand-worked Python, Java and JavaScript examples."""
 
+from codeq.token_alignment import align_tokens, starts_unit
 from codeq.units import code_units
 
 
@@ -144,3 +145,16 @@ def test_javascript_comments_are_split_and_strings_stay_whole():
         ("*/", 55, 57, "comments"),
         ("\n", 57, 58, "newline"),
     ]
+
+
+def test_tokens_in_a_docstring_map_to_its_words():
+    code = 'def f():\n    """Add one."""\n'
+    units = code_units(code, "python")
+    texts = [u.text for u in units]
+    # hand-made tokens over '"""Add one."""' (13..27): the quotes, "Add", a token straddling the space
+    # ("d o" would be one BPE token in some vocabularies), and the rest
+    offsets = [(13, 16), (16, 18), (18, 21), (21, 27)]
+    tokens = align_tokens(offsets, [1, 2, 3, 4], units)
+    assert [[texts[k] for k in t.units] for t in tokens] == [['"""Add'], ['"""Add'], ['"""Add', 'one."""'], ['one."""']]
+    # only the first token starts '"""Add'; the straddling token is inside it, not the start of 'one."""'
+    assert [starts_unit(t, units) for t in tokens] == [True, False, False, False]
