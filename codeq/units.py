@@ -5,7 +5,14 @@ The rules (docs/units-and-categories.md):
 - Every non-whitespace character belongs to exactly one unit. Units never overlap.
 - A leaf of the syntax tree is one unit, except the node types a taxonomy lists as ``atomic``
   (string literals, f-strings, template strings): those are one unit each, however many leaves
-  they hold. Comments are leaves, so a comment is one unit.
+  they hold.
+- Natural language is split into words: a unit whose category is ``comments`` or ``docstrings``
+  (a comment, Javadoc and block comments included; a Python string literal that is a statement of
+  its own) becomes one unit per maximal run of non-whitespace, so a person can pick single words.
+  Each word keeps the comment's or docstring's node type, path and category. Line breaks inside a
+  multi-line comment or docstring are ``newline`` units and the whitespace starting a line inside
+  it is an ``indent`` unit, as in code; spaces between words are not units. Other string literals
+  stay whole.
 - Whitespace outside leaves: each line break (``\\n``, ``\\r\\n`` or ``\\r``) is a ``newline`` unit;
   the whitespace that starts a line with code on it is an ``indent`` unit. Spaces between tokens on
   a line and whitespace on blank lines are not units.
@@ -29,6 +36,8 @@ from codeq.taxonomy import load_taxonomy
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _GAP_TEXT = re.compile(r"\r\n|\r|\n|[^\S\r\n]+|\S+")
+# Categories whose units are natural language, split into words (see the module docstring).
+_WORD_CATEGORIES = frozenset({"comments", "docstrings"})
 
 
 @cache
@@ -73,7 +82,10 @@ def _leaves(root, atomic: frozenset[str]):
 
 
 def _whitespace_units(code: str, start: int, end: int):
-    """Yield (start, end, kind) for newline, indentation and stray text in ``code[start:end]``."""
+    """Yield (start, end, kind) for newline, indentation and stray text in ``code[start:end]``.
+
+    ``kind`` is ``newline``, ``indent`` or ``gap`` (a run of non-whitespace).
+    """
     for m in _GAP_TEXT.finditer(code, start, end):
         s, e = m.span()
         text = m.group()
@@ -128,7 +140,14 @@ def code_units(code: str, language: str) -> list[Unit]:
         start, end = char(node.start_byte), char(node.end_byte)
         for s, e, kind in _whitespace_units(code, cursor, start):
             add(s, e, kind, ())
-        add(start, end, node.type, path)
+        if taxonomy.categorize(node.type, code[start:end], path)[0] in _WORD_CATEGORIES:
+            for s, e, kind in _whitespace_units(code, start, end):
+                if kind == "gap":
+                    add(s, e, node.type, path)
+                else:
+                    add(s, e, kind, ())
+        else:
+            add(start, end, node.type, path)
         cursor = end
     for s, e, kind in _whitespace_units(code, cursor, len(code)):
         add(s, e, kind, ())

@@ -289,7 +289,7 @@ def test_unit_coverage_command_counts_categories(tmp_path):
     result = CliRunner().invoke(main, ["unit-coverage", str(tmp_path)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "1 files, 5 units, unknown 0.0000%, errors 0.0000%"
+    assert lines[0] == "1 files, 6 units, unknown 0.0000%, errors 0.0000%"
     assert sorted(line.split()[0] for line in lines[1:]) == [
         "comments",
         "identifiers",
