@@ -225,13 +225,13 @@ def train_tiny_cmd(
 def prepare_cmd(study, model, device):
     """Write STUDY/tasks.jsonl, tutorial.jsonl and model_card.json from study.toml and the snippets."""
     from codeq.instrument import read_study
-    from codeq.prepare import NoTargets, prepare
+    from codeq.prepare import NoTargetsError, prepare
 
     with user_errors():
         lm = load(model, device, read_study(study).dtype) if model else None
         try:
             card = prepare(study, lm=lm, device=device)
-        except NoTargets as err:
+        except NoTargetsError as err:
             for line in err.details:
                 click.echo(line, err=True)
             raise

@@ -166,7 +166,7 @@ def complete(
     ``max_new_tokens`` are generated.
 
     The completion is cut at a token boundary: tokens that reach past the stop point are dropped.
-    Raises :class:`codeq.loading.SequenceTooLong` when the prompt plus ``max_new_tokens`` exceed the
+    Raises :class:`codeq.loading.SequenceTooLongError` when the prompt plus ``max_new_tokens`` exceed the
     model's context.
     """
     unknown = set(stop) - set(STOP_RULES)

@@ -20,7 +20,7 @@ class ModelLoadError(UserError):
     """A model could not be loaded; the message is one line meant for the user."""
 
 
-class SequenceTooLong(UserError):
+class SequenceTooLongError(UserError):
     """A sequence does not fit the model's context; the message names both lengths."""
 
 
@@ -71,13 +71,13 @@ def context_length(model) -> int | None:
 
 
 def check_length(model, length: int, what: str = "the sequence") -> None:
-    """Raise :class:`SequenceTooLong` when ``length`` tokens exceed the model's context.
+    """Raise :class:`SequenceTooLongError` when ``length`` tokens exceed the model's context.
 
     Without this check the model fails deep inside torch (``index out of range in self``).
     """
     limit = context_length(model)
     if limit is not None and length > limit:
-        raise SequenceTooLong(f"{what} is {length} tokens long but the model's context holds {limit} tokens")
+        raise SequenceTooLongError(f"{what} is {length} tokens long but the model's context holds {limit} tokens")
 
 
 # Programming languages a model card's metadata may name (``language``, ``programming_language``, ``tags``).

@@ -38,7 +38,7 @@ from codeq.tasks import LAYOUT_CATEGORIES, Snippet, SnippetOutcome, build_tasks
 log = logging.getLogger(__name__)
 
 
-class NoTargets(StudyError):
+class NoTargetsError(StudyError):
     """No snippet gave an eligible target; ``details`` says, per snippet, what the rules left out."""
 
     def __init__(self, message: str, details: list[str]):
@@ -173,7 +173,7 @@ def prepare(folder: str | Path, lm=None, device: str = "cpu") -> dict:
     if not tasks:
         wanted = study.rules.targets_per_snippet
         details = first + [outcome_line(o, wanted) for o in outcomes] + advice(outcomes, study.rules)
-        raise NoTargets(
+        raise NoTargetsError(
             f"{study.folder}: no snippet gave an eligible target ({len(snippets)} snippets; why: above)", details
         )
     check_task_count(study, tasks)

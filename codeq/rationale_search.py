@@ -311,7 +311,7 @@ def rationalize(
 
     Raises
     ------
-    codeq.loading.SequenceTooLong
+    codeq.loading.SequenceTooLongError
         A sequence is longer than the model's context.
     """
     model = lm.model if isinstance(lm, LoadedModel) else lm

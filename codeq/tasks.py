@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from codeq.completion import complete, decode, token_offsets
 from codeq.contract import ModelInfo, Target, Task, Token, Unit
 from codeq.errors import UserError
-from codeq.loading import SequenceTooLong
+from codeq.loading import SequenceTooLongError
 from codeq.rationale_search import Rationale, predicted_positions, rationalize
 from codeq.screen import PARSE_ERROR, REPEATED_LINE, screen_reason
 from codeq.study_definition import SELECTIONS, TargetRules
@@ -149,8 +149,8 @@ def screen_targets(
 def _draft(lm, snippet: Snippet, rules: TargetRules) -> _Draft:
     try:
         completion = complete(lm, snippet.prompt, max_new_tokens=rules.max_new_tokens, language=rules.language)
-    except SequenceTooLong as err:
-        raise SequenceTooLong(f"snippet {snippet.snippet_id}: {err}; shorten it or lower max_new_tokens") from None
+    except SequenceTooLongError as err:
+        raise SequenceTooLongError(f"snippet {snippet.snippet_id}: {err}; shorten it or lower max_new_tokens") from None
     text = snippet.prompt + completion.text
     units = code_units(text, rules.language)
     tokens = align_tokens(completion.offsets, completion.ids, units)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -27,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     ``load-study``, ...); those that sign anything check the keys themselves (:func:`require_keys`).
     """
     app = Flask(__name__, instance_relative_config=True)
-    os.makedirs(app.instance_path, exist_ok=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(from_env(app.instance_path))
     if test_config is not None:
         app.config.from_mapping(test_config)

@@ -38,7 +38,7 @@ class SimulationError(RuntimeError):
     """A bot met a page or answer it cannot handle; the message says where."""
 
 
-class Stopped(Exception):
+class StoppedError(Exception):
     """The run's deadline passed while the bot was still in the study."""
 
 
@@ -263,7 +263,7 @@ class Bot:
         """Take the study from the link to the end page; errors are recorded, not raised."""
         try:
             self._run()
-        except Stopped:
+        except StoppedError:
             self.result.stopped = True
         except (SimulationError, requests.RequestException) as err:
             self.result.error = f"{type(err).__name__}: {err}"
@@ -276,7 +276,7 @@ class Bot:
         deadline = self.settings.deadline
         if deadline is not None and time.monotonic() + pause >= deadline:
             time.sleep(max(0.0, deadline - time.monotonic()))
-            raise Stopped
+            raise StoppedError
         time.sleep(pause)
 
     def _run(self) -> None:

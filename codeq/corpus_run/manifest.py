@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -95,7 +94,7 @@ def check_manifest(out: Path, settings: RunSettings) -> None:
         json.dumps({"settings": wanted, "codeq_version": codeq.__version__}, indent=2, sort_keys=True) + "\n",
         encoding="utf-8",
     )
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def _holds_shards(out: Path) -> bool:

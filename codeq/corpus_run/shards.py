@@ -38,9 +38,9 @@ def write_shard(out: Path, table: str, rows: list[dict], item_ids) -> Path:
     path = folder / shard_name(item_ids)
     tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMAS[table]), tmp)
-    with open(tmp, "rb") as handle:  # the data reaches the disk before the name does
+    with tmp.open("rb") as handle:  # the data reaches the disk before the name does
         os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    tmp.replace(path)
     return path
 
 

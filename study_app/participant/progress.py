@@ -36,7 +36,7 @@ STUDY_DEFAULTS = {f.name: f.default for f in fields(StudyInfo) if f.default is n
 UNUSABLE_OUTCOMES = ("failed_attention", "screened_out")
 
 
-class StudyFull(Exception):
+class StudyFullError(Exception):
     """Every main task has its answers (or is held by an active participant): no one more is enrolled."""
 
 
@@ -166,7 +166,7 @@ def enroll(
 ) -> Participant:
     """Create a consenting participant with a balanced, seeded task sequence.
 
-    Raises :class:`StudyFull` (and stores nothing) when no main task has room. A test participant
+    Raises :class:`StudyFullError` (and stores nothing) when no main task has room. A test participant
     takes part however full the study is and counts for no task.
     """
     # the lock is held until the commit below: the counts read next stay true until this
@@ -195,7 +195,7 @@ def enroll(
     )
     if not drawn:
         db.session.rollback()
-        raise StudyFull(study.slug)
+        raise StudyFullError(study.slug)
     tutorial = next(t.task_id for t in study.tasks if t.kind == "tutorial")  # every study has one
     snippet_of = {t.task_id: t.payload["snippet_id"] for t in study.tasks}
     sequence = [(tutorial, "tutorial")] + with_attention_checks(drawn, study.config["attention_checks"], snippet_of)

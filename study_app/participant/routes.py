@@ -20,7 +20,7 @@ from study_app.participant import bp
 from study_app.participant.forms import field_name, questionnaire_form
 from study_app.participant.outcomes import ending_page, finish, screened_out
 from study_app.participant.progress import (
-    StudyFull,
+    StudyFullError,
     current_participant,
     enroll,
     is_full,
@@ -191,7 +191,7 @@ def consent(slug: str):
             db.session.commit()
         else:
             participant = enroll(study, prolific, enrol_token=token)
-    except StudyFull:
+    except StudyFullError:
         session.pop("prolific", None)
         return ending_page(study, "full", None)
     except IntegrityError:

@@ -70,7 +70,7 @@ def test_explainers_time_every_method():
     assert tokens == 32
     rows = {m: figure(rf"^{m} +{NUMBER} +{NUMBER} +{NUMBER}$", out) for m in EXPLAINERS}
     for method, (per_target, cpu_per_target, total) in rows.items():
-        assert 0 < per_target and 0 < cpu_per_target and total == pytest.approx(2 * per_target, abs=0.01), method
+        assert per_target > 0 and cpu_per_target > 0 and total == pytest.approx(2 * per_target, abs=0.01), method
     # integrated gradients makes 50 forward and backward passes per target, attention one forward pass
     assert rows["integrated_gradients"][1] > 5 * rows["attention"][1]
 

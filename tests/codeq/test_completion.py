@@ -248,14 +248,14 @@ def test_cli_user_errors_are_one_line(saved_model, args, message):
 
 
 def test_prompt_longer_than_context_is_one_line_error(saved_model):
-    from codeq.loading import SequenceTooLong, load_model
+    from codeq.loading import SequenceTooLongError, load_model
 
     path, _ = saved_model  # n_positions = 64
     lm = load_model(path, device="cpu", dtype="fp32")
     prompt = "x = 1\n" * 40
     n = len(lm.tokenizer(prompt)["input_ids"])
     assert n + 8 > 64
-    with pytest.raises(SequenceTooLong) as err:
+    with pytest.raises(SequenceTooLongError) as err:
         complete(lm, prompt, max_new_tokens=8)
     assert str(err.value) == (
         f"the prompt ({n} tokens) plus max_new_tokens (8) is {n + 8} tokens long "

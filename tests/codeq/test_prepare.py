@@ -15,7 +15,7 @@ from codeq.contract import read_tasks
 from codeq.corpus import function_snippets
 from codeq.instrument import StudyError, read_snippets, read_study
 from codeq.loading import LoadedModel
-from codeq.prepare import NoTargets, prepare, snippet_rule_warning, target_warnings
+from codeq.prepare import NoTargetsError, prepare, snippet_rule_warning, target_warnings
 from codeq.rationale_search import Rationale
 from codeq.taxonomy import load_taxonomy
 from codeq.token_alignment import starts_unit
@@ -355,7 +355,7 @@ def test_an_empty_result_says_per_snippet_what_each_rule_left_out(tmp_path, bigr
         STUDY_TOML.replace("min_context_units = 5", setting) if key != "seed = 3" else STUDY_TOML.replace(key, setting)
     )
     folder = make_study(tmp_path / "s", toml)
-    with pytest.raises(NoTargets) as info:
+    with pytest.raises(NoTargetsError) as info:
         prepare(folder, lm=bigram_lm)
     assert str(info.value) == f"{folder}: no snippet gave an eligible target (2 snippets; why: above)"
     assert info.value.details == details

@@ -202,12 +202,12 @@ def test_cli_rationalize_writes_what_the_function_returns(saved_model, tmp_path)
 
 
 def test_sequences_longer_than_the_context_are_one_line_errors(tiny_model):
-    from codeq.loading import SequenceTooLong
+    from codeq.loading import SequenceTooLongError
 
     ids = [1] * 129  # both tiny models read 128 positions
     with pytest.raises(
-        SequenceTooLong, match=r"^sequence 1 is 129 tokens long but the model's context holds 128 tokens$"
+        SequenceTooLongError, match=r"^sequence 1 is 129 tokens long but the model's context holds 128 tokens$"
     ):
         rationalize(tiny_model, [[1, 2, 3], ids], [[2], [5]])
-    with pytest.raises(SequenceTooLong, match="129 tokens long .* 128 tokens"):
+    with pytest.raises(SequenceTooLongError, match="129 tokens long .* 128 tokens"):
         predicted_positions(tiny_model, ids)

@@ -220,7 +220,8 @@ def test_exclusion_round_trip_and_export_download(app, client, csrf_of, admin, l
     assert "Excluded: failed attention" in page.text
     resp = client.post("/admin/export", data={"format": "csv", "drop_excluded": "y", "csrf_token": csrf_of(page.text)})
     assert resp.mimetype == "application/zip"
-    people = pd.read_csv(zipfile.ZipFile(io.BytesIO(resp.data)).open("participants.csv"))
+    with zipfile.ZipFile(io.BytesIO(resp.data)) as zf:
+        people = pd.read_csv(zf.open("participants.csv"))
     assert len(people) == 3 and people["excluded"].sum() == 0
     client.post("/admin/participants/pub0001/include", data={"csrf_token": csrf_of(page.text)})
     with app.app_context():

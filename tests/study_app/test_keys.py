@@ -74,7 +74,7 @@ def test_make_keys_writes_private_random_keys_once(tmp_path):
     keys = {name: (tmp_path / "instance" / name) for name in ("secret_key", "export_key")}
     first = {name: path.read_text().strip() for name, path in keys.items()}
     for name, path in keys.items():
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
         assert len(first[name]) == 64 and int(first[name], 16) >= 0
     assert first["secret_key"] != first["export_key"]
     subprocess.run(["bash", str(ROOT / "scripts" / "make_keys.sh"), str(tmp_path)], check=True)
