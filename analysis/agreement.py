@@ -79,7 +79,7 @@ def kappa_from_counts(n, n_human, n_model, n_both) -> tuple[np.ndarray, np.ndarr
     n, a, b, c, d = _counts(n, n_human, n_model, n_both)
     human_constant = (a + b == 0) | (c + d == 0)
     model_constant = (a + c == 0) | (b + d == 0)
-    reason = np.select(
+    reason = np.select(  # type: ignore[call-overload]  # numpy's stubs refuse default=None, which numpy takes
         [n == 0, human_constant & model_constant, human_constant, model_constant],
         [NO_UNITS, BOTH_CONSTANT, HUMAN_CONSTANT, MODEL_CONSTANT],
         default=None,

@@ -56,12 +56,12 @@ def task_bootstrap(num, den, n_boot: int = 2000, ci: float = 0.95, seed: int = 0
         nan = np.full(num.shape[1], np.nan)
         return (nan[0], nan[0]) if vector else (nan, nan.copy())
     rng = np.random.default_rng(seed)
-    stats = []
+    chunks = []
     for start in range(0, n_boot, CHUNK):
         draws = rng.multinomial(n_tasks, np.full(n_tasks, 1 / n_tasks), size=min(CHUNK, n_boot - start))
         with np.errstate(divide="ignore", invalid="ignore"):
-            stats.append((draws @ num) / (draws @ den))
-    stats = np.concatenate(stats)
+            chunks.append((draws @ num) / (draws @ den))
+    stats = np.concatenate(chunks)
     alpha = (1 - ci) / 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column gives NaN, as documented

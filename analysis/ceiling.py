@@ -273,7 +273,7 @@ def ceiling_summary(
         if len(both) > 1
         else (np.nan, np.nan)
     )
-    note = fraction_note(ceiling, ceiling_low)
+    note = fraction_note(ceiling, float(ceiling_low))
     low = high = np.nan  # a ratio to a ceiling indistinguishable from chance has no interval either
     if note is None and np.ptp(human) + np.ptp(model) > 0:
         with warnings.catch_warnings():

@@ -30,7 +30,7 @@ CLUSTERS = {"snippets": "snippet_id", "tasks": "task_id"}
 
 def rationale_table(tasks: list[Task]) -> pd.DataFrame:
     """Return one row per (task, rationale unit): ids, target and unit categories, rank, gain, text."""
-    rows = []
+    rows: list[tuple] = []
     for task in tasks:
         target = task.units[task.target.unit_index]
         for rank, (index, gain) in enumerate(zip(task.rationale.units, task.rationale.unit_gains), 1):
@@ -55,7 +55,7 @@ def rationale_table(tasks: list[Task]) -> pd.DataFrame:
 
 def context_table(tasks: list[Task]) -> pd.DataFrame:
     """Return one row per (task, selectable unit) with its category and whether it is in the rationale."""
-    rows = []
+    rows: list[tuple] = []
     for task in tasks:
         chosen = set(task.rationale.units)
         rows.extend((task.task_id, task.snippet_id, task.units[i].category, i in chosen) for i in task.selectable)

@@ -316,9 +316,9 @@ def _checked(tables: dict[str, pd.DataFrame], files: dict[str, Path], keep_exclu
         faithfulness=tables.get("explainers"),
     )
     if export.participants is not None and "excluded" in export.participants.columns:
-        _drop_excluded(export, keep_excluded)
+        _drop_excluded(export, export.participants, keep_excluded)
     if export.responses is not None and "kind" in export.responses.columns:
-        _keep_main_tasks(export)
+        _keep_main_tasks(export, export.responses)
     else:
         export.warnings.append(NO_KINDS)
         log.warning(NO_KINDS)
@@ -340,10 +340,11 @@ def _load_zip(path: Path, keep_excluded: bool) -> Export:
             raise ExportError(f"{path}: {str(err).replace(f'{root}: ', '')}") from None
 
 
-def _keep_main_tasks(export: Export) -> None:
-    """Keep only selections of main tasks: tutorial and attention-check answers are not data."""
-    kind = export.responses["kind"].astype("str")
-    other = export.responses[kind.notna() & (kind != "main")]
+def _keep_main_tasks(export: Export, responses: pd.DataFrame) -> None:
+    """Keep only selections of main tasks (``responses`` tells their kinds): tutorial and attention-check
+    answers are not data."""
+    kind = responses["kind"].astype("str")
+    other = responses[kind.notna() & (kind != "main")]
     if other.empty:
         return
     export.other_kinds = (
@@ -377,11 +378,11 @@ def _in_pairs(frame: pd.DataFrame, pairs: pd.DataFrame, columns=("participant_id
     return np.isin(rows, wanted[known])
 
 
-def _drop_excluded(export: Export, keep: bool) -> None:
+def _drop_excluded(export: Export, participants: pd.DataFrame, keep: bool) -> None:
     """Validate ``participants.excluded`` (empty counts as 0) and, unless ``keep``, drop those participants."""
-    flags = export.participants[["excluded"]].fillna(0)
+    flags = participants[["excluded"]].fillna(0)
     _as_int(flags, export.files["participants"], "participants", "excluded")
-    export.excluded = sorted(export.participants.loc[flags["excluded"] == 1, "participant_id"].unique())
+    export.excluded = sorted(participants.loc[flags["excluded"] == 1, "participant_id"].unique())
     if keep or not export.excluded:
         return
     export.selections = export.selections[~export.selections["participant_id"].isin(export.excluded)].reset_index(

@@ -112,7 +112,7 @@ def fit_selection_model(human: pd.DataFrame, model: pd.DataFrame, ci: float = 0.
         that the variational fit did not converge, else None).
     """
     y = np.concatenate([human["selected"].to_numpy(float), model["in_rationale"].to_numpy(float)])
-    out = dict.fromkeys(
+    out: dict[str, object] = dict.fromkeys(
         ["odds_ratio", "ci_low", "ci_high", "log_odds_ratio", "log_odds_sd", "participant_sd", "task_sd"], np.nan
     ) | {"note": None}
     if len(human) == 0 or len(model) == 0:

@@ -116,7 +116,7 @@ def simulate_power(
     """
     rng = np.random.default_rng(seed)
     pilot = pilot[pilot["n_units"] > 0]
-    hits = {}
+    hits: dict[tuple, int] = {}
     with tqdm(total=len(participants) * n_sim, desc="power simulation", unit="study", disable=None) as bar:
         for n in participants:
             for _ in range(n_sim):
@@ -126,7 +126,7 @@ def simulate_power(
                 for level, p in zip(tests[by], tests["p_adj"]):
                     hits[(level, n)] = hits.get((level, n), 0) + bool(p < alpha)
                 bar.update()
-    rows = []
+    rows: list[dict] = []
     for level, part in pilot.groupby(by, sort=True):
         shape = beta_parameters(part["human_rate"], part["n_units"])
         sd = (

@@ -94,7 +94,7 @@ def paired_wilcoxon(x, y, zero_method: str = "wilcox") -> dict:
     x, y = x[keep], y[keep]
     d = np.round(x - y, DECIMALS)
     n_nonzero = int(np.count_nonzero(d))
-    result = {
+    result: dict[str, object] = {
         "n": int(d.size),
         "n_nonzero": n_nonzero,
         "statistic": np.nan,
