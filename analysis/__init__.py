@@ -5,7 +5,7 @@ Notebook API: every function takes and returns pandas DataFrames with stable sna
 >>> import analysis
 >>> export = analysis.load_export("exports/pilot")                      # doctest: +SKIP
 >>> data = analysis.response_units(export.selections, export.units, export.model_rationales)  # doctest: +SKIP
->>> scores = analysis.alignment(data)                                    # doctest: +SKIP
+>>> scores = analysis.alignment_scores(data)                                    # doctest: +SKIP
 >>> tests = analysis.category_tests(analysis.category_rates(data))       # doctest: +SKIP
 >>> ceiling = analysis.human_agreement(data)                              # doctest: +SKIP
 
@@ -13,7 +13,7 @@ Command line: ``python -m analysis report EXPORT --out DIR``, ``python -m analys
 ``python -m analysis power PILOT_EXPORT``. Imports neither torch nor flask.
 """
 
-from analysis.alignment import alignment, alignment_summary
+from analysis.alignment import alignment_scores, alignment_summary
 from analysis.bootstrap import task_bootstrap
 from analysis.categories import category_rates, category_tests, pooled_rates
 from analysis.ceiling import ceiling_summary, human_agreement
@@ -29,7 +29,7 @@ __all__ = [
     "Export",
     "ExportError",
     "adjust_pvalues",
-    "alignment",
+    "alignment_scores",
     "alignment_summary",
     "category_mixed_models",
     "category_rates",

@@ -10,7 +10,7 @@ from analysis.bootstrap import task_bootstrap
 METRICS = ["kappa", "ac1", "precision", "recall", "f1", "jaccard"]
 
 
-def alignment(data: pd.DataFrame) -> pd.DataFrame:
+def alignment_scores(data: pd.DataFrame) -> pd.DataFrame:
     """Score every response (participant x task) over the task's selectable units.
 
     Parameters
@@ -44,7 +44,7 @@ def alignment(data: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> data = pd.DataFrame({"participant_id": "p1", "task_id": "t1", "unit_index": [0, 1, 2, 3],
     ...                      "selected": [1, 1, 0, 0], "in_rationale": [1, 0, 0, 0]})
-    >>> alignment(data)[["n_units", "n_both", "kappa", "f1"]]
+    >>> alignment_scores(data)[["n_units", "n_both", "kappa", "f1"]]
        n_units  n_both  kappa        f1
     0        4       1    0.5  0.666667
     """
@@ -72,7 +72,7 @@ def alignment_summary(scores: pd.DataFrame, n_boot: int = 2000, ci: float = 0.95
     Parameters
     ----------
     scores : pandas.DataFrame
-        Output of :func:`alignment` (needs ``task_id`` and the metric columns).
+        Output of :func:`alignment_scores` (needs ``task_id`` and the metric columns).
     n_boot, ci, seed
         Bootstrap replicates, CI coverage and seed (see :func:`analysis.bootstrap.task_bootstrap`).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.alignment import alignment, alignment_summary
+from analysis.alignment import alignment_scores, alignment_summary
 from analysis.ceiling import ceiling_summary, human_agreement
 from analysis.io import Export
 from analysis.tidy import response_units
@@ -24,14 +24,14 @@ def agreement_tables(export: Export, n_boot: int = 2000, ci: float = 0.95, seed:
     Returns
     -------
     dict of pandas.DataFrame
-        ``data`` (:func:`analysis.response_units`), ``alignment`` (:func:`analysis.alignment`),
+        ``data`` (:func:`analysis.response_units`), ``alignment`` (:func:`analysis.alignment_scores`),
         ``alignment_summary``, ``task_agreement`` (:func:`task_agreement`) and
         ``participant_agreement`` (:func:`participant_agreement`), ``human_agreement`` (the human
         ceiling per task, :func:`analysis.ceiling.human_agreement`) and ``ceiling_summary``
         (:func:`analysis.ceiling.ceiling_summary`, with the same bootstrap settings).
     """
     data = response_units(export.selections, export.units, export.model_rationales)
-    scores = alignment(data)
+    scores = alignment_scores(data)
     humans = human_agreement(data)
     return {
         "data": data,
@@ -64,7 +64,7 @@ def task_agreement(scores: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     scores : pandas.DataFrame
-        Output of :func:`analysis.alignment`.
+        Output of :func:`analysis.alignment_scores`.
 
     Returns
     -------

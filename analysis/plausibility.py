@@ -235,7 +235,7 @@ def explainer_table(
     n_boot, ci, seed
         Bootstrap replicates, coverage and seed (:func:`analysis.bootstrap.task_bootstrap`).
     tests : pandas.DataFrame, optional
-        Output of :func:`explainer_tests`: adds ``p_holm_vs_best``, the adjusted p-value of the
+        Output of :func:`explainer_tests`: adds ``p_adjusted_vs_best``, the adjusted p-value of the
         paired test against the top-ranked explainer.
 
     Returns
@@ -245,7 +245,7 @@ def explainer_table(
         n_participants, n_tasks, n_excluded_no_selection, prevalence`` (the chance AUPRC), and per
         metric ``<m>``, ``<m>_ci_low_participants``, ``<m>_ci_high_participants``,
         ``<m>_ci_low_tasks``, ``<m>_ci_high_tasks``; then ``comprehensiveness``, ``sufficiency``
-        (task means, NaN where not stored) and ``p_holm_vs_best``.
+        (task means, NaN where not stored) and ``p_adjusted_vs_best``.
 
     Notes
     -----
@@ -282,7 +282,7 @@ def explainer_table(
         rows.append(row)
     table = pd.DataFrame(rows).sort_values(["auprc", "explainer"], ascending=[False, True]).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    table["p_holm_vs_best"] = np.nan
+    table["p_adjusted_vs_best"] = np.nan
     if tests is not None and len(table):
         best = table["explainer"].iloc[0]
         for i, name in enumerate(table["explainer"]):
@@ -291,7 +291,7 @@ def explainer_table(
                 | ((tests["explainer_a"] == name) & (tests["explainer_b"] == best))
             ]
             if len(pair):
-                table.loc[i, "p_holm_vs_best"] = pair["p_adjusted"].iloc[0]
+                table.loc[i, "p_adjusted_vs_best"] = pair["p_adjusted"].iloc[0]
     return table
 
 

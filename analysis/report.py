@@ -721,7 +721,7 @@ def explainers_section(ctx: Context) -> Section | None:
                     Col("f1_set", "F1 own set"),
                     Col("comprehensiveness", "compr."),
                     Col("sufficiency", "suff."),
-                    Col("p_holm_vs_best", "p vs best", fmt=pvalue),
+                    Col("p_adjusted_vs_best", "p vs best", fmt=pvalue),
                 ],
             ),
             ctx.figure(

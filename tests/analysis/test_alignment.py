@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score, jaccard_score, precision_score, recall_score
 
-from analysis import alignment, alignment_summary, response_units
+from analysis import alignment_scores, alignment_summary, response_units
 
 
 def _oracle(tables):
@@ -41,7 +41,7 @@ def _oracle(tables):
 
 
 def test_alignment_matches_sklearn_loop(random_tables):
-    got = alignment(
+    got = alignment_scores(
         response_units(random_tables["selections"], random_tables["units"], random_tables["model_rationales"])
     )
     want = _oracle(random_tables)
@@ -55,7 +55,7 @@ def test_alignment_matches_sklearn_loop(random_tables):
 
 def test_hand_built_export(hand_tables):
     t = hand_tables
-    got = alignment(response_units(t["selections"], t["units"], t["model_rationales"])).set_index(
+    got = alignment_scores(response_units(t["selections"], t["units"], t["model_rationales"])).set_index(
         ["participant_id", "task_id"]
     )
     # p1/t1: selectable 1-4, human {2, 3}, model {2, 4} (unit 0 not selectable): a=1 b=1 c=1 d=1, kappa 0
@@ -88,7 +88,7 @@ def test_hand_built_export(hand_tables):
 
 def test_nobody_selected_anything(random_tables):
     random_tables["selections"]["selected"] = 0
-    got = alignment(
+    got = alignment_scores(
         response_units(random_tables["selections"], random_tables["units"], random_tables["model_rationales"])
     )
     assert (got["n_human"] == 0).all()
@@ -97,7 +97,7 @@ def test_nobody_selected_anything(random_tables):
 
 
 def test_summary_mean_and_seeded_ci(random_tables):
-    scores = alignment(
+    scores = alignment_scores(
         response_units(random_tables["selections"], random_tables["units"], random_tables["model_rationales"])
     )
     summary = alignment_summary(scores, n_boot=400, seed=3).set_index("metric")

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-# by name: the package exports functions named like some of its modules (analysis.alignment)
+# by name, so that a module is found even where the package exports a function of the same name
 MODULES = [
     "analysis.alignment",
     "analysis.bootstrap",

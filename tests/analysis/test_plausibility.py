@@ -137,7 +137,7 @@ def test_ranking_cis_and_holm_adjusted_paired_tests():
     assert tests["p_adjusted"].to_numpy() == pytest.approx(multipletests(tests["p"], method="holm")[1])
     pair = tests[(tests["explainer_a"] == "close") & (tests["explainer_b"] == "far")].iloc[0]
     assert pair["n"] == 10 and pair["rank_biserial"] == 1.0 and pair["p_adjusted"] < 0.05
-    assert table.set_index("explainer").loc["far", "p_holm_vs_best"] == pair["p_adjusted"]
+    assert table.set_index("explainer").loc["far", "p_adjusted_vs_best"] == pair["p_adjusted"]
     # the participant mean of 'close' by hand
     means = scores[scores["explainer"] == "close"].groupby("participant_id")["auprc"].mean()
     assert pair["mean_a"] == pytest.approx(means.mean())

@@ -61,7 +61,7 @@ def test_simulated_study_reaches_the_analysis_intact(app, loaded, study_dir, tmp
     }
     assert got == truth
 
-    scores = analysis.alignment(data).set_index(["participant_id", "task_id"])
+    scores = analysis.alignment_scores(data).set_index(["participant_id", "task_id"])
     assert len(scores) == len(truth) == 10
     for (pid, task_id), picked in truth.items():
         task = tasks[task_id]
