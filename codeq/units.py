@@ -120,9 +120,10 @@ def code_units(code: str, language: str) -> list[Unit]:
 
     units: list[Unit] = []
 
-    def add(start: int, end: int, node_type: str, path: tuple[str, ...]) -> None:
+    def add(start: int, end: int, node_type: str, path: tuple[str, ...], categorized=None) -> None:
+        """Append a unit; ``categorized`` is its (category, group) when known (a word takes its leaf's)."""
         text = code[start:end]
-        category, group = taxonomy.categorize(node_type, text, path)
+        category, group = categorized or taxonomy.categorize(node_type, text, path)
         units.append(
             Unit(
                 index=len(units),
@@ -140,14 +141,15 @@ def code_units(code: str, language: str) -> list[Unit]:
         start, end = char(node.start_byte), char(node.end_byte)
         for s, e, kind in _whitespace_units(code, cursor, start):
             add(s, e, kind, ())
-        if taxonomy.categorize(node.type, code[start:end], path)[0] in _WORD_CATEGORIES:
+        categorized = taxonomy.categorize(node.type, code[start:end], path)
+        if categorized[0] in _WORD_CATEGORIES:
             for s, e, kind in _whitespace_units(code, start, end):
                 if kind == "gap":
-                    add(s, e, node.type, path)
+                    add(s, e, node.type, path, categorized)
                 else:
                     add(s, e, kind, ())
         else:
-            add(start, end, node.type, path)
+            add(start, end, node.type, path, categorized)
         cursor = end
     for s, e, kind in _whitespace_units(code, cursor, len(code)):
         add(s, e, kind, ())
