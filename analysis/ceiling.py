@@ -129,11 +129,16 @@ def loo_kappas(selections: np.ndarray) -> np.ndarray:
     return kappa_values(n_units, selections.sum(axis=1), majority.sum(axis=1), (selections * majority).sum(axis=1))
 
 
+def _overlaps(rationales: np.ndarray, selections: np.ndarray) -> np.ndarray:
+    """Units in both, per (rationale, participant): rows of 0/1 ``rationales`` against rows of ``selections``."""
+    # a float product of the 0/1 matrices (BLAS; NumPy's integer product is not): counts stay exact below 2**53
+    return (rationales.astype(float) @ selections.T.astype(float)).astype(np.int64)
+
+
 def model_kappas(selections: np.ndarray, rationale: np.ndarray) -> np.ndarray:
     """Cohen's kappa of the model's rationale against each participant (row); rationale may be 2-D (one per row)."""
     rationale = np.atleast_2d(rationale)
-    # a float product of the 0/1 matrices (BLAS; NumPy's integer product is not): counts stay exact below 2**53
-    n_both = (rationale.astype(float) @ selections.T.astype(float)).astype(np.int64)  # (rationales, participants)
+    n_both = _overlaps(rationale, selections)  # (rationales, participants)
     return kappa_values(selections.shape[1], selections.sum(axis=1)[None, :], rationale.sum(axis=1)[:, None], n_both)
 
 
@@ -214,8 +219,8 @@ def random_rationale_kappas(data: pd.DataFrame, n_perm: int = 1000, seed: int = 
 def _random_kappas(selections: np.ndarray, size: int, n_perm: int, rng: np.random.Generator) -> np.ndarray:
     """Mean model kappa over the participants (rows) of each of ``n_perm`` random rationales of ``size`` units."""
     n_units = selections.shape[1]
-    random = (rng.random((n_perm, n_units)).argsort(axis=1) < size).astype(float)
-    n_both = (random @ selections.T.astype(float)).astype(np.int64)  # (replicates, participants)
+    random = rng.random((n_perm, n_units)).argsort(axis=1) < size
+    n_both = _overlaps(random, selections)  # (replicates, participants)
     # a kappa depends on the participant's selection size and the overlap only (the rationale's size is
     # fixed): evaluate model_kappas' formula once per distinct pair and look the replicates up
     sizes, person = np.unique(selections.sum(axis=1), return_inverse=True)
