@@ -158,6 +158,10 @@ def walk_admin(page, base: str, audit: Audit) -> None:
     audit(page, "admin-participant")
     page.goto(f"{base}/admin/export")
     audit(page, "admin-export")
+    page.goto(f"{base}/admin/coverage")
+    audit(page, "admin-coverage")
+    page.goto(f"{base}/admin/preview/1")
+    audit(page, "admin-preview")
 
 
 @pytest.fixture(scope="module")
