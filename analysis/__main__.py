@@ -11,8 +11,8 @@ import click
 
 from analysis.correction import CORRECTIONS
 from analysis.wilcoxon import ZERO_METHODS
-from codeq.errors import UserError, user_errors
-from codeq.logs import log_level_option
+from contract.errors import UserError, user_errors
+from contract.logs import log_level_option
 
 log = logging.getLogger("analysis")
 

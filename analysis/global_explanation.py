@@ -22,8 +22,8 @@ import pandas as pd
 
 from analysis.bootstrap import task_bootstrap
 from analysis.entropy import entropy_bits, normalized_entropy, reduction
-from codeq.contract import Task
-from codeq.errors import UserError
+from contract.errors import UserError
+from contract.prepared_tasks import Task
 
 CLUSTERS = {"snippets": "snippet_id", "tasks": "task_id"}
 

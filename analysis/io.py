@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from codeq.errors import UserError
-from codeq.export_schema import (
+from contract.errors import UserError
+from contract.export_schema import (
     ANALYSIS_OPTIONAL_TABLES,
     ANALYSIS_TABLES,
     COLUMNS,

@@ -18,7 +18,7 @@ scores the prediction.
   share of units selected (``prevalence``).
 - ``f1_topk``, ``iou_topk``: F1 and Jaccard overlap of the explainer's k highest-scoring units with
   the selection, k = the participant's own selection size (so precision = recall = F1). Ties go to
-  the unit nearer the target (:func:`codeq.token_alignment.top_units`).
+  the unit nearer the target (:func:`contract.token_alignment.top_units`).
 - ``f1_set``, ``iou_set``: for set-valued explainers (greedy), the same for the explainer's own set
   (its size, not the participant's); NaN for score explainers.
 
@@ -39,7 +39,7 @@ from analysis.bootstrap import task_bootstrap
 from analysis.correction import adjust_pvalues
 from analysis.ranking import ranking_metrics
 from analysis.wilcoxon import paired_wilcoxon
-from codeq.contract import SET_EXPLAINERS
+from contract.prepared_tasks import SET_EXPLAINERS
 
 METRICS = ["auprc", "f1_topk", "iou_topk", "f1_set", "iou_set"]
 RESPONSE = ["participant_id", "task_id"]

@@ -61,7 +61,7 @@ def ranking_metrics(group, score, index, selected, k, n_groups: int) -> tuple[np
     hits : numpy.ndarray of int, shape (n_groups,)
         Selected rows among the group's ``k[group]`` highest-scoring ones; ties in score go to the
         row with the higher ``index`` (the unit nearer the target), as
-        :func:`codeq.token_alignment.top_units` breaks them.
+        :func:`contract.token_alignment.top_units` breaks them.
     """
     group, score, index = np.asarray(group), np.asarray(score, dtype=float), np.asarray(index)
     y = np.asarray(selected).astype(np.int64)

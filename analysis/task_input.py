@@ -3,7 +3,7 @@ or a folder of corpus Parquet shards.
 
 A corpus run writes Parquet shards whose rows carry one contract task each, as JSON in a string
 column ``task`` (the same text as a ``tasks.jsonl`` line). Both inputs give the same list of
-:class:`codeq.contract.Task`, so every table and number built from them is the same.
+:class:`contract.prepared_tasks.Task`, so every table and number built from them is the same.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from codeq.contract import ContractError, Task, parse_task, read_tasks
-
-TASK_COLUMN = "task"
-RUN_MANIFEST, RUN_ROWS = "manifest.json", "rationales"  # a corpus run's folder: its rows beside its errors/
-STUDY_TASKS = "tasks.jsonl"  # a study folder's prepared tasks (codeq prepare)
+from contract.corpus_run import MANIFEST, RATIONALES, TASK_COLUMN
+from contract.prepared_tasks import TASKS_FILE, ContractError, Task, parse_task, read_tasks
 
 
 def read_task_input(path) -> list[Task]:
@@ -26,7 +23,7 @@ def read_task_input(path) -> list[Task]:
     Parameters
     ----------
     path : str or pathlib.Path
-        A tasks JSON Lines file (:func:`codeq.contract.read_tasks`), or a folder searched
+        A tasks JSON Lines file (:func:`contract.prepared_tasks.read_tasks`), or a folder searched
         recursively for ``*.parquet`` shards with a string column ``task``; shards are read in
         sorted path order, rows in file order. A corpus run's folder (``codeq corpus run --out``)
         may be given itself: its ``rationales/`` shards are read and its ``errors/`` table left out.
@@ -34,7 +31,7 @@ def read_task_input(path) -> list[Task]:
 
     Raises
     ------
-    codeq.contract.ContractError
+    contract.prepared_tasks.ContractError
         No such file or folder, a folder without shards, a shard without a ``task`` column, a row
         that is not a valid task (the message names shard and row, counted from 1), or a task id
         that repeats.
@@ -44,10 +41,10 @@ def read_task_input(path) -> list[Task]:
         return read_tasks(path)
     if not path.is_dir():
         raise ContractError(f"{path}: no such file or folder")
-    if (path / STUDY_TASKS).is_file():
-        return read_tasks(path / STUDY_TASKS)
-    if (path / RUN_MANIFEST).is_file() and (path / RUN_ROWS).is_dir():
-        path = path / RUN_ROWS
+    if (path / TASKS_FILE).is_file():
+        return read_tasks(path / TASKS_FILE)
+    if (path / MANIFEST).is_file() and (path / RATIONALES).is_dir():
+        path = path / RATIONALES
     shards = sorted(p for p in path.rglob("*.parquet") if p.is_file())
     if not shards:
         raise ContractError(f"{path}: no tasks file and no *.parquet shards in this folder")

@@ -33,7 +33,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from codeq.taxonomy import load_taxonomy
+from contract.taxonomy import load_taxonomy
 
 if not __package__:
     sys.exit("run it as a module from the repository root: python -m bench.analysis")

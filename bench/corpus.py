@@ -6,7 +6,7 @@
 A setup ending in ``/alone`` sends one item per call (``--items-per-call 1``), as the engine did
 before it rationalized many items together: the default setups time the local engine both ways.
 
-Items are held-out standard-library functions (codeq.tiny.HELDOUT_MODULES, never trained on), cut as
+Items are held-out standard-library functions (codeq.training.tiny.HELDOUT_MODULES, never trained on), cut as
 ``codeq corpus run`` cuts a folder (first half of each function); every setup runs the same items into
 a fresh folder. Printed per setup: wall time and items/s with start-up included (model loading, Ray
 cluster and actors), and from the workers' own clocks the wall and CPU seconds per item. On a shared
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import click
 
-from codeq.corpus import function_snippets
 from codeq.corpus_run.manifest import RunSettings
 from codeq.corpus_run.run import run_corpus
 from codeq.corpus_run.shards import read_table
-from codeq.tasks import TargetRules
-from codeq.tiny import stdlib_files
+from codeq.source.snippets import function_snippets
+from codeq.study.tasks import TargetRules
+from codeq.training.tiny import stdlib_files
 
 
 def heldout_items(count: int) -> list[dict]:

@@ -3,9 +3,9 @@
     python bench/explainers.py --model codeq-tiny
     python bench/explainers.py --random gpt2 --size codeparrot-small --device cuda   # GPU timing (bf16 by default)
 
-Inputs as in bench/rationalize.py (codeq.workload): held-out standard-library functions cut to
+Inputs as in bench/rationalize.py (codeq.training.workload): held-out standard-library functions cut to
 ``--max-tokens`` tokens and, per snippet, ``--targets`` positions the model predicts itself (topped
-up with other positions for random models, codeq.random_models, which use --model's tokenizer). Every method explains the same targets in one batched call after a
+up with other positions for random models, codeq.model.random_models, which use --model's tokenizer). Every method explains the same targets in one batched call after a
 warm-up call; greedy's search is capped at ``--max-steps``. Prints wall-clock and process CPU
 seconds per target (on a shared machine the CPU time is the steadier number).
 """
@@ -17,12 +17,12 @@ import time
 import click
 import torch
 
-from codeq.contract import EXPLAINERS
 from codeq.explainers import explain
-from codeq.loading import LoadedModel, ModelLoadError, load_model, resolve_dtype
-from codeq.random_models import ARCHITECTURES, SIZES, random_model
-from codeq.rationale_search import predicted_positions
-from codeq.workload import heldout_functions, pick_targets
+from codeq.model.loading import LoadedModel, ModelLoadError, load_model, resolve_dtype
+from codeq.model.random_models import ARCHITECTURES, SIZES, random_model
+from codeq.rationales.search import predicted_positions
+from codeq.training.workload import heldout_functions, pick_targets
+from contract.prepared_tasks import EXPLAINERS
 
 
 @click.command()

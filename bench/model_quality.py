@@ -5,13 +5,13 @@
     python bench/model_quality.py --functions 2 --max-new-tokens 8 --max-blocks 2   # seconds: the figures only
 
 Held-out perplexity is measured as ``codeq train-tiny`` measures it: the held-out standard-library
-modules (codeq.tiny.HELDOUT_MODULES) joined with EOS, cut into blocks of ``--block-size`` tokens,
+modules (codeq.training.tiny.HELDOUT_MODULES) joined with EOS, cut into blocks of ``--block-size`` tokens,
 mean next-token cross-entropy with full context, exponentiated. Then ``--functions`` functions of
 those modules (a seeded sample, in file order, of those whose prompt has at most ``MAX_PROMPT_CHARS``
 characters, so that every model's context holds it) are completed greedily: the prompt is the header
 and the first statement after any docstring, ``--max-new-tokens`` new tokens, the usual stop rules.
 Printed: how many completions repeat a non-blank line, and how many prompt+completion texts parse
-without tree-sitter errors (``codeq.screen``, the definitions ``codeq prepare`` screens with).
+without tree-sitter errors (``codeq.source.screen``, the definitions ``codeq prepare`` screens with).
 Held-out texts come from ``--corpus`` when given (the copy a model was trained against), else from
 this interpreter's standard library.
 """
@@ -27,13 +27,13 @@ import click
 import torch
 from tqdm.auto import tqdm
 
-from codeq.completion import complete
-from codeq.corpus import head_snippets
-from codeq.loading import ModelLoadError, load_model
-from codeq.screen import first_repeated_line, parses
-from codeq.tiny import stdlib_files, stdlib_root
-from codeq.tiny_corpus import read_corpus
-from codeq.training import evaluate_loss, read_sources, token_blocks
+from codeq.model.completion import complete
+from codeq.model.loading import ModelLoadError, load_model
+from codeq.source.screen import first_repeated_line, parses
+from codeq.source.snippets import head_snippets
+from codeq.training.loop import evaluate_loss, read_sources, token_blocks
+from codeq.training.tiny import stdlib_files, stdlib_root
+from codeq.training.tiny_corpus import read_corpus
 
 MAX_PROMPT_CHARS = 1000  # at least 2.5 characters a token: 400 tokens + 48 new ones fit 512 positions
 

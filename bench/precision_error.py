@@ -4,9 +4,9 @@
     python bench/precision_error.py --device cuda --size codeparrot-small --size tiny
 
 Each model (codeq-tiny, ``--model`` checkpoints, and random GPT-2 and Llama models of each
-``--size``, codeq.random_models) is scored in fp32 and in reduced precision on the same rows, shaped
-like search steps: per held-out function (codeq.workload), random (t, S) with t-1 in S, and a block of one row S + {j} for every j < t outside S,
-scored by the engine's own batched scorer (codeq.rationale_search.score_blocks). Printed per model
+``--size``, codeq.model.random_models) is scored in fp32 and in reduced precision on the same rows, shaped
+like search steps: per held-out function (codeq.training.workload), random (t, S) with t-1 in S, and a block of one row S + {j} for every j < t outside S,
+scored by the engine's own batched scorer (codeq.rationales.search.score_blocks). Printed per model
 and dtype:
 
 * |e| = |log p_reduced(x_t) - log p_fp32(x_t)| over rows: quantiles and the largest; and the same
@@ -14,10 +14,10 @@ and dtype:
 * relative to that scale, the error of a choice margin within a step (max e - min e over its
   block), and of the stopping-test margin (the gap between the two highest logits);
 * choices and top predictions that flip, and for each candidate bound (the engine's rule,
-  codeq.rationale_search.rows_to_rescore) the share of steps and of rows it re-scores, and
+  codeq.rationales.search.rows_to_rescore) the share of steps and of rows it re-scores, and
   "missed": steps whose fp32 choice or top prediction it would get wrong (must be 0).
 
-The default bounds in codeq.rationale_search.RESCORE_BOUNDS come from this script's output.
+The default bounds in codeq.rationales.search.RESCORE_BOUNDS come from this script's output.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import random
 import click
 import torch
 
-from codeq.loading import ModelLoadError, load_model
-from codeq.random_models import ARCHITECTURES, SIZES, random_model
-from codeq.rationale_search import RESCORE_BOUNDS, rows_to_rescore, score_blocks
-from codeq.workload import heldout_functions
+from codeq.model.loading import ModelLoadError, load_model
+from codeq.model.random_models import ARCHITECTURES, SIZES, random_model
+from codeq.rationales.search import RESCORE_BOUNDS, rows_to_rescore, score_blocks
+from codeq.training.workload import heldout_functions
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 BOUNDS = (1e-4, 1e-3, 4e-3, 0.01, 0.02, 0.03, 0.04)

@@ -3,14 +3,14 @@
     python bench/rationalize.py --model codeq-tiny --threads 1,2
     python bench/rationalize.py --random gpt2 --size codeparrot-small --device cuda --max-steps 16
 
-Two workloads on held-out standard-library functions (codeq.tiny.HELDOUT_MODULES, never trained on):
+Two workloads on held-out standard-library functions (codeq.training.tiny.HELDOUT_MODULES, never trained on):
 ``every-token`` rationalizes every target 1..n-1 of each function cut to ``--every-token-max-tokens``
 tokens (the CodeQ artifact's workload: many searches never converge and run to the whole prefix);
 ``predicted`` takes per function ``--targets`` positions where the model's greedy prediction equals
 the actual token (so the search converges), cut to ``--max-tokens``; with ``--max-steps``, functions
 with too few of those are topped up with other positions (for untrained or random models).
 
-The reference (codeq.reference, the authors' loop) is always the fp32 computation on the same
+The reference (codeq.rationales.reference, the authors' loop) is always the fp32 computation on the same
 checkpoint (the bundled model read in fp32, or the random model before it is cast). The engine runs
 in ``--dtype`` (auto: bf16 on CUDA, fp32 on the CPU), exact by default (near-ties re-scored in fp32;
 ``--inexact`` also times it without). For each workload and thread count the engine and the
@@ -30,11 +30,11 @@ import time
 import click
 import torch
 
-from codeq.loading import LoadedModel, ModelLoadError, load_model, resolve_dtype
-from codeq.random_models import SIZES, random_model
-from codeq.rationale_search import predicted_positions, rationalize
-from codeq.reference import rationalize_reference
-from codeq.workload import heldout_functions, pick_targets
+from codeq.model.loading import LoadedModel, ModelLoadError, load_model, resolve_dtype
+from codeq.model.random_models import SIZES, random_model
+from codeq.rationales.reference import rationalize_reference
+from codeq.rationales.search import predicted_positions, rationalize
+from codeq.training.workload import heldout_functions, pick_targets
 
 # Dense bf16 tensor-core peak (TFLOP/s, no sparsity) by device-name fragment, from the vendors' data sheets.
 PEAK_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10": 125.0}

@@ -1,20 +1,20 @@
 """codeq: greedy rationales for code language models, mapped to programming categories.
 
 Heavy names (torch-backed) are imported lazily so that ``study_app`` and ``analysis`` can use
-the light modules (``codeq.units``, ``codeq.taxonomy``, ``codeq.contract``) without torch.
+the light modules (``codeq.source.units``, ``contract.taxonomy``, ``contract.prepared_tasks``) without torch.
 """
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_model": "codeq.loading",
-    "LoadedModel": "codeq.loading",
-    "ModelLoadError": "codeq.loading",
-    "complete": "codeq.completion",
-    "Completion": "codeq.completion",
-    "rationalize": "codeq.rationale_search",
-    "Rationale": "codeq.rationale_search",
-    "predicted_positions": "codeq.rationale_search",
+    "load_model": "codeq.model.loading",
+    "LoadedModel": "codeq.model.loading",
+    "ModelLoadError": "codeq.model.loading",
+    "complete": "codeq.model.completion",
+    "Completion": "codeq.model.completion",
+    "rationalize": "codeq.rationales.search",
+    "Rationale": "codeq.rationales.search",
+    "predicted_positions": "codeq.rationales.search",
 }
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from codeq.contract import EXPLAINERS
-from codeq.errors import UserError, user_errors
-from codeq.logs import log_level_option
-from codeq.study_definition import SELECTIONS, TargetRules
-from codeq.taxonomy import LANGUAGES
+from contract.errors import UserError, user_errors
+from contract.logs import log_level_option
+from contract.prepared_tasks import EXPLAINERS
+from contract.study_definition import SELECTIONS, TargetRules
+from contract.taxonomy import LANGUAGES
 
 # What every engine command imports; the base install (study app and analysis) has none of them.
 ENGINE_MODULES = ("torch", "transformers", "tree_sitter")
@@ -88,7 +88,7 @@ def target_rules_options(targets_option: str, language_help: str | None = None):
 
 
 def load(model_name: str, device: str, dtype: str):
-    from codeq.loading import load_model
+    from codeq.model.loading import load_model
 
     return load_model(model_name, device=device, dtype=dtype)
 
@@ -115,7 +115,7 @@ def load(model_name: str, device: str, dtype: str):
 def tiny_corpus_cmd(out, stdlib, packages):
     """Write codeq-tiny's training corpus: the standard library and the permissively licensed Python
     source of the installed packages, deduplicated, held-out modules (and copies of them) left out."""
-    from codeq.tiny_corpus import build_corpus, write_corpus
+    from codeq.training.tiny_corpus import build_corpus, write_corpus
 
     corpus = build_corpus(stdlib, list(packages) or None)
     with user_errors():
@@ -191,10 +191,10 @@ def train_tiny_cmd(
     Resumable: rerunning with the same --out continues from the last checkpoint. The held-out loss
     is measured at every checkpoint and the best checkpoint's weights are saved, in bf16.
     """
-    from codeq.loading import resolve_device
-    from codeq.tiny import TinySize, train_tiny
-    from codeq.tiny_corpus import read_corpus
-    from codeq.training import TrainConfig
+    from codeq.model.loading import resolve_device
+    from codeq.training.loop import TrainConfig
+    from codeq.training.tiny import TinySize, train_tiny
+    from codeq.training.tiny_corpus import read_corpus
 
     shape = {"layers": layers, "width": width, "heads": heads, "vocab_size": vocab_size, "context": context}
     size = TinySize(**{k: v for k, v in shape.items() if v is not None})
@@ -224,8 +224,8 @@ def train_tiny_cmd(
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
 def prepare_cmd(study, model, device):
     """Write STUDY/tasks.jsonl, tutorial.jsonl and model_card.json from study.toml and the snippets."""
-    from codeq.instrument import read_study
-    from codeq.prepare import NoTargetsError, prepare
+    from codeq.study.instrument import read_study
+    from codeq.study.prepare import NoTargetsError, prepare
 
     with user_errors():
         lm = load(model, device, read_study(study).dtype) if model else None
@@ -250,9 +250,9 @@ def prepare_cmd(study, model, device):
 @click.option("--limit", default=None, type=int, help="Use at most this many snippets (the first ones).")
 def rationalize_corpus_cmd(paths, out, model, device, dtype, rules, limit):
     """Rationalize the model's own completions of every function in PATHS (files or folders)."""
-    from codeq.contract import write_tasks
-    from codeq.corpus import function_snippets, source_files
-    from codeq.tasks import build_tasks
+    from codeq.source.snippets import function_snippets, source_files
+    from codeq.study.tasks import build_tasks
+    from contract.prepared_tasks import write_tasks
 
     language = rules.language
     with user_errors():
@@ -277,8 +277,8 @@ def rationalize_corpus_cmd(paths, out, model, device, dtype, rules, limit):
 @click.option("--language", default="python", show_default=True)
 def unit_coverage_cmd(paths, language):
     """Report the share of units in each category over PATHS (default: the whole Python stdlib)."""
-    from codeq.corpus import category_counts, source_files
-    from codeq.tiny import stdlib_root
+    from codeq.source.snippets import category_counts, source_files
+    from codeq.training.tiny import stdlib_root
 
     if not paths:
         root = stdlib_root()
@@ -330,7 +330,7 @@ def complete_cmd(model_name, device, dtype, prompt_file, max_new_tokens, stop, l
     Example:
       printf 'def add(a, b):' | codeq complete -m codeq-tiny -
     """
-    from codeq.completion import complete
+    from codeq.model.completion import complete
 
     prompt = prompt_file.read().rstrip("\n")
     with user_errors():
@@ -402,7 +402,7 @@ def rationalize_cmd(model_name, device, dtype, input_file, out, fmt, max_steps, 
     Example:
       echo '{"text": "def add(a, b):\\n    return a + b\\n"}' | codeq rationalize -m codeq-tiny -
     """
-    from codeq.rationale_search import predicted_positions, rationalize
+    from codeq.rationales.search import predicted_positions, rationalize
 
     with user_errors():
         lm = load(model_name, device, dtype)
@@ -472,7 +472,7 @@ def explain_cmd(model_name, device, dtype, input_file, methods, out, batch_size,
       echo '{"text": "def add(a, b):\\n    return a + b"}' | codeq explain -m codeq-tiny --method occlusion -
     """
     from codeq.explainers import explain, explainer
-    from codeq.rationale_search import predicted_positions
+    from codeq.rationales.search import predicted_positions
 
     with user_errors():
         specs = [explainer(m) for m in methods]
@@ -550,8 +550,8 @@ def compat_finetune_cmd(
 
     Resumable: rerunning with the same --out continues from the last checkpoint.
     """
-    from codeq.compat import compat_finetune
-    from codeq.training import TrainConfig
+    from codeq.training.compat import compat_finetune
+    from codeq.training.loop import TrainConfig
 
     cfg = TrainConfig(
         steps=steps,

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from codeq.logs import configure_logging
+from contract.logs import configure_logging
 from study_app import limits, security, timing
 from study_app.config import ConfigError, check_keys, from_env
 from study_app.extensions import csrf, db, login_manager, migrate

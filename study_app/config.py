@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from codeq.errors import UserError
+from contract.errors import UserError
 
 # Keys seen in tutorials and earlier versions of this app; a session signed with one can be forged.
 KNOWN_DEFAULTS = {
@@ -67,7 +67,7 @@ def from_env(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
         # An answer is a few hundred unit indices plus telemetry; anything bigger is abuse.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(256 * 1024))),
-        "LOG_LEVEL": os.environ.get("CODEQ_LOG_LEVEL"),  # codeq.logs: default WARNING
+        "LOG_LEVEL": os.environ.get("CODEQ_LOG_LEVEL"),  # contract.logs: default WARNING
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         # Served over HTTPS (directly or behind a proxy): cookies never travel in clear, and HSTS.

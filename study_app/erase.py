@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from codeq.errors import UserError
+from contract.errors import UserError
 from study_app.admin.models import Exclusion
 from study_app.extensions import db
 from study_app.models import Assignment, Event, PageView, Participant, QuestionnaireAnswer, Response, Selection

@@ -1,6 +1,6 @@
 """Read a study's instrument folder (study.toml, consent.md, questionnaire.toml, tasks) into plain data.
 
-study.toml and questionnaire.toml are read by :mod:`codeq.study_definition`, the reader
+study.toml and questionnaire.toml are read by :mod:`contract.study_definition`, the reader
 ``codeq prepare`` uses too; this module adds the prepared tasks and the checks that need them.
 """
 
@@ -11,9 +11,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from codeq.contract import ContractError, Task, read_tasks
-from codeq.errors import UserError
-from codeq.study_definition import (
+from contract.errors import UserError
+from contract.prepared_tasks import TASKS_FILE, ContractError, Task, read_tasks
+from contract.study_definition import (
     AttentionCheck,
     StudyDefinition,
     StudyError,
@@ -23,7 +23,7 @@ from codeq.study_definition import (
     read_definition,
 )
 
-FILES = ("study.toml", "consent.md", "questionnaire.toml", "tasks.jsonl", "tutorial.jsonl")
+FILES = ("study.toml", "consent.md", "questionnaire.toml", TASKS_FILE, "tutorial.jsonl")
 
 
 class InstrumentError(UserError):
@@ -110,7 +110,7 @@ def load_instrument(folder: str | Path) -> Instrument:
         raise InstrumentError(str(err)) from None
     toml_path = folder / "study.toml"
     try:
-        tasks = read_tasks(folder / "tasks.jsonl")
+        tasks = read_tasks(folder / TASKS_FILE)
         tutorial_path = folder / "tutorial.jsonl"
         if not tutorial_path.is_file():  # a main task must not double as the practice task
             raise InstrumentError(

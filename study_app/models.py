@@ -61,7 +61,7 @@ class Participant(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     completion_code: Mapped[str | None] = mapped_column(String(32))  # the code the end page showed
-    # How the study ended for them (codeq.study_definition.OUTCOMES): completed | failed_attention |
+    # How the study ended for them (contract.study_definition.OUTCOMES): completed | failed_attention |
     # screened_out; None while they are under way.
     outcome: Mapped[str | None] = mapped_column(String(32))
     # The last answer, questionnaire or telemetry: enrolment holds a participant's tasks while it is recent.

@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from tqdm import tqdm
 
-from codeq.contract import selectable_of
+from contract.prepared_tasks import selectable_of
 
 POLICIES = ("random", "model", "noisy-model")
 RETRY_STATUS = {500, 502, 503, 504}

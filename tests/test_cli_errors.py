@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pytest
 
-from codeq.errors import UserError, user_errors
+from contract.errors import UserError, user_errors
 
 ROOT = Path(__file__).parents[1]
 # Run a command line in a fresh interpreter after replacing one function with one that fails like a bug.

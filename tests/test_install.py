@@ -22,7 +22,7 @@ def test_app_only_install_runs_without_torch(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         (source / name).parent.mkdir(exist_ok=True)
         shutil.copy(ROOT / name, source / name)
-    for package in ("codeq", "study_app", "analysis"):
+    for package in ("contract", "codeq", "study_app", "analysis"):
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__", "checkpoint.pt"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"

@@ -1,6 +1,6 @@
 """Read INPUT into items: a JSONL or Parquet file of ``{id, code, language?}``, or a folder of sources.
 
-A folder is cut the way ``codeq rationalize-corpus`` cuts it (:func:`codeq.corpus.function_snippets`):
+A folder is cut the way ``codeq rationalize-corpus`` cuts it (:func:`codeq.source.snippets.function_snippets`):
 every function of 6 to 60 lines becomes one item whose code is the first half of the function, named
 ``<relative.path>-<function>-L<line>``. A record in a file is one item whose code is the prompt.
 
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from codeq.corpus import function_snippets, source_files
-from codeq.corpus_run.schema import error_row
-from codeq.errors import UserError
-from codeq.taxonomy import LANGUAGES
+from codeq.source.snippets import function_snippets, source_files
+from contract.corpus_run import error_row
+from contract.errors import UserError
+from contract.taxonomy import LANGUAGES
 
 
 @dataclass(frozen=True)

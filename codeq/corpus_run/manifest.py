@@ -14,10 +14,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import codeq
-from codeq.errors import UserError
-from codeq.study_definition import TargetRules
-
-MANIFEST = "manifest.json"
+from contract.corpus_run import MANIFEST
+from contract.errors import UserError
+from contract.study_definition import TargetRules
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def model_fingerprint(model: str) -> str | None:
 
     None for a hub id: its revision is recorded per row instead.
     """
-    from codeq.loading import ModelLoadError, resolve_source
+    from codeq.model.loading import ModelLoadError, resolve_source
 
     try:
         source = Path(resolve_source(model))
@@ -98,6 +97,6 @@ def check_manifest(out: Path, settings: RunSettings) -> None:
 
 
 def _holds_shards(out: Path) -> bool:
-    from codeq.corpus_run.schema import SCHEMAS
+    from contract.corpus_run import SCHEMAS
 
     return any(any((out / table).glob("part-*.parquet")) for table in SCHEMAS)

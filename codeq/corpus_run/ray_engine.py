@@ -18,7 +18,7 @@ import pandas as pd
 
 from codeq.corpus_run.manifest import RunSettings
 from codeq.corpus_run.worker import TOKENS_IN_FLIGHT, ItemRationalizer
-from codeq.errors import UserError
+from contract.errors import UserError
 
 
 class RayMissingError(UserError):

@@ -22,7 +22,6 @@ from tqdm.auto import tqdm
 
 from codeq.corpus_run.items import read_items
 from codeq.corpus_run.manifest import RunSettings, check_manifest
-from codeq.corpus_run.schema import ERRORS, RATIONALES
 from codeq.corpus_run.shards import (
     done_items,
     read_table,
@@ -30,8 +29,9 @@ from codeq.corpus_run.shards import (
     write_shard,
 )
 from codeq.corpus_run.worker import TOKENS_IN_FLIGHT
-from codeq.errors import UserError
-from codeq.loading import model_config
+from codeq.model.loading import model_config
+from contract.corpus_run import ERRORS, RATIONALES
+from contract.errors import UserError
 
 ENGINES = ("local", "ray")
 ITEMS_PER_CALL = 64  # default most items of an engine call; a killed run redoes at most this many per worker

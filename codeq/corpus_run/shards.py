@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from codeq.corpus_run.schema import ERRORS, RATIONALES, SCHEMAS
+from contract.corpus_run import ERRORS, RATIONALES, SCHEMAS
 
 
 def shard_name(item_ids) -> str:
@@ -72,7 +72,7 @@ def read_table(out: str | Path, table: str = RATIONALES, columns: list[str] | No
 
     Returns
     -------
-    pandas.DataFrame with the columns of :mod:`codeq.corpus_run.schema`.
+    pandas.DataFrame with the columns of :mod:`contract.corpus_run`.
     """
     keys = ["item_id", "target_position"] if table == RATIONALES else ["item_id"]
     files = shard_files(Path(out), table)

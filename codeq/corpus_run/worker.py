@@ -2,7 +2,7 @@
 
 The same :class:`ItemRationalizer` serves the local engine (called in-process) and the Ray engine
 (one actor per worker). Each item is checked alone (empty, unparsable, too long: an error row with
-its reason); the others go to ``codeq.tasks.build_tasks`` in groups of one language holding at most
+its reason); the others go to ``codeq.study.tasks.build_tasks`` in groups of one language holding at most
 ``tokens_in_flight`` tokens (prompt plus completion budget), so the rationalizer advances the
 targets of many items in the same forward passes. An item's search never depends on the other
 items of its group (each target's decisions come from its own rows), so any grouping, engine and
@@ -23,10 +23,10 @@ import transformers
 
 import codeq
 from codeq.corpus_run.manifest import RunSettings
-from codeq.corpus_run.schema import error_row, task_row
-from codeq.loading import load_model
-from codeq.tasks import Snippet, build_tasks
-from codeq.units import code_units
+from codeq.model.loading import load_model
+from codeq.source.units import code_units
+from codeq.study.tasks import Snippet, build_tasks
+from contract.corpus_run import error_row, task_row
 
 # rows: JSON list of rationale rows; error: JSON error row; seconds / cpu_seconds: the worker's wall
 # and CPU (process) time for the item, for throughput reports (CPU time is unaffected by other jobs)
@@ -86,7 +86,7 @@ class ItemRationalizer:
     def check(self, code: str, language: str) -> tuple[str, int]:
         """Return (prompt, its tokens plus the completion budget) of an item that can be rationalized,
         or raise ItemError."""
-        prompt = code.rstrip()  # a prompt ends where its last line's text ends (see codeq.instrument)
+        prompt = code.rstrip()  # a prompt ends where its last line's text ends (see codeq.study.instrument)
         if not prompt:
             raise ItemError("empty", "the code is empty")
         _check_parsable(prompt, language)

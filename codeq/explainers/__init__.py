@@ -2,13 +2,13 @@
 
 ``explain(lm, sequences, targets, method)`` scores every position j < t for each target position
 t of each sequence: how much x_j matters for the model predicting x_t from x_<t. Methods (specs in
-:data:`codeq.explainers.registry.REGISTRY`, named in :data:`codeq.contract.EXPLAINERS`, documented
+:data:`codeq.explainers.registry.REGISTRY`, named in :data:`contract.prepared_tasks.EXPLAINERS`, documented
 in docs/explainers.md):
 
 ====================  =====  =============================================================
 method                kind   reference; implementation
 ====================  =====  =============================================================
-greedy                set    Vafa et al. 2021; :func:`codeq.rationale_search.rationalize`
+greedy                set    Vafa et al. 2021; :func:`codeq.rationales.search.rationalize`
 attention             score  last layer, mean over heads; the model's own attentions
 attention_rollout     score  Abnar & Zuidema 2020; written here
 saliency              score  Simonyan et al. 2014; ``captum.attr.Saliency``
@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from codeq.contract import EXPLAINERS, SET_EXPLAINERS
 from codeq.explainers.batching import pairs as target_pairs
 from codeq.explainers.captum_methods import ATTRIBUTIONS
 from codeq.explainers.registry import REGISTRY, explainer
-from codeq.loading import LoadedModel, check_length
-from codeq.rationale_search import as_sequences
+from codeq.model.loading import LoadedModel, check_length
+from codeq.rationales.search import as_sequences
+from contract.prepared_tasks import EXPLAINERS, SET_EXPLAINERS
 
 
 @dataclass
@@ -56,7 +56,7 @@ def explain(lm, sequences, targets, method: str, **options) -> list[TokenScores]
     targets : list[int], or a list of lists matching several sequences
         Positions t >= 1 whose token x_t is explained from x_<t.
     method : str
-        One of :data:`codeq.contract.EXPLAINERS`.
+        One of :data:`contract.prepared_tasks.EXPLAINERS`.
     **options
         ``batch_size`` (prefixes per forward pass; greedy: candidate rows; the attention methods
         have no batches), and per method (:attr:`Explainer.options <codeq.explainers.registry.Explainer>`):
@@ -71,7 +71,7 @@ def explain(lm, sequences, targets, method: str, **options) -> list[TokenScores]
 
     Raises
     ------
-    codeq.errors.UserError
+    contract.errors.UserError
         An unknown method, or an option the method does not take.
     """
     spec = explainer(method)

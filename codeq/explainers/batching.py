@@ -3,7 +3,7 @@
 Every explanation of target t of a sequence looks at the prefix x_<t. Prefixes of different
 lengths share a forward pass left-padded: padding is masked out and gets position id 0, each real
 token keeps its own position id, so each row sees exactly what its prefix alone would show
-(the same convention as :mod:`codeq.rationale_search`).
+(the same convention as :mod:`codeq.rationales.search`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from codeq.errors import UserError
+from contract.errors import UserError
 
 
 @dataclass

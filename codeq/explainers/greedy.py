@@ -1,14 +1,14 @@
 """Greedy rationales (Vafa et al., 2021, https://doi.org/10.18653/v1/2021.emnlp-main.807) as an explainer.
 
 A set-valued method: the score of a position is 1 if the search added it, else 0; the order of
-addition is the set's order. The search itself is :func:`codeq.rationale_search.rationalize`.
+addition is the set's order. The search itself is :func:`codeq.rationales.search.rationalize`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from codeq.rationale_search import rationalize
+from codeq.rationales.search import rationalize
 
 
 def greedy_scores(

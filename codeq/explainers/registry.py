@@ -2,7 +2,7 @@
 
 A spec's ``run(model, sequences, pairs, pad_id, **options)`` returns, per (sequence, target) pair,
 the scores of positions 0..t-1 and a dict of details (a set method's details hold ``positions``,
-its set in order of entry). The names are those of :data:`codeq.contract.EXPLAINERS`, which the
+its set in order of entry). The names are those of :data:`contract.prepared_tasks.EXPLAINERS`, which the
 light side (study definitions, the study app) reads without importing this module.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
-from codeq.errors import UserError
 from codeq.explainers.attention import attention_scores, last_layer, rollout
 from codeq.explainers.captum_methods import ATTRIBUTIONS, attribute
 from codeq.explainers.greedy import greedy_scores
+from contract.errors import UserError
 
 # Every explainer takes ``batch_size``, so one setting serves a list of methods; the attention
 # methods run one unpadded pass per sequence and have no batches to size.

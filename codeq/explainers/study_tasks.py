@@ -1,9 +1,9 @@
 """Attach every configured explainer's unit scores, set and faithfulness to prepared tasks.
 
 For each task the explainers look at the target token x_t of prompt + completion, from x_<t.
-Token scores become unit scores by :func:`codeq.token_alignment.unit_scores` (sum, a token split
+Token scores become unit scores by :func:`contract.token_alignment.unit_scores` (sum, a token split
 equally among the units it overlaps). The set of a set-valued explainer (greedy) is its own; the
-set of a score explainer is its top k selectable units (:func:`codeq.token_alignment.top_units`)
+set of a score explainer is its top k selectable units (:func:`contract.token_alignment.top_units`)
 with k the size of the task's greedy rationale, so every explainer highlights as many units and a
 study can show any of them in phase 2. Faithfulness (:mod:`codeq.explainers.faithfulness`) is
 measured on the model for that set.
@@ -15,17 +15,17 @@ from dataclasses import replace
 
 from tqdm.auto import tqdm
 
-from codeq.contract import SCHEMA_VERSION, Explanation, Task
 from codeq.explainers import explain
 from codeq.explainers.faithfulness import erasure
-from codeq.loading import LoadedModel
-from codeq.token_alignment import top_units, unit_scores
+from codeq.model.loading import LoadedModel
+from contract.prepared_tasks import SCHEMA_VERSION, Explanation, Task
+from contract.token_alignment import top_units, unit_scores
 
 
 def explain_tasks(
     lm, tasks: list[Task], methods: list[str] | tuple[str, ...], progress: bool = True, **options
 ) -> list[Task]:
-    """Return copies of ``tasks`` carrying an :class:`~codeq.contract.Explanation` per method.
+    """Return copies of ``tasks`` carrying an :class:`~contract.prepared_tasks.Explanation` per method.
 
     Greedy's comes from the task's own rationale (no second search). ``options`` go to
     :func:`codeq.explainers.explain` for every other method, so each must take them (``batch_size``).

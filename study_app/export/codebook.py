@@ -1,6 +1,6 @@
 """The codebook: every column of every exported table, with its type, unit and levels.
 
-The columns come from :mod:`codeq.export_schema`, the schema the analysis reads by too;
+The columns come from :mod:`contract.export_schema`, the schema the analysis reads by too;
 ``export_columns()`` adds the per-study questionnaire columns of ``participants`` and the levels
 found in the export; ``codebook()`` describes those.
 """
@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from codeq.export_schema import COLUMNS, FOREIGN_KEYS, PRIMARY_KEYS, Column, question_column
+from contract.export_schema import COLUMNS, FOREIGN_KEYS, PRIMARY_KEYS, Column, question_column
 
 CODEBOOK_COLUMNS = ["table", "column", "type", "unit", "levels", "range", "description"]
 
@@ -126,7 +126,7 @@ ERASER_SECTION = [
         "each tab `\u21e5` (U+21E5), each carriage return `\u240d` (U+240D); any other whitespace character, "
         "and any of these symbols or `\u241b` (U+241B) found in the code itself, is `\u241b` followed by its "
         "code point in six hexadecimal digits; an empty unit is `\u241b` alone. "
-        "`codeq.eraser_tokens.unit_text(token)` gives the exact unit text back."
+        "`contract.eraser_tokens.unit_text(token)` gives the exact unit text back."
     ),
     "",
 ]

@@ -1,7 +1,7 @@
 """The export's Frictionless Data Package (https://specs.frictionlessdata.io/data-package/).
 
 ``datapackage.json`` names every table as a resource with a Table Schema generated from the export
-schema (:mod:`codeq.export_schema`): field types, ``required``, ``enum`` levels, known ranges, the
+schema (:mod:`contract.export_schema`): field types, ``required``, ``enum`` levels, known ranges, the
 primary key and the foreign keys, so ``frictionless validate datapackage.json`` checks an export
 (or a copy someone edited) against what the study app wrote.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from codeq.export_schema import FOREIGN_KEYS, PRIMARY_KEYS, Column, is_filled
+from contract.export_schema import FOREIGN_KEYS, PRIMARY_KEYS, Column, is_filled
 
 TYPES = {"string": "string", "integer": "integer", "float": "number", "datetime": "datetime", "json": "object"}
 MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}

@@ -2,7 +2,7 @@
 own loaders (``rationale_benchmark.utils``) and metrics (``rationale_benchmark.metrics``) read them.
 
 The "document" of a task is its code units, one ERASER token per unit in unit order
-(:mod:`codeq.eraser_tokens`), all on one line: token spans are unit index spans (end-exclusive).
+(:mod:`contract.eraser_tokens`), all on one line: token spans are unit index spans (end-exclusive).
 One annotation per phase-1 response goes to ``test.jsonl``; each explainer's rationales for every
 annotation go to ``predictions/<explainer>.jsonl``, the results file ``metrics.py`` scores.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from codeq.eraser_tokens import unit_token
+from contract.eraser_tokens import unit_token
 
 QUERY = "Which code units made the model predict its next token?"
 

@@ -1,7 +1,7 @@
 """Tidy export tables, built from the database rows of one study (all its versions).
 
 ``load_rows`` reads the database once; ``build_tables`` turns those rows into DataFrames whose
-columns follow ``codeq.export_schema.COLUMNS`` exactly (plus one ``q_<id>`` column per question).
+columns follow ``contract.export_schema.COLUMNS`` exactly (plus one ``q_<id>`` column per question).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import select
 
-from codeq.contract import SET_EXPLAINERS, Task, selectable_of
-from codeq.errors import UserError
-from codeq.export_schema import COLUMNS, question_column
+from contract.errors import UserError
+from contract.export_schema import COLUMNS, question_column
+from contract.prepared_tasks import SET_EXPLAINERS, Task, selectable_of
 from study_app.admin.models import Exclusion
 from study_app.export.pseudonym import pseudonym
 from study_app.extensions import db

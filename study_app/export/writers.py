@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from codeq.export_schema import Column
+from contract.export_schema import Column
 from study_app.export.codebook import codebook_markdown, free_text_columns
 from study_app.export.datapackage import data_package
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from codeq.errors import UserError
+from contract.errors import UserError
 
 WOULD_PREDICT = ("yes", "no", "unsure")
 MAX_EVENTS = 1000  # a long task produces a few hundred; more means a broken or hostile client

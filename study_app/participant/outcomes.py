@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import func, select, update
 
-from codeq.study_definition import OutcomeCode, Prolific
+from contract.study_definition import OutcomeCode, Prolific
 from study_app.extensions import db
 from study_app.models import Participant, Response, Study, utcnow
 from study_app.participant.randomization import short_code

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from flask import session, url_for
 from sqlalchemy import and_, exists, func, or_, select
 
-from codeq.study_definition import StudyInfo
+from contract.study_definition import StudyInfo
 from study_app.extensions import db
 from study_app.models import Assignment, Participant, Response, Study, StudyTask, utcnow
 from study_app.participant.randomization import (

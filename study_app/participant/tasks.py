@@ -6,7 +6,7 @@ from flask import abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from codeq.contract import Task, selectable_of
+from contract.prepared_tasks import Task, selectable_of
 from study_app.extensions import db
 from study_app.models import Assignment, Event, PageView, Participant, Response, Selection, Study, StudyTask, utcnow
 from study_app.participant import bp

@@ -12,7 +12,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
-from codeq.contract import Task
+from contract.prepared_tasks import Task
 
 
 @dataclass

@@ -21,7 +21,7 @@ from analysis.global_explanation import (
     explain_tasks,
     rationale_table,
 )
-from codeq.contract import ModelInfo, ModelRationale, Target, Task, Token, Unit, write_tasks
+from contract.prepared_tasks import ModelInfo, ModelRationale, Target, Task, Token, Unit, write_tasks
 
 CATEGORIES = ["identifiers", "operators", "indentation", "punctuation", "strings"]
 

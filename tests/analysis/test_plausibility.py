@@ -177,7 +177,7 @@ def test_vectorised_metrics_equal_sklearn_and_a_loop_on_random_responses_with_ti
     """Every response scored on its own by scikit-learn and codeq's top_units equals the one-sort version."""
     from sklearn.metrics import average_precision_score
 
-    from codeq.token_alignment import top_units
+    from contract.token_alignment import top_units
 
     rng = np.random.default_rng(seed)
     n_tasks, n_people = 7, 9

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.report import SECTIONS
-from codeq.taxonomy import load_taxonomy
+from contract.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["--participants", "12", "--tasks-each", "4", "--units", "30", "--pool", "8", "--n-boot", "50"]

@@ -52,9 +52,9 @@ def test_rationalize_bench_every_token_and_predicted():
         "--threads",
         "1",
     )
-    from codeq.loading import load_model
-    from codeq.reference import rationalize_reference
-    from codeq.workload import heldout_functions
+    from codeq.model.loading import load_model
+    from codeq.rationales.reference import rationalize_reference
+    from codeq.training.workload import heldout_functions
 
     torch.set_num_threads(1)
     lm = load_model("codeq-tiny", device="cpu", dtype="fp32")

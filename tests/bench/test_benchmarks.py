@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from codeq.contract import EXPLAINERS
+from contract.prepared_tasks import EXPLAINERS
 from study_app.instrument import load_instrument
 
 ROOT = Path(__file__).resolve().parents[2]

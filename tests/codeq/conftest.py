@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from codeq.random_models import tiny_gpt2, tiny_llama
+from codeq.model.random_models import tiny_gpt2, tiny_llama
 
 MODELS = {"gpt2": tiny_gpt2, "llama": tiny_llama}
 
@@ -55,7 +55,7 @@ class Stack:
 @pytest.fixture(scope="session")
 def byte_tokenizer():
     """A small byte-level BPE tokenizer (as codeq-tiny's), trained here so tests need no files."""
-    from codeq.tiny import train_tokenizer
+    from codeq.training.tiny import train_tokenizer
 
     return train_tokenizer([CODE] * 20, vocab_size=300)
 

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from codeq.completion import complete, enclosing_def_indent, enclosing_scope, find_stop, token_offsets
-from codeq.loading import LoadedModel
+from codeq.model.completion import complete, enclosing_def_indent, enclosing_scope, find_stop, token_offsets
+from codeq.model.loading import LoadedModel
 
 PROMPT = "def f(x):\n    y = x + 1\n"
 
@@ -205,7 +205,7 @@ def test_cli_complete_json_equals_the_function(saved_model):
     from click.testing import CliRunner
 
     from codeq.cli import main
-    from codeq.loading import load_model
+    from codeq.model.loading import load_model
 
     path, _ = saved_model
     result = CliRunner().invoke(
@@ -248,7 +248,7 @@ def test_cli_user_errors_are_one_line(saved_model, args, message):
 
 
 def test_prompt_longer_than_context_is_one_line_error(saved_model):
-    from codeq.loading import SequenceTooLongError, load_model
+    from codeq.model.loading import SequenceTooLongError, load_model
 
     path, _ = saved_model  # n_positions = 64
     lm = load_model(path, device="cpu", dtype="fp32")
@@ -266,13 +266,13 @@ def test_prompt_longer_than_context_is_one_line_error(saved_model):
 def test_cli_lets_bugs_through_with_their_traceback(saved_model, monkeypatch):
     from click.testing import CliRunner
 
-    import codeq.completion
+    import codeq.model.completion
     from codeq.cli import main
 
     def broken(*args, **kwargs):
         raise ValueError("an internal bug, not the user's mistake")
 
-    monkeypatch.setattr(codeq.completion, "complete", broken)
+    monkeypatch.setattr(codeq.model.completion, "complete", broken)
     result = CliRunner().invoke(main, ["complete", "-m", str(saved_model[0]), "-"], input=PROMPT)
     assert result.exit_code == 1 and isinstance(result.exception, ValueError)
     assert "Error:" not in result.output

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from codeq.contract import SCHEMA_VERSION, ContractError, Explanation, read_tasks, write_tasks
+from contract.prepared_tasks import SCHEMA_VERSION, ContractError, Explanation, read_tasks, write_tasks
 
 PILOT = Path(__file__).resolve().parents[2] / "instruments" / "pilot" / "tasks.jsonl"
 

@@ -22,13 +22,13 @@ import pytest
 from click.testing import CliRunner
 
 from codeq.cli import main
-from codeq.contract import Task
-from codeq.corpus import function_snippets
 from codeq.corpus_run.items import read_items
 from codeq.corpus_run.manifest import RunSettings
 from codeq.corpus_run.run import _write_results, run_corpus
 from codeq.corpus_run.shards import read_table, shard_files
-from codeq.tasks import Snippet, TargetRules, build_tasks
+from codeq.source.snippets import function_snippets
+from codeq.study.tasks import Snippet, TargetRules, build_tasks
+from contract.prepared_tasks import Task
 
 RULES = TargetRules(language="python", targets_per_snippet=2, selection="all", max_new_tokens=48, max_steps=20)
 SETTINGS = RunSettings(model="codeq-tiny", dtype="fp32", rules=RULES)
@@ -74,7 +74,7 @@ def reference(corpus, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def lm():
-    from codeq.loading import load_model
+    from codeq.model.loading import load_model
 
     return load_model("codeq-tiny", device="cpu", dtype="fp32")
 
@@ -382,7 +382,7 @@ def test_ray_worker_then_driver_killed_resumes_to_the_same_rows(corpus, referenc
 
 
 def test_docs_describe_every_column():
-    from codeq.corpus_run.schema import ERROR_COLUMNS, RATIONALE_COLUMNS, REASONS
+    from contract.corpus_run import ERROR_COLUMNS, RATIONALE_COLUMNS, REASONS
 
     text = (Path(__file__).parents[2] / "docs" / "scale.md").read_text(encoding="utf-8")
     missing = [name for name, _, _ in RATIONALE_COLUMNS + ERROR_COLUMNS if f"`{name}`" not in text]

@@ -6,10 +6,10 @@ import pytest
 import torch
 from test_rationalize import AdditiveModel
 
-from codeq.loading import LoadedModel, load_model
-from codeq.random_models import tiny_gpt2, tiny_llama
-from codeq.rationale_search import rationalize
-from codeq.reference import rationalize_reference
+from codeq.model.loading import LoadedModel, load_model
+from codeq.model.random_models import tiny_gpt2, tiny_llama
+from codeq.rationales.reference import rationalize_reference
+from codeq.rationales.search import rationalize
 
 REDUCED = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

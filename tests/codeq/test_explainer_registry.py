@@ -5,10 +5,10 @@ import pytest
 from click.testing import CliRunner
 
 from codeq.cli import main
-from codeq.contract import EXPLAINERS, SET_EXPLAINERS
-from codeq.errors import UserError
 from codeq.explainers import REGISTRY, explain, explainer
-from codeq.random_models import tiny_gpt2
+from codeq.model.random_models import tiny_gpt2
+from contract.errors import UserError
+from contract.prepared_tasks import EXPLAINERS, SET_EXPLAINERS
 
 SEQUENCES = [[5, 17, 3, 22, 9, 40, 11, 2, 31, 7, 19, 4], [8, 1, 30, 12, 6, 25, 14]]
 TARGETS = [[3, 11], [6]]

@@ -9,14 +9,14 @@ import torch
 from click.testing import CliRunner
 
 from codeq.cli import main
-from codeq.contract import EXPLAINERS, SCHEMA_VERSION, read_tasks
 from codeq.explainers import ATTRIBUTIONS, explain
 from codeq.explainers.faithfulness import erasure
 from codeq.explainers.study_tasks import explain_tasks
-from codeq.loading import load_model
-from codeq.rationale_search import rationalize
-from codeq.reference import score_subsets
-from codeq.token_alignment import top_units, unit_scores
+from codeq.model.loading import load_model
+from codeq.rationales.reference import score_subsets
+from codeq.rationales.search import rationalize
+from contract.prepared_tasks import EXPLAINERS, SCHEMA_VERSION, read_tasks
+from contract.token_alignment import top_units, unit_scores
 from tests.codeq.conftest import tiny_gpt2
 
 PILOT = Path(__file__).resolve().parents[2] / "instruments" / "pilot" / "tasks.jsonl"

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from codeq.cli import main
-from codeq.contract import read_tasks
-from codeq.tiny import train_tokenizer
-from codeq.training import TrainConfig, train
-from codeq.units import parser_for
+from codeq.source.units import parser_for
+from codeq.training.loop import TrainConfig, train
+from codeq.training.tiny import train_tokenizer
+from contract.prepared_tasks import read_tasks
 
 SOURCES = Path(__file__).parent / "java_js" / "sources"
 

@@ -4,7 +4,7 @@ from email.message import Message
 
 import pytest
 
-from codeq.licences import distribution_licence, spdx_permissive
+from codeq.study.licences import distribution_licence, spdx_permissive
 
 
 @pytest.mark.parametrize(

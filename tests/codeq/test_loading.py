@@ -4,8 +4,8 @@ import pytest
 import torch
 from transformers import T5Config
 
-from codeq import loading
-from codeq.loading import ModelLoadError, load_model
+from codeq.model import loading
+from codeq.model.loading import ModelLoadError, load_model
 
 
 def test_loads_local_folder_on_cpu_fp32(saved_model):

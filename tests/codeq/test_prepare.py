@@ -8,17 +8,17 @@ import torch
 from click.testing import CliRunner
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
-import codeq.prepare
-import codeq.tasks
+import codeq.study.prepare
+import codeq.study.tasks
 from codeq.cli import main
-from codeq.contract import read_tasks
-from codeq.corpus import function_snippets
-from codeq.instrument import StudyError, read_snippets, read_study
-from codeq.loading import LoadedModel
-from codeq.prepare import NoTargetsError, prepare, snippet_rule_warning, target_warnings
-from codeq.rationale_search import Rationale
-from codeq.taxonomy import load_taxonomy
-from codeq.token_alignment import starts_unit
+from codeq.model.loading import LoadedModel
+from codeq.rationales.search import Rationale
+from codeq.source.snippets import function_snippets
+from codeq.study.instrument import StudyError, read_snippets, read_study
+from codeq.study.prepare import NoTargetsError, prepare, snippet_rule_warning, target_warnings
+from contract.prepared_tasks import read_tasks
+from contract.taxonomy import load_taxonomy
+from contract.token_alignment import starts_unit
 
 TOKENIZER_DIR = Path(__file__).parents[2] / "codeq" / "models" / "codeq-tiny"
 
@@ -171,7 +171,7 @@ def test_categories_restrict_targets(tmp_path, bigram_lm):
 
 
 def test_converged_selection_skips_unconverged_targets(tmp_path, bigram_lm, monkeypatch):
-    real = codeq.tasks.rationalize
+    real = codeq.study.tasks.rationalize
 
     def odd_positions_fail(lm, sequences, targets, **kwargs):
         return [
@@ -179,7 +179,7 @@ def test_converged_selection_skips_unconverged_targets(tmp_path, bigram_lm, monk
             for r in real(lm, sequences, targets, **kwargs)
         ]
 
-    monkeypatch.setattr(codeq.tasks, "rationalize", odd_positions_fail)
+    monkeypatch.setattr(codeq.study.tasks, "rationalize", odd_positions_fail)
     folder = make_study(tmp_path / "s")
     prepare(folder, lm=bigram_lm)
     tasks = read_tasks(folder / "tasks.jsonl")
@@ -367,7 +367,7 @@ def test_the_cli_prints_why_before_the_error_and_the_language_check_comes_first(
     card_dir.mkdir()
     (card_dir / "README.md").write_text("---\nprogramming_language:\n- java\n---\n# A Java model\n")
     monkeypatch.setattr(bigram_lm.model.config, "_name_or_path", str(card_dir))
-    monkeypatch.setattr(codeq.prepare, "load_model", lambda *args, **kwargs: bigram_lm)
+    monkeypatch.setattr(codeq.study.prepare, "load_model", lambda *args, **kwargs: bigram_lm)
     result = CliRunner().invoke(main, ["prepare", str(folder)])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
@@ -410,7 +410,7 @@ def test_prepare_warns_one_line_for_each_probable_mistake(tmp_path, bigram_lm, m
     card_dir.mkdir()
     (card_dir / "README.md").write_text("---\nprogramming_language:\n- java\ntags:\n- code\n---\n# A Java model\n")
     monkeypatch.setattr(bigram_lm.model.config, "_name_or_path", str(card_dir))
-    monkeypatch.setattr(codeq.prepare, "load_model", lambda *args, **kwargs: bigram_lm)
+    monkeypatch.setattr(codeq.study.prepare, "load_model", lambda *args, **kwargs: bigram_lm)
     result = CliRunner().invoke(main, ["prepare", str(folder)])
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
@@ -462,7 +462,7 @@ def test_targets_in_code_that_does_not_parse_are_screened_out_and_listed(tmp_pat
 
 
 def test_head_snippets_cut_after_the_first_statement_past_the_docstring():
-    from codeq.corpus import head_snippets
+    from codeq.source.snippets import head_snippets
 
     code = (
         'class A:\n    @property\n    def m(self, a):\n        """Doc."""\n        # why\n'

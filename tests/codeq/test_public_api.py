@@ -45,10 +45,10 @@ print(json.dumps(out))
 
 IMPORT_ORDERS = [
     "",
-    "codeq.rationale_search,codeq.completion,codeq.loading",
-    "codeq.tasks",
-    "codeq.prepare",
-    "codeq.cli,codeq.token_alignment,codeq.contract",
+    "codeq.rationales.search,codeq.model.completion,codeq.model.loading",
+    "codeq.study.tasks",
+    "codeq.study.prepare",
+    "codeq.cli,contract.token_alignment,contract.prepared_tasks",
 ]
 
 

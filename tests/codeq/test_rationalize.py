@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from codeq.rationale_search import predicted_positions, rationalize, score_last
-from codeq.reference import rationalize_reference
+from codeq.rationales.reference import rationalize_reference
+from codeq.rationales.search import predicted_positions, rationalize, score_last
 
 
 def _cases(model, greedy):
@@ -202,7 +202,7 @@ def test_cli_rationalize_writes_what_the_function_returns(saved_model, tmp_path)
 
 
 def test_sequences_longer_than_the_context_are_one_line_errors(tiny_model):
-    from codeq.loading import SequenceTooLongError
+    from codeq.model.loading import SequenceTooLongError
 
     ids = [1] * 129  # both tiny models read 128 positions
     with pytest.raises(

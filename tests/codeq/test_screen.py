@@ -2,8 +2,7 @@
 
 import pytest
 
-from codeq.contract import Token
-from codeq.screen import (
+from codeq.source.screen import (
     PARSE_ERROR,
     REPEATED_LINE,
     SyntaxProblem,
@@ -13,8 +12,9 @@ from codeq.screen import (
     screen_reason,
     syntax_problem,
 )
-from codeq.tasks import screen_targets
-from codeq.units import code_units
+from codeq.source.units import code_units
+from codeq.study.tasks import screen_targets
+from contract.prepared_tasks import Token
 
 PROMPT = "def move(block, pos):\n    newpos = pos + 1"
 

@@ -6,10 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 import codeq.corpus_run.run
-import codeq.tasks
+import codeq.study.tasks
 from codeq.cli import main
-from codeq.instrument import read_study
-from codeq.study_definition import TargetRules
+from codeq.study.instrument import read_study
+from contract.study_definition import TargetRules
 
 PILOT = Path(__file__).resolve().parents[2] / "instruments" / "pilot"
 PILOT_CATEGORIES = ["identifiers", "operators", "conditionals", "loops", "exceptions", "oop", "functions"]
@@ -43,7 +43,7 @@ def captured(monkeypatch):
         return []
 
     monkeypatch.setattr(codeq.corpus_run.run, "run_corpus", run_corpus)
-    monkeypatch.setattr(codeq.tasks, "build_tasks", build_tasks)
+    monkeypatch.setattr(codeq.study.tasks, "build_tasks", build_tasks)
     monkeypatch.setattr("codeq.cli.load", lambda *args: None)
     return seen
 

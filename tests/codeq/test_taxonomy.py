@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from codeq.taxonomy import GROUPS, LANGUAGES, TaxonomyError, load_taxonomy, parse_taxonomy
-from codeq.tiny import stdlib_files
-from codeq.units import code_units
+from codeq.source.units import code_units
+from codeq.training.tiny import stdlib_files
+from contract.taxonomy import GROUPS, LANGUAGES, TaxonomyError, load_taxonomy, parse_taxonomy
 
 JAVA_SAMPLE = r"""
 package org.example.util;

@@ -7,16 +7,16 @@ import torch
 from safetensors import safe_open
 from transformers import GPT2LMHeadModel
 
-from codeq.loading import load_model
-from codeq.tiny import MAX_SAVED_MB, TinySize, parameter_count, tiny_config, train_tiny
-from codeq.tiny_corpus import (
+from codeq.model.loading import load_model
+from codeq.training.loop import TrainConfig
+from codeq.training.tiny import MAX_SAVED_MB, TinySize, parameter_count, tiny_config, train_tiny
+from codeq.training.tiny_corpus import (
     HELDOUT_MODULES,
     build_corpus,
     read_corpus,
     stdlib_files,
     write_corpus,
 )
-from codeq.training import TrainConfig
 
 CODE = (
     "def add(a, b):\n    return a + b\n\n\nclass Stack:\n    def push(self, item):\n        self.items.append(item)\n"

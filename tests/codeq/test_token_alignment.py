@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from codeq.contract import Token
-from codeq.token_alignment import align_tokens, starts_unit, top_units, unit_rationale, unit_scores
-from codeq.units import code_units
+from codeq.source.units import code_units
+from contract.prepared_tasks import Token
+from contract.token_alignment import align_tokens, starts_unit, top_units, unit_rationale, unit_scores
 
 TOKENIZER = Path(__file__).parents[2] / "codeq" / "models" / "codeq-tiny" / "tokenizer.json"
 

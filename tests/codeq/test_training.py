@@ -4,10 +4,10 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from codeq.compat import compat_finetune
-from codeq.corpus import source_files
-from codeq.loading import LoadedModel
-from codeq.training import TrainConfig, evaluate_loss, train, word_dropout_mask
+from codeq.model.loading import LoadedModel
+from codeq.source.snippets import source_files
+from codeq.training.compat import compat_finetune
+from codeq.training.loop import TrainConfig, evaluate_loss, train, word_dropout_mask
 
 
 def test_word_dropout_mask_matches_brute_force():
@@ -170,7 +170,7 @@ def test_the_best_held_out_checkpoint_is_saved(tmp_path, byte_tokenizer):
 
 
 def test_learning_rate_follows_the_time_budget_when_it_runs_out_first():
-    from codeq.training import _lr
+    from codeq.training.loop import _lr
 
     cfg = TrainConfig(steps=1000, lr=1e-3, warmup=10, min_lr_ratio=0.1, max_minutes=2.0)
     assert _lr(5, cfg, elapsed=0.0) == pytest.approx(6e-4)  # warm-up goes by steps
@@ -192,7 +192,7 @@ def test_a_run_out_of_time_stops_evaluates_and_saves(tmp_path, byte_tokenizer):
 def test_weights_are_saved_in_the_asked_dtype_and_load_back_in_fp32(tmp_path, byte_tokenizer):
     from safetensors import safe_open
 
-    from codeq.loading import load_model
+    from codeq.model.loading import load_model
 
     blocks = torch.randint(0, len(byte_tokenizer), (6, 16), generator=torch.Generator().manual_seed(0))
     model = _model(len(byte_tokenizer))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from codeq.tiny import stdlib_files
-from codeq.units import byte_to_char, code_units
+from codeq.source.units import byte_to_char, code_units
+from codeq.training.tiny import stdlib_files
 
 
 def spans(units):

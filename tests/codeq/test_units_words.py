@@ -1,7 +1,7 @@
 """Comments and docstrings split into word units: hand-worked Python, Java and JavaScript examples."""
 
-from codeq.token_alignment import align_tokens, starts_unit
-from codeq.units import code_units
+from codeq.source.units import code_units
+from contract.token_alignment import align_tokens, starts_unit
 
 
 def spans(units, categories=None):

@@ -7,10 +7,10 @@ import ast
 import pytest
 import torch
 
-from codeq.random_models import SIZES, random_model
-from codeq.tiny_corpus import stdlib_files
-from codeq.training import read_sources
-from codeq.workload import heldout_functions, pick_targets
+from codeq.model.random_models import SIZES, random_model
+from codeq.training.loop import read_sources
+from codeq.training.tiny_corpus import stdlib_files
+from codeq.training.workload import heldout_functions, pick_targets
 
 
 def test_pick_targets_spaces_predicted_positions_and_tops_up():

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from codeq.contract import Explanation, read_tasks
+from contract.prepared_tasks import Explanation, read_tasks
 from study_app.admin.models import Exclusion
 from study_app.export.bundle import build_export
 from study_app.export.eraser import runs

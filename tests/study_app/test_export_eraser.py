@@ -21,8 +21,8 @@ from test_export import export_of, seed
 
 import analysis
 from analysis.plausibility import explainer_units, plausibility
-from codeq.contract import read_tasks
-from codeq.eraser_tokens import ESCAPE, unit_text, unit_token
+from contract.eraser_tokens import ESCAPE, unit_text, unit_token
+from contract.prepared_tasks import read_tasks
 from study_app.export.writers import render, write_dir
 from study_app.extensions import db
 from study_app.models import StudyTask

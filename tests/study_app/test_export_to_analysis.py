@@ -13,8 +13,8 @@ from sklearn.metrics import cohen_kappa_score
 from test_export import export_of, linkage_map, seed
 
 import analysis
-from codeq.contract import read_tasks
-from codeq.export_schema import COLUMNS
+from contract.export_schema import COLUMNS
+from contract.prepared_tasks import read_tasks
 from study_app.export.writers import render, write_dir
 from study_app.extensions import db
 from study_app.models import Assignment, Participant, Response, StudyTask

@@ -177,7 +177,7 @@ targets_per_snippet = 1
 
 def record_preparation(folder):
     """Write the model card `codeq prepare` would: what the tasks were prepared from."""
-    from codeq.study_definition import preparation_hash, preparation_parts, read_definition
+    from contract.study_definition import preparation_hash, preparation_parts, read_definition
 
     parts = preparation_parts(read_definition(folder))
     card = {"prepared_from": preparation_hash(parts), "prepared_from_parts": parts}
@@ -239,7 +239,7 @@ def test_a_study_without_a_practice_task_is_refused(runner, study_dir, tmp_path)
 def test_bundled_pilot_is_fresh():
     from pathlib import Path
 
-    from codeq.study_definition import preparation_hash, preparation_parts, read_definition
+    from contract.study_definition import preparation_hash, preparation_parts, read_definition
 
     pilot = Path(__file__).parents[2] / "instruments" / "pilot"
     card = json.loads((pilot / "model_card.json").read_text())

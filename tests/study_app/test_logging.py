@@ -24,7 +24,7 @@ def test_loads_exports_and_refused_requests_are_logged(app, runner, client, stud
 
 
 def test_the_level_comes_from_the_environment(monkeypatch):
-    from codeq.logs import configure_logging, log_level
+    from contract.logs import configure_logging, log_level
     from study_app import create_app
 
     monkeypatch.setenv("CODEQ_LOG_LEVEL", "debug")

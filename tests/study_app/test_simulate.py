@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from codeq.contract import read_tasks
+from contract.prepared_tasks import read_tasks
 from study_app.extensions import db
 from study_app.models import Assignment, Participant, QuestionnaireAnswer, Response, Study, StudyTask
 from study_app.simulate import Catalog, Settings, SimulationError, choose, run_bots

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codeq.contract import Task
+from contract.prepared_tasks import Task
 from study_app.participant.view import pieces, unit_label
 
 FIXTURE_TASKS = Path(__file__).parent / "fixtures" / "pilot" / "tasks.jsonl"

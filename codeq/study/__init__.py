@@ -1,0 +1,1 @@
+"""Preparing a study: instruments, target selection, task building, licences and target reports."""
