@@ -33,6 +33,7 @@ class InstrumentError(UserError):
 @dataclass
 class Instrument:
     slug: str
+    definition: StudyDefinition
     config: dict  # the study definition as plain data (stored as Study.config), attention checks with "expected"
     tasks: list[Task]
     tutorial: list[Task]
@@ -152,6 +153,7 @@ def load_instrument(folder: str | Path) -> Instrument:
         config["prepare"] = asdict(definition.prepare)
     return Instrument(
         slug=definition.study.id,
+        definition=definition,
         config=config,
         tasks=tasks,
         tutorial=tutorial,

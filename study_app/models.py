@@ -6,12 +6,15 @@ Times are naive UTC (``utcnow``): SQLite keeps no time zone, so both backends st
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from contract.study_definition import StudyDefinition
 from study_app.extensions import db
+from study_app.stored_definition import expected_units, stored_definition
 
 
 def utcnow() -> datetime:
@@ -31,6 +34,16 @@ class Study(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     tasks: Mapped[list[StudyTask]] = relationship(back_populates="study", order_by="StudyTask.position")
+
+    @cached_property
+    def definition(self) -> StudyDefinition:
+        """The typed study definition of ``config`` (a stored version's config does not change)."""
+        return stored_definition(self.config)
+
+    @cached_property
+    def expected_units(self) -> dict[str, list[int]]:
+        """The units that pass each attention check (computed by load-study), by check id."""
+        return expected_units(self.config)
 
 
 class StudyTask(db.Model):

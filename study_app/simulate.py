@@ -29,6 +29,7 @@ import requests
 from tqdm import tqdm
 
 from contract.prepared_tasks import selectable_of
+from contract.study_definition import AttentionCheck
 
 POLICIES = ("random", "model", "noisy-model")
 RETRY_STATUS = {500, 502, 503, 504}
@@ -89,19 +90,20 @@ class BotResult:
 class Catalog:
     """The study's task payloads by kind, and its attention checks, to recognise the task on a page."""
 
-    def __init__(self, tasks: list[tuple[str, dict]], checks: list[dict]):
+    def __init__(self, tasks: list[tuple[str, dict]], checks: list[AttentionCheck], expected: dict[str, list[int]]):
         self.tasks = tasks  # (kind, contract payload)
-        self.checks = {c["instruction"]: c for c in checks}
+        self.checks = {c.instruction: c.id for c in checks}
+        self.expected = expected  # by check id: the units that pass it
 
     @classmethod
     def from_study(cls, study) -> Catalog:
         """Build the catalog from a ``study_app.models.Study`` row."""
-        return cls([(t.kind, t.payload) for t in study.tasks], study.config.get("attention_checks", []))
+        return cls([(t.kind, t.payload) for t in study.tasks], study.definition.attention_checks, study.expected_units)
 
     def identify(
         self, units: dict[int, str], selectable: list[int], instruction: str | None, tutorial: bool
-    ) -> tuple[dict, dict | None]:
-        """Return the payload shown on a page, and its attention check if any.
+    ) -> tuple[dict, list[int] | None]:
+        """Return the payload shown on a page and, for an attention check, the units that pass it.
 
         A page is matched by its unit texts (``units``: index -> text) and its selectable range, so
         two tasks on one snippet with different targets are told apart.
@@ -110,7 +112,7 @@ class Catalog:
             check = self.checks.get(instruction)
             if check is None:
                 raise SimulationError(f"unknown attention check {instruction!r}")
-            return next(p for _, p in self.tasks if p["task_id"] == check["id"]), check
+            return next(p for _, p in self.tasks if p["task_id"] == check), self.expected[check]
         kind = "tutorial" if tutorial else "main"
         for k, p in self.tasks:
             target = p["target"]["unit_index"]
@@ -318,13 +320,13 @@ class Bot:
         if state["mode"] == "feedback":
             return self.request("POST", "tutorial", data={"csrf_token": token})
         self.result.public_id = state["storageKey"].split(":")[1]
-        payload, check = self.catalog.identify(
+        payload, expected = self.catalog.identify(
             {i: t for i, t in parsed.units.items() if t != "↵"},
             state["selectable"],
             parsed.instruction and parsed.instruction.strip(),
             tutorial=state["position"] == 0,
         )
-        body = self.answer(state, payload, check)
+        body = self.answer(state, payload, expected)
         self.think()
         started = time.perf_counter()
         resp = self.request("POST", state["answerUrl"], json=body, headers={"X-CSRFToken": token})
@@ -350,7 +352,7 @@ class Bot:
         )
         return self.request("GET", resp.json()["next"])
 
-    def answer(self, state: dict, payload: dict, check: dict | None) -> dict:
+    def answer(self, state: dict, payload: dict, expected: list[int] | None) -> dict:
         """Return the JSON body a participant's browser would post for this page."""
         rng = self.rng
         body = {
@@ -364,13 +366,11 @@ class Bot:
         if state["mode"] == "review":
             return {**body, "selected": state["selected"], "agreement": rng.randint(1, 5)}
         selectable = state["selectable"]
-        if check is not None:
+        if expected is not None:  # an attention check
             wrong = rng.random() < self.settings.attention_fail
             return {
                 **body,
-                "selected": [k for k in selectable if k not in check["expected"]][:1]
-                if wrong
-                else list(check["expected"]),
+                "selected": [k for k in selectable if k not in expected][:1] if wrong else list(expected),
             }
         model = [k for k in payload["rationale"]["units"] if k in selectable]
         selected = choose(self.settings, selectable, model, rng)

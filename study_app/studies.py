@@ -29,7 +29,7 @@ def import_study(inst: Instrument) -> tuple[Study, bool]:
     study = Study(
         slug=inst.slug,
         version=version,
-        title=inst.config["study"]["title"],
+        title=inst.definition.study.title,
         config=inst.config,
         content_hash=inst.content_hash,
     )

@@ -13,7 +13,6 @@ from study_app.admin import bp
 from study_app.admin.forms import ConfirmForm
 from study_app.admin.routes import chosen_slug, records, study_tables
 from study_app.models import utcnow
-from study_app.participant.progress import study_setting
 from study_app.studies import latest_study
 
 
@@ -25,8 +24,8 @@ def coverage():
     study = latest_study(slug)
     rows, tables = study_tables(slug)
     main_ids = [t.task_id for t in study.tasks if t.kind == "main"]
-    target = study_setting(study, "answers_per_task")
-    inactive = study_setting(study, "inactive_after")
+    target = study.definition.study.answers_per_task
+    inactive = study.definition.study.inactive_after
     people, answers = tables["participants"], tables["responses"]
     return render_template(
         "admin/coverage.html",

@@ -118,7 +118,7 @@ def dashboard_figures(slug: str) -> dict:
         }
     )
     attention = None  # the section shows only for a study with attention checks
-    if any(s.config.get("attention_checks") for s in rows.studies):
+    if any(s.definition.attention_checks for s in rows.studies):
         names = public_ids(rows)
         excluded = set(tables["participants"].loc[tables["participants"]["excluded"] == 1, "participant_id"])
         attention = [
@@ -162,7 +162,7 @@ def participants():
         "admin/participants.html",
         slug=slug,
         people=records(people.sort_values("started_at")),
-        questions=[(question_column(q["id"]), q) for q in rows.questions],
+        questions=[(question_column(q.id), q) for q in rows.questions],
     )
 
 

@@ -12,18 +12,18 @@ from dataclasses import replace
 import pandas as pd
 
 from contract.export_schema import COLUMNS, FOREIGN_KEYS, PRIMARY_KEYS, Column, question_column
+from contract.study_definition import Question
 
 CODEBOOK_COLUMNS = ["table", "column", "type", "unit", "levels", "range", "description"]
 
 
-def question_columns(questions: list[dict]) -> list[Column]:
+def question_columns(questions: list[Question]) -> list[Column]:
     """Describe the questionnaire columns of ``participants`` from the study's question list."""
     cols = []
     for q in questions:
-        options = q.get("options") or []
-        levels = tuple(str(o.get("value", o)) if isinstance(o, dict) else str(o) for o in options)
-        text = q.get("text") or q.get("label") or q["id"]
-        cols.append(Column(question_column(q["id"]), "string", f"Questionnaire: {text}", levels=levels, free_text=True))
+        levels = tuple(str(o) for o in q.options or ())
+        text = q.text or q.id
+        cols.append(Column(question_column(q.id), "string", f"Questionnaire: {text}", levels=levels, free_text=True))
     return cols
 
 
@@ -35,7 +35,7 @@ def free_text_columns(table: str, df: pd.DataFrame) -> list[str]:
     return named
 
 
-def export_columns(questions: list[dict], tables: dict[str, pd.DataFrame]) -> dict[str, list[Column]]:
+def export_columns(questions: list[Question], tables: dict[str, pd.DataFrame]) -> dict[str, list[Column]]:
     """Return every table's columns as exported: the questionnaire columns added, observed levels read from ``tables``."""
     out = {}
     for table, cols in COLUMNS.items():

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from contract.errors import UserError
 from contract.export_schema import COLUMNS, question_column
 from contract.prepared_tasks import SET_EXPLAINERS, Task, selectable_of
+from contract.study_definition import Question
 from study_app.admin.models import Exclusion
 from study_app.export.pseudonym import pseudonym
 from study_app.extensions import db
@@ -51,12 +52,12 @@ class Rows:
     events: list[Event] = field(default_factory=list)
 
     @property
-    def questions(self) -> list[dict]:
+    def questions(self) -> list[Question]:
         """Return the questions of all versions, first occurrence of each id kept, in order."""
-        seen: dict[str, dict] = {}
+        seen: dict[str, Question] = {}
         for study in self.studies:
-            for q in study.config.get("questions", []):
-                seen.setdefault(q["id"], q)
+            for q in study.definition.questions:
+                seen.setdefault(q.id, q)
         return list(seen.values())
 
 
@@ -177,7 +178,7 @@ def participants_table(rows: Rows, names: dict[int, str]) -> pd.DataFrame:
     answers: dict[int, dict[str, str]] = defaultdict(dict)
     for a in rows.answers:
         answers[a.participant_id][question_column(a.question_id)] = a.value
-    qcols = [question_column(q["id"]) for q in rows.questions]
+    qcols = [question_column(q.id) for q in rows.questions]
     out = []
     for p in rows.participants:
         excl = rows.exclusions.get(p.id)

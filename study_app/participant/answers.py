@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 from contract.errors import UserError
+from contract.study_definition import Annotation
 
 WOULD_PREDICT = ("yes", "no", "unsure")
 MAX_EVENTS = 1000  # a long task produces a few hundred; more means a broken or hostile client
@@ -118,7 +119,7 @@ def check_event(e: dict) -> None:
 
 
 def parse_answer(
-    body, selectable: range, annotation: dict, needs_selection: bool, needs_ratings: bool = False
+    body, selectable: range, annotation: Annotation, needs_selection: bool, needs_ratings: bool = False
 ) -> Answer:
     """Validate a posted answer against the task's selectable units and the instrument's settings.
 
@@ -138,8 +139,8 @@ def parse_answer(
     outside = [k for k in selected if k not in selectable]
     if outside:
         raise AnswerError(f"unit {outside[0]} is not selectable in this task")
-    if phase == 1 and needs_selection and len(selected) < annotation["min_selected"]:
-        raise AnswerError(f"select at least {annotation['min_selected']} unit(s)")
+    if phase == 1 and needs_selection and len(selected) < annotation.min_selected:
+        raise AnswerError(f"select at least {annotation.min_selected} unit(s)")
     active_ms = body.get("active_ms")
     if active_ms is not None and not is_int(active_ms, 0, MAX_ACTIVE_MS):
         raise AnswerError(f"'active_ms' must be a non-negative integer (at most {MAX_ACTIVE_MS})")
@@ -151,8 +152,8 @@ def parse_answer(
         raise AnswerError("'agreement' is required in phase 2 and only there")
     confidence = rating(body, "confidence")
     if needs_ratings and phase == 1:
-        if annotation.get("confidence") and confidence is None:
+        if annotation.confidence and confidence is None:
             raise AnswerError("'confidence' is required: rate your confidence from 1 to 5")
-        if annotation.get("would_predict") and would is None:
+        if annotation.would_predict and would is None:
             raise AnswerError(f"'would_predict' is required: one of {', '.join(WOULD_PREDICT)}")
     return Answer(phase, sorted(selected), active_ms, confidence, would, agreement, parse_events(body))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import func, select, update
 
-from contract.study_definition import OutcomeCode, Prolific
+from contract.study_definition import OutcomeCode, Question
 from study_app.extensions import db
 from study_app.models import Participant, Response, Study, utcnow
 from study_app.participant.randomization import short_code
@@ -38,13 +38,7 @@ MESSAGES = {
 
 def outcome_code(study: Study, outcome: str) -> OutcomeCode:
     """Return the code and redirect of ``outcome`` in the study's ``[prolific]`` settings."""
-    settings = study.config.get("prolific")
-    if settings is None:  # a study stored before [prolific]: its [study] completion code and redirect
-        old = study.config["study"]
-        if outcome != "completed":
-            return OutcomeCode()
-        return OutcomeCode(old.get("completion_code"), old.get("completion_redirect", ""))
-    return OutcomeCode(**settings[outcome])
+    return getattr(study.definition.prolific, outcome)
 
 
 def redirect_url(study: Study, outcome: str, code: str | None) -> str:
@@ -92,13 +86,12 @@ def attention_failures(participant: Participant) -> int:
 
 def failed_out(participant: Participant) -> bool:
     """Tell whether the participant has failed as many attention checks as end the study."""
-    allowed = participant.study.config.get("prolific", {}).get("attention_failures", Prolific.attention_failures)
-    return attention_failures(participant) >= allowed
+    return attention_failures(participant) >= participant.study.definition.prolific.attention_failures
 
 
-def screened_out(questions: list[dict], answers: dict[str, str]) -> bool:
+def screened_out(questions: list[Question], answers: dict[str, str]) -> bool:
     """Tell whether a questionnaire answer is one of its question's ``screen_out`` options."""
-    return any(answers.get(q["id"]) in (q.get("screen_out") or ()) for q in questions)
+    return any(answers.get(q.id) in (q.screen_out or ()) for q in questions)
 
 
 def ending_page(study: Study, outcome: str, code: str | None, status: int = 200):

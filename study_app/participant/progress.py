@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from dataclasses import MISSING, fields
 from datetime import datetime, timedelta
 
 from flask import session, url_for
 from sqlalchemy import and_, exists, func, or_, select
 
-from contract.study_definition import StudyInfo
 from study_app.extensions import db
 from study_app.models import Assignment, Participant, Response, Study, StudyTask, utcnow
 from study_app.participant.randomization import (
@@ -32,7 +30,6 @@ from study_app.participant.randomization import (
     with_attention_checks,
 )
 
-STUDY_DEFAULTS = {f.name: f.default for f in fields(StudyInfo) if f.default is not MISSING}
 UNUSABLE_OUTCOMES = ("failed_attention", "screened_out")
 
 
@@ -59,7 +56,7 @@ def remember(participant: Participant) -> None:
 
 def phases(study: Study, kind: str) -> list[int]:
     """Return the phases an assignment of ``kind`` has: phase 2 only for main tasks, if configured."""
-    return [1, 2] if kind == "main" and study.config["annotation"]["second_phase"] else [1]
+    return [1, 2] if kind == "main" and study.definition.annotation.second_phase else [1]
 
 
 def answered(participant: Participant) -> set[tuple[int, int]]:
@@ -106,11 +103,6 @@ def unique_resume_code() -> str:
             return code
 
 
-def study_setting(study: Study, key: str):
-    """Return a ``[study]`` setting, its default for a study stored before the setting existed."""
-    return study.config["study"].get(key, STUDY_DEFAULTS.get(key))
-
-
 def touch(participant: Participant) -> None:
     """Record that the participant is active now (committed with the request's other changes)."""
     participant.last_active_at = utcnow()
@@ -125,7 +117,7 @@ def task_counts(study: Study, now: datetime) -> Counter:
     excluded = exists().where(Exclusion.participant_id == Participant.id)
     active = and_(
         Participant.status.notin_(("finished", "declined")),
-        Participant.last_active_at >= now - timedelta(minutes=study_setting(study, "inactive_after")),
+        Participant.last_active_at >= now - timedelta(minutes=study.definition.study.inactive_after),
     )
     rows = db.session.execute(
         select(StudyTask.task_id, func.count(Assignment.id))
@@ -154,7 +146,7 @@ def main_slots(study: Study) -> list[Slot]:
 
 def is_full(study: Study) -> bool:
     """Tell whether every main task counts ``answers_per_task`` (always False without a target)."""
-    cap = study_setting(study, "answers_per_task")
+    cap = study.definition.study.answers_per_task
     if cap is None:
         return False
     counts = task_counts(study, utcnow())
@@ -184,21 +176,21 @@ def enroll(
     db.session.add(participant)
     db.session.flush()  # the participant's id numbers its random generator
     tasks = {t.task_id: t for t in study.tasks}
-    rng = participant_rng(study_setting(study, "seed"), participant.id)
+    rng = participant_rng(study.definition.study.seed, participant.id)
     drawn = draw_tasks(
         main_slots(study),
         task_counts(study, utcnow()),
-        study_setting(study, "tasks_per_participant"),
+        study.definition.study.tasks_per_participant,
         rng,
-        per_snippet=study_setting(study, "tasks_per_snippet"),
-        cap=None if is_test else study_setting(study, "answers_per_task"),
+        per_snippet=study.definition.study.tasks_per_snippet,
+        cap=None if is_test else study.definition.study.answers_per_task,
     )
     if not drawn:
         db.session.rollback()
         raise StudyFullError(study.slug)
     tutorial = next(t.task_id for t in study.tasks if t.kind == "tutorial")  # every study has one
     snippet_of = {t.task_id: t.payload["snippet_id"] for t in study.tasks}
-    sequence = [(tutorial, "tutorial")] + with_attention_checks(drawn, study.config["attention_checks"], snippet_of)
+    sequence = [(tutorial, "tutorial")] + with_attention_checks(drawn, study.definition.attention_checks, snippet_of)
     for position, (task_id, kind) in enumerate(sequence, TUTORIAL_POSITION):
         db.session.add(
             Assignment(participant_id=participant.id, study_task_id=tasks[task_id].id, position=position, kind=kind)

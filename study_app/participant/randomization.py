@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from contract.study_definition import AttentionCheck
+
 RESUME_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed from a screen
 RESUME_CODE_CHARS = 12  # 32 symbols, 5 bits each: 60 bits, hopeless to guess at the resume page's rate limit
 
@@ -80,7 +82,7 @@ def in_target_order(slots: list[Slot]) -> list[str]:
 
 
 def with_attention_checks(
-    main: list[str], checks: Sequence[Mapping], snippet_of: Mapping[str, str] | None = None
+    main: list[str], checks: Sequence[AttentionCheck], snippet_of: Mapping[str, str] | None = None
 ) -> list[tuple[str, str]]:
     """Insert each attention check after the ``after``-th main task; return (task_id, kind) pairs.
 
@@ -90,17 +92,17 @@ def with_attention_checks(
     """
     snippet_of = snippet_of or {}
 
-    def place(check: Mapping) -> int:
-        snippet = snippet_of.get(check["id"])
+    def place(check: AttentionCheck) -> int:
+        snippet = snippet_of.get(check.id)
         own = [i for i, task_id in enumerate(main, 1) if snippet is not None and snippet_of.get(task_id) == snippet]
-        return max([check["after"], *own])
+        return max([check.after, *own])
 
-    places = {c["id"]: place(c) for c in checks}
+    places = {c.id: place(c) for c in checks}
     out = []
     for i, task_id in enumerate(main, 1):
         out.append((task_id, "main"))
-        out += [(c["id"], "attention") for c in checks if places[c["id"]] == i]
-    out += [(c["id"], "attention") for c in checks if places[c["id"]] > len(main)]
+        out += [(c.id, "attention") for c in checks if places[c.id] == i]
+    out += [(c.id, "attention") for c in checks if places[c.id] > len(main)]
     return out
 
 

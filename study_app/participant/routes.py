@@ -122,7 +122,7 @@ def study_link(slug: str):
                 "participant/message.html",
                 title="This study link is not valid",
                 text=f"{ids} Open the study again from the recruiting site, or write to "
-                f"{study.config['study'].get('contact', 'the researchers')}.",
+                f"{study.definition.study.contact}.",
             ), 400
         earlier = enrolled_recruit(slug, ids["prolific_pid"])
         if earlier is not None:
@@ -134,7 +134,7 @@ def study_link(slug: str):
         return redirect(next_url(participant))
     if is_full(study):
         return ending_page(study, "full", None)
-    consent = Markup(markdown.render(study.config["consent"]))
+    consent = Markup(markdown.render(study.definition.consent))
     # the consent form's token is bound to this session: a token seen elsewhere enrols no one
     session["enrol_token"] = secrets.token_urlsafe(16)
     return render_template("participant/consent.html", study=study, consent=consent, enrol_token=session["enrol_token"])
@@ -219,14 +219,14 @@ def declined():
 def questionnaire():
     """Ask the instrument's background questions."""
     p = g.participant
-    questions = p.study.config["questions"]
+    questions = p.study.definition.questions
     form = questionnaire_form(questions)
     if form.validate_on_submit():
         answers = {}
         for q in questions:
-            value = form[field_name(q["id"])].data
-            answers[q["id"]] = "" if value is None else str(value)
-            db.session.add(QuestionnaireAnswer(participant_id=p.id, question_id=q["id"], value=answers[q["id"]]))
+            value = form[field_name(q.id)].data
+            answers[q.id] = "" if value is None else str(value)
+            db.session.add(QuestionnaireAnswer(participant_id=p.id, question_id=q.id, value=answers[q.id]))
         p.status = "questionnaire"
         touch(p)
         try:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from contract.prepared_tasks import Task, selectable_of
+from contract.study_definition import AttentionCheck
 from study_app.extensions import db
 from study_app.models import Assignment, Event, PageView, Participant, Response, Selection, Study, StudyTask, utcnow
 from study_app.participant import bp
@@ -55,10 +56,10 @@ def draft_selection(participant: Participant, assignment: Assignment) -> tuple[l
     return (list(event.payload.get("selected", [])), event.client_ts or 0) if event is not None else ([], 0)
 
 
-def attention_check(study: Study, study_task: StudyTask) -> dict | None:
+def attention_check(study: Study, study_task: StudyTask) -> AttentionCheck | None:
     if study_task.kind != "attention":
         return None
-    return next(c for c in study.config["attention_checks"] if c["id"] == study_task.task_id)
+    return next(c for c in study.definition.attention_checks if c.id == study_task.task_id)
 
 
 def shown_at(assignment: Assignment, phase: int):
@@ -91,7 +92,7 @@ def task_page(
     ``participant``: whose resume code the page shows (None in the researcher's preview).
     """
     task = Task.from_dict(study_task.payload)
-    shown = study.config["annotation"].get("explainer", "greedy")  # studies loaded before it existed
+    shown = study.definition.annotation.explainer
     model = [k for k in task.explanation(shown).units if k in task.selectable]
     shown_pieces = pieces(task)
     reasons = [
@@ -106,7 +107,7 @@ def task_page(
         "selectable": list(task.selectable),
         "draftTs": 0,
         "model": model if mode != "select" else [],
-        "minSelected": 0 if study_task.kind == "attention" else study.config["annotation"]["min_selected"],
+        "minSelected": 0 if study_task.kind == "attention" else study.definition.annotation.min_selected,
         **state,
     }
     return render_template(
@@ -120,8 +121,8 @@ def task_page(
         lines=line_count(task),
         state=state,
         total=total,
-        annotation=study.config["annotation"],
-        tutorial=study.config["tutorial"],
+        annotation=study.definition.annotation,
+        tutorial=study.definition.tutorial,
         check=attention_check(study, study_task),
     )
 
@@ -230,7 +231,7 @@ def answer(position: int):
         ans = parse_answer(
             read_json(request.get_data()),
             task.selectable,
-            participant.study.config["annotation"],
+            participant.study.definition.annotation,
             needs_selection=assignment.kind != "attention",
             needs_ratings=assignment.kind == "main",
         )
@@ -258,7 +259,7 @@ def answer(position: int):
         confidence=ans.confidence,
         would_predict=ans.would_predict,
         agreement=ans.agreement,
-        attention_passed=None if check is None else ans.selected == check["expected"],
+        attention_passed=None if check is None else ans.selected == participant.study.expected_units[check.id],
     )
     response.selections = [Selection(unit_index=k) for k in ans.selected]
     db.session.add(response)

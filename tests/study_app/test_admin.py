@@ -156,7 +156,8 @@ def test_attention_section_only_for_studies_with_checks(app, client, csrf_of, ad
 def test_study_switcher_is_remembered(app, client, csrf_of, admin, loaded):
     seed(app)
     with app.app_context():  # a later, empty study: the default without a choice
-        db.session.add(Study(slug="later", version=1, title="Later", config={}, content_hash="0"))
+        stored = db.session.scalar(sa.select(Study)).config  # what any stored study has: its definition
+        db.session.add(Study(slug="later", version=1, title="Later", config=stored, content_hash="0"))
         db.session.commit()
     login(client, csrf_of)
     for url in ("/admin/", "/admin/participants", "/admin/export"):

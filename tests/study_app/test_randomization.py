@@ -8,6 +8,7 @@ from itertools import combinations
 
 import pytest
 
+from contract.study_definition import AttentionCheck
 from study_app.participant.randomization import (
     RESUME_ALPHABET,
     Slot,
@@ -100,8 +101,12 @@ def test_same_seed_and_number_reproduce_the_draw():
     assert simulate(5, seed=3) != simulate(5, seed=4)
 
 
+def check(check_id: str, after: int) -> AttentionCheck:
+    return AttentionCheck(id=check_id, instruction="Select x.", select_text="x", after=after)
+
+
 def test_attention_checks_go_after_their_main_task():
-    checks = [{"id": "a1", "after": 2}, {"id": "a2", "after": 99}]
+    checks = [check("a1", after=2), check("a2", after=99)]
     assert with_attention_checks(["x", "y", "z"], checks) == [
         ("x", "main"),
         ("y", "main"),
@@ -113,7 +118,7 @@ def test_attention_checks_go_after_their_main_task():
 
 def test_an_attention_check_comes_after_every_task_of_its_snippet():
     """A check shows its base task's code up to the target: it must not precede a task of that snippet."""
-    checks = [{"id": "a1", "after": 1}, {"id": "a2", "after": 1}]
+    checks = [check("a1", after=1), check("a2", after=1)]
     snippet_of = {"x": "s1", "y": "s2", "z": "s3", "a1": "s3", "a2": "s9"}
     assert with_attention_checks(["x", "y", "z"], checks, snippet_of) == [
         ("x", "main"),

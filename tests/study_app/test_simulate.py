@@ -185,7 +185,7 @@ def test_a_page_ending_inside_its_target_unit_is_recognised():
     units = [{"text": t} for t in ("return", " ", "s", ".", "find_re", "(", "s", ")")]
     payload = {"task_id": "t1", "context_start": 0, "target": {"unit_index": 4}, "units": units}
     other = {**payload, "task_id": "t2", "units": [*units[:4], {"text": "found"}, *units[5:]]}
-    catalog = Catalog([("main", payload), ("main", other)], [])
+    catalog = Catalog([("main", payload), ("main", other)], [], {})
     page = {0: "return", 1: " ", 2: "s", 3: ".", 4: "find"}  # the target token "find" starts "find_re"
     assert catalog.identify(page, [0, 1, 2, 3], None, tutorial=False)[0]["task_id"] == "t1"
     with pytest.raises(SimulationError, match="matches no task"):
