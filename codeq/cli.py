@@ -241,34 +241,31 @@ def prepare_cmd(study, model, device):
 
 
 @main.command("rationalize-corpus")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Tasks JSONL to write.")
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder, as corpus run's."
+)
 @click.option("--model", default="codeq-tiny", show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--dtype", default="fp32", show_default=True)
 @target_rules_options("--targets-per-snippet")
-@click.option("--limit", default=None, type=int, help="Use at most this many snippets (the first ones).")
-def rationalize_corpus_cmd(paths, out, model, device, dtype, rules, limit):
-    """Rationalize the model's own completions of every function in PATHS (files or folders)."""
-    from codeq.source.snippets import function_snippets, source_files
-    from codeq.study.tasks import build_tasks
-    from contract.prepared_tasks import write_tasks
-
-    language = rules.language
-    with user_errors():
-        files = source_files(list(paths), language)
-        snippets = [
-            s for f in files for s in function_snippets(f, language, name=".".join(f.with_suffix("").parts[-2:]))
-        ]
-        if len({s.snippet_id for s in snippets}) != len(snippets):
-            raise UserError("two functions got the same snippet id; pass fewer or differently named files")
-        snippets = snippets[:limit]
-        lm = load(model, device, dtype)
-        tasks = build_tasks(lm, snippets, rules, dtype)
-    write_tasks(tasks, out)
+@click.pass_context
+def rationalize_corpus_cmd(ctx, input_path, out, model, device, dtype, rules):
+    """Deprecated: `codeq corpus run INPUT --engine local` (--targets-per-snippet is --targets-per-item)."""
     click.echo(
-        f"{len(tasks)} rationales ({sum(t.rationale.converged for t in tasks)} converged) "
-        f"from {len(snippets)} snippets in {len(files)} files -> {out}"
+        "codeq rationalize-corpus is deprecated: it runs `codeq corpus run --engine local` "
+        "(--targets-per-snippet is --targets-per-item)",
+        err=True,
+    )
+    ctx.invoke(
+        corpus_run_cmd,
+        input_path=input_path,
+        out=out,
+        model_name=model,
+        device=device,
+        dtype=dtype,
+        engine="local",
+        **{f.name: getattr(rules, f.name) for f in fields(TargetRules) if f.name != "categories"},
     )
 
 

@@ -1,7 +1,6 @@
 """Read INPUT into items: a JSONL or Parquet file of ``{id, code, language?}``, or a folder of sources.
 
-A folder is cut the way ``codeq rationalize-corpus`` cuts it (:func:`codeq.source.snippets.function_snippets`):
-every function of 6 to 60 lines becomes one item whose code is the first half of the function, named
+A folder is cut by :func:`codeq.source.snippets.function_snippets`: every function of 6 to 60 lines becomes one item whose code is the first half of the function, named
 ``<relative.path>-<function>-L<line>``. A record in a file is one item whose code is the prompt.
 
 Records that cannot become items (not JSON, no id, no code, a repeated id, an unknown language, a

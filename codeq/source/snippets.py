@@ -1,4 +1,4 @@
-"""Cut function snippets out of source files, for rationalizing a corpus (``codeq rationalize-corpus``).
+"""Cut function snippets out of source files, for rationalizing a corpus (``codeq corpus run``).
 
 Each function (or method) of ``min_lines`` to ``max_lines`` lines becomes one snippet: its first
 half of lines, but at least through the first line of its body, dedented, is the prompt the model

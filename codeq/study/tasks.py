@@ -1,6 +1,6 @@
 """Turn prompts into contract tasks: complete greedily, pick target tokens, rationalize them.
 
-Shared by ``codeq prepare`` (study instruments) and ``codeq rationalize-corpus`` (global
+Shared by ``codeq prepare`` (study instruments) and ``codeq corpus run`` (global
 explanations). A target is a token of the model's own completion (so the model predicts it under
 full context) that starts a unit, whose unit has at least ``min_context_units`` selectable units
 before it and, when ``categories`` is given, one of those categories. Candidates are tried in a
