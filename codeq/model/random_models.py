@@ -1,7 +1,7 @@
 """Randomly initialised causal LMs (GPT-2, and Llama with RoPE and grouped-query attention), seeded.
 
-The engine's tests use the tiny ones (a 48-token vocabulary, 2 layers); the benchmarks use
-``random_model`` at the sizes of ``SIZES``. Weights depend only on the seed, so every caller gets
+The engine's tests use the tiny ones (a 48-token vocabulary, 2 layers) and :func:`build` for a model
+of their own shape; the benchmarks use ``random_model`` at the sizes of ``SIZES``. Weights depend only on the seed, so every caller gets
 the same model.
 """
 
@@ -28,18 +28,24 @@ def build(
     context: int,
     intermediate: int | None = None,
     kv_heads: int | None = None,
+    bos_eos_zero: bool = False,
     pad_zero: bool = False,
+    tie_embeddings: bool | None = None,
 ):
     """A random ``arch`` ("gpt2" or "llama") model in eval mode, fp32, dropout off, seed 0.
 
     Llama only: ``intermediate`` (default twice the width) and ``kv_heads`` (default half the heads)
-    size the MLP and the grouped-query attention. ``pad_zero``:
-    token 0 is BOS, EOS and (Llama) the padding token, whose embedding row starts at zero.
+    size the MLP and the grouped-query attention, and ``pad_zero`` makes token 0 the padding token,
+    whose embedding row starts at zero. ``bos_eos_zero``: token 0 is BOS and EOS.
+    ``tie_embeddings``: the output layer shares the input embedding (None: the architecture's
+    default, tied for GPT-2, not for Llama).
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"architecture {arch!r}: one of {', '.join(ARCHITECTURES)}")
     torch.manual_seed(0)
-    specials = {"bos_token_id": 0, "eos_token_id": 0} if pad_zero else {}
+    specials = {"bos_token_id": 0, "eos_token_id": 0} if bos_eos_zero else {}
+    if tie_embeddings is not None:
+        specials["tie_word_embeddings"] = tie_embeddings
     if arch == "gpt2":
         config = GPT2Config(
             vocab_size=vocab,
@@ -69,12 +75,13 @@ def build(
 
 def tiny_gpt2(dtype=torch.float64):
     """A 2-layer GPT-2, 32 wide, of ``TINY_VOCAB`` tokens (float64 by default: batching cannot flip near-ties)."""
-    return build("gpt2", layers=2, width=32, heads=2, vocab=TINY_VOCAB, context=128, pad_zero=True).to(dtype)
+    return build("gpt2", layers=2, width=32, heads=2, vocab=TINY_VOCAB, context=128, bos_eos_zero=True).to(dtype)
 
 
 def tiny_llama(dtype=torch.float64):
     """A 2-layer Llama, 32 wide, 4 query and 2 key-value heads, of ``TINY_VOCAB`` tokens."""
-    return build("llama", layers=2, width=32, heads=4, vocab=TINY_VOCAB, context=128, pad_zero=True).to(dtype)
+    model = build("llama", layers=2, width=32, heads=4, vocab=TINY_VOCAB, context=128, bos_eos_zero=True, pad_zero=True)
+    return model.to(dtype)
 
 
 def random_model(arch: str, size: str, vocab: int, device="cpu", dtype: torch.dtype = torch.float32):

@@ -4,9 +4,8 @@ import os
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
 
-from codeq.model.random_models import tiny_gpt2, tiny_llama
+from codeq.model.random_models import build, tiny_gpt2, tiny_llama
 
 MODELS = {"gpt2": tiny_gpt2, "llama": tiny_llama}
 
@@ -63,18 +62,7 @@ def byte_tokenizer():
 @pytest.fixture
 def saved_model(tmp_path, byte_tokenizer):
     """A tiny random GPT-2 with the byte tokenizer saved as a Hugging Face folder: (path, model)."""
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(
-        GPT2Config(
-            vocab_size=len(byte_tokenizer),
-            n_positions=64,
-            n_embd=16,
-            n_layer=1,
-            n_head=2,
-            bos_token_id=0,
-            eos_token_id=0,
-        )
-    )
+    model = build("gpt2", layers=1, width=16, heads=2, vocab=len(byte_tokenizer), context=64, bos_eos_zero=True)
     model.save_pretrained(tmp_path / "m")
     byte_tokenizer.save_pretrained(tmp_path / "m")
     return tmp_path / "m", model

@@ -7,6 +7,7 @@ import torch
 
 from codeq.model.completion import complete, enclosing_def_indent, enclosing_scope, find_stop, token_offsets
 from codeq.model.loading import LoadedModel
+from codeq.model.random_models import build
 
 PROMPT = "def f(x):\n    y = x + 1\n"
 
@@ -143,20 +144,7 @@ def test_multibyte_characters_split_across_tokens(byte_tokenizer):
 
 
 def test_greedy_with_cache_equals_full_context_argmax(byte_tokenizer):
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(
-        GPT2Config(
-            vocab_size=len(byte_tokenizer),
-            n_positions=128,
-            n_embd=32,
-            n_layer=2,
-            n_head=2,
-            bos_token_id=0,
-            eos_token_id=0,
-        )
-    ).eval()
+    model = build("gpt2", layers=2, width=32, heads=2, vocab=len(byte_tokenizer), context=128, bos_eos_zero=True)
     lm = LoadedModel(
         model=model, tokenizer=byte_tokenizer, name="random", device=torch.device("cpu"), dtype=torch.float32
     )

@@ -13,11 +13,11 @@ from codeq.explainers import ATTRIBUTIONS, explain
 from codeq.explainers.faithfulness import erasure
 from codeq.explainers.study_tasks import explain_tasks
 from codeq.model.loading import load_model
+from codeq.model.random_models import tiny_gpt2
 from codeq.rationales.reference import score_subsets
 from codeq.rationales.search import rationalize
 from contract.prepared_tasks import EXPLAINERS, SCHEMA_VERSION, read_tasks
 from contract.token_alignment import top_units, unit_scores
-from tests.codeq.conftest import tiny_gpt2
 
 PILOT = Path(__file__).resolve().parents[2] / "instruments" / "pilot" / "tasks.jsonl"
 # two sequences of different lengths, so every batch holds left-padded rows

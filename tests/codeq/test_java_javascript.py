@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from codeq.cli import main
+from codeq.model.random_models import build
 from codeq.source.units import parser_for
 from codeq.training.loop import TrainConfig, train
 from codeq.training.tiny import train_tokenizer
@@ -70,24 +70,23 @@ def java_js_model(tmp_path_factory):
     root = tmp_path_factory.mktemp("java-js-model")
     texts = [p.read_text() for p in sorted(SOURCES.iterdir())]
     tokenizer = train_tokenizer(texts * 4, vocab_size=1000)
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=512,
-        bos_token_id=0,
-        eos_token_id=0,
-        tie_word_embeddings=True,
+    base = build(
+        "llama",
+        layers=2,
+        width=64,
+        heads=4,
+        vocab=len(tokenizer),
+        context=512,
+        intermediate=128,
+        kv_heads=4,
+        bos_eos_zero=True,
+        tie_embeddings=True,
     )
     # stands in for a code model that already knows the languages: one block per file, each file
     # starting at position 0 as a prompt does
     rows = [(tokenizer(text)["input_ids"] + [tokenizer.eos_token_id] * 128)[:128] for text in texts]
     cfg = TrainConfig(steps=300, batch_size=8, block_size=128, lr=1e-2, warmup=10, word_dropout=0.0)
-    train(LlamaForCausalLM(config), tokenizer, torch.tensor(rows), root / "base", cfg)
+    train(base, tokenizer, torch.tensor(rows), root / "base", cfg)
     args = ["compat-finetune", "--model", str(root / "base"), "--data", str(SOURCES), "--out", str(root / "model")]
     args += ["--suffix", ".java", "--suffix", ".js", "--steps", "20", "--batch-size", "4", "--block-size", "128"]
     result = CliRunner().invoke(main, [*args, "--lr", "2e-4", "--device", "cpu"])

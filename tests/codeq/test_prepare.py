@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+from transformers import GPT2TokenizerFast
 
 import codeq.study.prepare
 import codeq.study.tasks
 from codeq.cli import main
 from codeq.model.loading import LoadedModel
+from codeq.model.random_models import build
 from codeq.rationales.search import Rationale
 from codeq.source.snippets import function_snippets
 from codeq.study.instrument import StudyError, read_snippets, read_study
@@ -58,17 +59,9 @@ def bigram_lm():
     tokenizer = GPT2TokenizerFast.from_pretrained(TOKENIZER_DIR)
     plus, x = tokenizer.encode(" +"), tokenizer.encode(" x")
     assert len(plus) == 1 and len(x) == 1
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=256,
-        n_embd=8,
-        n_layer=1,
-        n_head=1,
-        tie_word_embeddings=False,
-        bos_token_id=0,
-        eos_token_id=0,
+    model = build(
+        "gpt2", layers=1, width=8, heads=1, vocab=len(tokenizer), context=256, bos_eos_zero=True, tie_embeddings=False
     )
-    model = GPT2LMHeadModel(config).eval()
     u = torch.tensor([1.0, -1, 0, 0, 0, 0, 0, 0])
     v = torch.tensor([0.0, 0, 1, -1, 0, 0, 0, 0])
     with torch.no_grad():

@@ -2,9 +2,10 @@
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2LMHeadModel
 
 from codeq.model.loading import LoadedModel
+from codeq.model.random_models import build
 from codeq.source.snippets import source_files
 from codeq.training.compat import compat_finetune
 from codeq.training.loop import TrainConfig, evaluate_loss, train, word_dropout_mask
@@ -49,19 +50,7 @@ def test_masked_training_forward_equals_subset_forward(tiny_model):
 
 
 def _model(vocab):
-    torch.manual_seed(0)
-    return GPT2LMHeadModel(
-        GPT2Config(
-            vocab_size=vocab,
-            n_positions=32,
-            n_embd=16,
-            n_layer=1,
-            n_head=2,
-            resid_pdrop=0.0,
-            embd_pdrop=0.0,
-            attn_pdrop=0.0,
-        )
-    )
+    return build("gpt2", layers=1, width=16, heads=2, vocab=vocab, context=32)
 
 
 def test_resume_with_other_settings_warns(tmp_path, byte_tokenizer, capsys):
