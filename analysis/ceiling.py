@@ -82,7 +82,9 @@ def task_matrices(data: pd.DataFrame):
     at least one unit on the task; ``rationale`` the model's 0/1 vector over the same units;
     ``n_empty`` the participants left out because they selected nothing.
     """
-    units = data.loc[data["unit_index"].notna(), ["task_id", "participant_id", "unit_index", "selected", "in_rationale"]]
+    units = data.loc[
+        data["unit_index"].notna(), ["task_id", "participant_id", "unit_index", "selected", "in_rationale"]
+    ]
     # codes over the whole table, then one slice per task: a groupby would copy every task's rows
     task, tasks = pd.factorize(units["task_id"], sort=True)
     person = pd.factorize(units["participant_id"], sort=True)[0]
