@@ -82,14 +82,24 @@ def task_matrices(data: pd.DataFrame):
     at least one unit on the task; ``rationale`` the model's 0/1 vector over the same units;
     ``n_empty`` the participants left out because they selected nothing.
     """
-    units = data.dropna(subset=["unit_index"])
-    for task_id, part in units.groupby("task_id", sort=True, observed=True):
-        person, people = pd.factorize(part["participant_id"], sort=True)
-        indices, unit = np.unique(part["unit_index"].to_numpy(dtype=np.int64), return_inverse=True)
+    units = data.loc[
+        data["unit_index"].notna(), ["task_id", "participant_id", "unit_index", "selected", "in_rationale"]
+    ]
+    # codes over the whole table, then one slice per task: a groupby would copy every task's rows
+    task, tasks = pd.factorize(units["task_id"], sort=True)
+    person = pd.factorize(units["participant_id"], sort=True)[0]
+    index = units["unit_index"].to_numpy(dtype=np.int64)
+    selected, in_rationale = units["selected"].to_numpy(), units["in_rationale"].to_numpy()
+    order = np.argsort(task, kind="stable")
+    bounds = np.searchsorted(task[order], np.arange(len(tasks) + 1))
+    for k, task_id in enumerate(tasks):
+        rows = order[bounds[k] : bounds[k + 1]]
+        people, row = np.unique(person[rows], return_inverse=True)
+        indices, unit = np.unique(index[rows], return_inverse=True)
         selections = np.zeros((len(people), len(indices)), dtype=np.int64)
-        selections[person, unit] = part["selected"].to_numpy()
+        selections[row, unit] = selected[rows]
         rationale = np.zeros(len(indices), dtype=np.int64)
-        rationale[unit] = part["in_rationale"].to_numpy()
+        rationale[unit] = in_rationale[rows]
         chosen = selections.sum(axis=1) > 0
         yield task_id, selections[chosen], rationale, int((~chosen).sum())
 

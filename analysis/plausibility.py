@@ -38,11 +38,12 @@ from analysis.agreement import overlap_from_counts
 from analysis.bootstrap import task_bootstrap
 from analysis.correction import adjust_pvalues
 from analysis.ranking import ranking_metrics
+from analysis.tidy import RESPONSE, response_grid
 from analysis.wilcoxon import paired_wilcoxon
 from contract.prepared_tasks import SET_EXPLAINERS
 
 METRICS = ["auprc", "f1_topk", "iou_topk", "f1_set", "iou_set"]
-RESPONSE = ["participant_id", "task_id"]
+GRID_UNITS = ["task_id", "unit_index", "selectable"]  # the unit columns the response grid needs
 
 
 def explainer_units(selections: pd.DataFrame, units: pd.DataFrame, explainer_scores: pd.DataFrame) -> pd.DataFrame:
@@ -64,20 +65,7 @@ def explainer_units(selections: pd.DataFrame, units: pd.DataFrame, explainer_sco
         A selectable unit without a selections row counts as not selected; one without a score row
         gets score 0 and is not in the set.
     """
-    return scored_responses(response_grid(selections, units), unit_scores(units, explainer_scores))
-
-
-def response_grid(selections: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
-    """One row per response and selectable unit of its task: ``participant_id, task_id, unit_index, selected``."""
-    selectable = units.loc[units["selectable"] == 1, ["task_id", "unit_index"]]
-    grid = (
-        selections[RESPONSE]
-        .drop_duplicates()
-        .merge(selectable, on="task_id")
-        .merge(selections[RESPONSE + ["unit_index", "selected"]], on=RESPONSE + ["unit_index"], how="left")
-    )
-    grid["selected"] = grid["selected"].fillna(0).astype("int8")
-    return grid
+    return scored_responses(response_grid(selections, units[GRID_UNITS]), unit_scores(units, explainer_scores))
 
 
 def unit_scores(units: pd.DataFrame, explainer_scores: pd.DataFrame) -> pd.DataFrame:
@@ -401,7 +389,7 @@ def plausibility_tables(
     """
     parts = []
     # one explainer at a time: the response x unit grid of every explainer at once would not fit in memory
-    grid = response_grid(export.selections, export.units)
+    grid = response_grid(export.selections, export.units[GRID_UNITS])
     methods = [rows for _, rows in export.explainer_scores.groupby("explainer", sort=True, observed=True)]
     for rows in methods or [export.explainer_scores]:
         data = scored_responses(grid, unit_scores(export.units, rows))
