@@ -55,22 +55,12 @@ def main():
 def report_cmd(export, out, keep_excluded, correction, zero_method, n_boot, ci, seed, mixed, pdf, quiet):
     """Analyse the EXPORT folder (or zip) and write alignment.csv, category_tests.csv, figures and report.html."""
     from analysis.report import write_report
+    from analysis.report_tables import Options
 
     started = time.perf_counter()
+    options = Options(keep_excluded, correction, zero_method, n_boot, ci, seed, mixed)
     with user_errors():
-        files = write_report(
-            export,
-            out,
-            keep_excluded=keep_excluded,
-            correction=correction,
-            zero_method=zero_method,
-            n_boot=n_boot,
-            ci=ci,
-            seed=seed,
-            mixed=mixed,
-            pdf=pdf,
-            progress=not quiet,
-        )
+        files = write_report(export, out, options, pdf=pdf, progress=not quiet)
     log.info("report of %s: %d files in %s, %.1f s", export, len(files), out, time.perf_counter() - started)
     click.echo(f"Wrote {len(files)} files; open {files['report']}" + (f" or {files['pdf']}" if pdf else ""))
 

@@ -1,8 +1,9 @@
 """Run every analysis on an export folder and write CSVs, figures (PNG and SVG), report.html and,
 on request, report.pdf.
 
-The report is a list of sections, each built by one function of :data:`SECTIONS` from a
-:class:`Context`; a new section is one more function (in its own module if it is large) and one line
+The tables come first, all at once, from :func:`analysis.report_tables.compute`; then the report is a
+list of sections, each built by one function of :data:`SECTIONS` from a :class:`Context` that only
+presents those tables; a new section is one more function (in its own module if it is large) and one line
 in that list. Sections are made of :mod:`analysis.sections` blocks, which carry the conventions.
 """
 
@@ -10,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import platform
-import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -24,16 +23,15 @@ import pandas as pd
 from markupsafe import escape
 from tqdm import tqdm
 
-from analysis.breakdown import agreement_tables, format_duration, response_times
-from analysis.categories import category_rates, category_tests, pooled_rates
+from analysis.breakdown import format_duration
 from analysis.ceiling import CEILING_FLOOR
 from analysis.ceiling_plot import plot_ceiling
 from analysis.correction import CORRECTIONS
-from analysis.entropy import rationale_entropy
 from analysis.io import Export, ExportError, load_export
-from analysis.mixed import category_mixed_models
-from analysis.plausibility import plausibility_tables, plot_explainers
+from analysis.plausibility import plot_explainers
 from analysis.plots import plot_heatmap, plot_kappa, plot_rates
+from analysis.references import REFERENCES
+from analysis.report_tables import DEFAULTS, Options, ReportTables, compute, timed
 from analysis.sections import (
     DAGGER,
     INTERVAL_NOTE,
@@ -42,7 +40,6 @@ from analysis.sections import (
     Col,
     Figure,
     Paragraph,
-    Reference,
     Section,
     Table,
     fixed,
@@ -70,74 +67,6 @@ METRIC_NAMES = {
     "f1": "F1",
     "jaccard": "Jaccard",
 }
-REFERENCES = [
-    Reference(
-        "Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery rate: a practical and powerful "
-        "approach to multiple testing. Journal of the Royal Statistical Society B, 57(1), 289-300.",
-        "10.1111/j.2517-6161.1995.tb02031.x",
-    ),
-    Reference(
-        "Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and Psychological "
-        "Measurement, 20(1), 37-46.",
-        "10.1177/001316446002000104",
-    ),
-    Reference(
-        "DeYoung, J., Jain, S., Rajani, N. F., Lehman, E., Xiong, C., Socher, R., & Wallace, B. C. (2020). "
-        "ERASER: a benchmark to evaluate rationalized NLP models. Proceedings of ACL 2020, 4443-4458.",
-        "10.18653/v1/2020.acl-main.408",
-    ),
-    Reference(
-        "Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall/CRC.",
-        "10.1201/9780429246593",
-    ),
-    Reference(
-        "Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychological Bulletin, "
-        "76(5), 378-382.",
-        "10.1037/h0031619",
-    ),
-    Reference(
-        "Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence of high "
-        "agreement. British Journal of Mathematical and Statistical Psychology, 61(1), 29-48.",
-        "10.1348/000711006X126600",
-    ),
-    Reference(
-        "Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian Journal of "
-        "Statistics, 6(2), 65-70. https://www.jstor.org/stable/4615733"
-    ),
-    Reference(
-        "Kerby, D. S. (2014). The simple difference formula: an approach to teaching nonparametric "
-        "correlation. Comprehensive Psychology, 3, 11.IT.3.1.",
-        "10.2466/11.IT.3.1",
-    ),
-    Reference("Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology (2nd ed.). Sage."),
-    Reference(
-        "Landis, J. R., & Koch, G. G. (1977). The measurement of observer agreement for categorical data. "
-        "Biometrics, 33(1), 159-174.",
-        "10.2307/2529310",
-    ),
-    Reference(
-        "Pratt, J. W. (1959). Remarks on zeros and ties in the Wilcoxon signed rank procedures. Journal of "
-        "the American Statistical Association, 54(287), 655-667.",
-        "10.1080/01621459.1959.10501526",
-    ),
-    Reference(
-        "Shannon, C. E. (1948). A mathematical theory of communication. Bell System Technical Journal, 27(3), 379-423.",
-        "10.1002/j.1538-7305.1948.tb01338.x",
-    ),
-    Reference(
-        "Vallat, R. (2018). Pingouin: statistics in Python. Journal of Open Source Software, 3(31), 1026.",
-        "10.21105/joss.01026",
-    ),
-    Reference(
-        "Vafa, K., Deng, Y., Blei, D. M., & Rush, A. M. (2021). Rationales for sequential predictions. "
-        "Proceedings of EMNLP 2021, 10314-10332.",
-        "10.18653/v1/2021.emnlp-main.807",
-    ),
-    Reference(
-        "Wilcoxon, F. (1945). Individual comparisons by ranking methods. Biometrics Bulletin, 1(6), 80-83.",
-        "10.2307/3001968",
-    ),
-]
 
 
 def versions() -> dict[str, str]:
@@ -176,34 +105,23 @@ def exclusion_note(export: Export, keep_excluded: bool) -> str:
 
 
 @dataclass
-class Options:
-    keep_excluded: bool = False
-    correction: str = "holm"
-    zero_method: str = "wilcox"
-    n_boot: int = 2000
-    ci: float = 0.95
-    seed: int = 0
-    mixed: bool = True
-
-
-@dataclass
 class Context:
-    """What a section builder reads (the export, the long data, the options) and where it writes.
+    """What a section builder reads (the export, the computed tables, the options) and where its figures go.
 
-    A builder adds the tables it computes to ``tables`` (each becomes ``<name>.csv``) and draws
-    its figures with :meth:`figure`.
+    A builder only presents: it reads ``tables`` (from :func:`analysis.report_tables.compute`) and
+    draws its figures with :meth:`figure`.
     """
 
     export: Export
     folder: Path
     out: Path
     options: Options
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: ReportTables
     files: dict[str, Path] = field(default_factory=dict)
 
     @property
     def data(self) -> pd.DataFrame:
-        return self.tables["data"]
+        return self.tables.data
 
     @property
     def ci_label(self) -> str:
@@ -370,11 +288,7 @@ def rates_section(by: str) -> Callable[[Context], Section]:
 
     def build(ctx: Context) -> Section:
         o = ctx.options
-        rates = ctx.tables[f"{by}_rates"] = category_rates(ctx.data, by)
-        tests = ctx.tables[f"{by}_tests"] = category_tests(
-            rates, by, correction=o.correction, zero_method=o.zero_method
-        )
-        pooled = ctx.tables[f"pooled_{by}_rates"] = pooled_rates(ctx.data, by, n_boot=o.n_boot, ci=o.ci, seed=o.seed)
+        rates, tests, pooled = (ctx.tables[name] for name in (f"{by}_rates", f"{by}_tests", f"pooled_{by}_rates"))
         n_tasks = n_tasks_by(ctx.data, by).reindex(pooled[by]).fillna(0).astype(int).to_numpy()
         notes = interval_notes(
             n_tasks, {rater: (pooled[f"{rater}_ci_low"], pooled[f"{rater}_ci_high"]) for rater in ("human", "model")}
@@ -464,14 +378,10 @@ def rates_section(by: str) -> Callable[[Context], Section]:
 
 def time_section(ctx: Context) -> Section | None:
     """Time on task, when the export has responses with timings."""
-    responses = ctx.export.responses
-    if responses is None or "active_ms" not in responses.columns:
+    overall = ctx.tables.overall_time
+    if overall is None:
         return None
-    kept = responses[
-        responses["participant_id"].astype("str").isin(ctx.data["participant_id"].drop_duplicates().astype("str"))
-    ]
-    times = ctx.tables["response_times"] = response_times(kept)
-    overall = response_times(kept, by=None)
+    times = ctx.tables["response_times"]
     if times.empty:
         return None
     shown = times.assign(
@@ -502,7 +412,7 @@ def time_section(ctx: Context) -> Section | None:
 
 
 def entropy_section(ctx: Context) -> Section:
-    entropy = ctx.tables["entropy"] = rationale_entropy(ctx.data)
+    entropy = ctx.tables["entropy"]
     blocks = [
         Paragraph(
             "How concentrated are the selections? H_token is the normalized entropy of the selected units over "
@@ -641,7 +551,7 @@ def mixed_section(ctx: Context) -> Section | None:
     """Per-category logistic mixed models (skipped with ``mixed=False``: the slowest step)."""
     if not ctx.options.mixed:
         return None
-    table = ctx.tables["category_mixed"] = category_mixed_models(ctx.data, "category", ci=ctx.options.ci)
+    table = ctx.tables["category_mixed"]
     shown = table.assign(ci=ci_text(table["ci_low"], table["ci_high"]))
     return Section(
         "Mixed-effects model by category",
@@ -677,11 +587,7 @@ def mixed_section(ctx: Context) -> Section | None:
 def explainers_section(ctx: Context) -> Section | None:
     """Which explainer's unit scores come closest to the participants' selections, beside faithfulness."""
     o = ctx.options
-    tables, excluded = plausibility_tables(
-        ctx.export, correction=o.correction, zero_method=o.zero_method, n_boot=o.n_boot, ci=o.ci, seed=o.seed
-    )
-    ctx.tables.update(tables)
-    table = tables["explainers"]
+    table, excluded = ctx.tables["explainers"], ctx.tables.explainer_excluded
     if table.empty:
         return None
     shown = table.assign(
@@ -756,24 +662,10 @@ SECTIONS: list[Callable[[Context], Section | None]] = [
 ]
 
 
-@contextmanager
-def timed(step: str):
-    """Log the wall and CPU seconds of a step of the report (``bench/analysis.py`` prints them)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    yield
-    log.info("%s: %.2f s wall, %.2f s CPU", step, time.perf_counter() - wall, time.process_time() - cpu)
-
-
 def write_report(
     folder,
     out,
-    keep_excluded: bool = False,
-    correction: str = "holm",
-    zero_method: str = "wilcox",
-    n_boot: int = 2000,
-    ci: float = 0.95,
-    seed: int = 0,
-    mixed: bool = True,
+    options: Options = DEFAULTS,
     pdf: bool = False,
     progress: bool = True,
 ) -> dict[str, Path]:
@@ -783,16 +675,12 @@ def write_report(
     ----------
     folder, out : str or pathlib.Path
         The export folder (see :func:`analysis.load_export`) and the output folder (created).
-    keep_excluded : bool
-        Keep participants marked excluded.
-    correction : {"holm", "fdr_bh"}
-        Multiple-comparison adjustment of the category and group tests.
-    zero_method : {"wilcox", "pratt"}
-        Treatment of zero differences in the Wilcoxon tests.
-    n_boot, ci, seed
-        Bootstrap replicates, CI coverage, seed.
-    mixed : bool
-        Fit the per-category mixed models (the slowest step: minutes for thousands of responses).
+    options : Options
+        How to compute: ``keep_excluded`` keeps participants marked excluded; ``correction``
+        ({"holm", "fdr_bh"}) adjusts the category and group tests; ``zero_method`` ({"wilcox",
+        "pratt"}) treats zero differences in the Wilcoxon tests; ``n_boot``, ``ci``, ``seed`` set the
+        bootstraps; ``mixed`` fits the per-category mixed models (the slowest step: minutes for
+        thousands of responses).
     pdf : bool
         Also write ``report.pdf`` (needs WeasyPrint: ``pip install codeq-study[pdf]``).
     progress : bool
@@ -804,23 +692,23 @@ def write_report(
     dict of pathlib.Path
         Every file written, by short name.
     """
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
-    if zero_method not in ZERO_METHODS:
-        raise ValueError(f"zero_method must be one of {', '.join(ZERO_METHODS)}, got {zero_method!r}")
+    if options.correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {options.correction!r}")
+    if options.zero_method not in ZERO_METHODS:
+        raise ValueError(f"zero_method must be one of {', '.join(ZERO_METHODS)}, got {options.zero_method!r}")
     if pdf:
         pdf_renderer()  # before any work: a missing renderer is a one-line error
-    export = load_export(folder, keep_excluded=keep_excluded)  # before the progress bar: errors print alone
+    export = load_export(folder, keep_excluded=options.keep_excluded)  # before the progress bar: errors print alone
     if export.selections.empty:
         left_out = (
-            f" ({len(export.excluded)} excluded participants left out)" if export.excluded and not keep_excluded else ""
+            f" ({len(export.excluded)} excluded participants left out)"
+            if export.excluded and not options.keep_excluded
+            else ""
         )
         raise ExportError(f"{folder}: no answers to main tasks to analyse yet{left_out}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(export, Path(folder), out, Options(keep_excluded, correction, zero_method, n_boot, ci, seed, mixed))
-    with timed("agreement tables"):
-        ctx.tables.update(agreement_tables(export, n_boot=n_boot, ci=ci, seed=seed))
+    ctx = Context(export, Path(folder), out, options, compute(export, options))
     sections = []
     # disable=None: tqdm draws only when stderr is a terminal, so logs and pipes stay clean
     for build in tqdm(SECTIONS, desc="analysis report", unit="section", disable=None if progress else True):
@@ -829,10 +717,9 @@ def write_report(
         if section is not None:
             sections.append(section)
     files = {}
-    for name, table in ctx.tables.items():
-        if name != "data":
-            files[name] = out / f"{name}.csv"
-            table.to_csv(files[name], index=False)
+    for name, table in ctx.tables.tables.items():
+        files[name] = out / f"{name}.csv"
+        table.to_csv(files[name], index=False)
     files.update(ctx.files)
     files["report"] = out / "report.html"
     html = render_html(ctx, numbered(sections), csvs=[p.name for p in files.values() if p.suffix == ".csv"])

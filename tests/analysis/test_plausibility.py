@@ -11,6 +11,7 @@ from statsmodels.stats.multitest import multipletests
 from analysis.io import ExportError, load_export
 from analysis.plausibility import explainer_table, explainer_tests, explainer_units, plausibility
 from analysis.report import write_report
+from analysis.report_tables import Options
 
 
 def one_response(selected, scores_by_explainer, sets):
@@ -163,7 +164,7 @@ def test_an_export_without_explainer_column_is_greedy_only(tmp_path, hand_tables
 
 
 def test_report_has_the_explainer_section(tmp_path):
-    files = write_report(write_export(tmp_path / "e", simulated()), tmp_path / "out", n_boot=200)
+    files = write_report(write_export(tmp_path / "e", simulated()), tmp_path / "out", Options(n_boot=200))
     table = pd.read_csv(files["explainers"])
     assert table["explainer"].tolist()[0] == "close"
     assert files["explainers_png"].stat().st_size > 0 and files["explainers_svg"].stat().st_size > 0

@@ -11,6 +11,7 @@ from export_files import write_export
 
 from analysis.breakdown import format_duration, response_times
 from analysis.report import write_report
+from analysis.report_tables import Options
 
 
 def note(html: str, level: str) -> str:
@@ -21,7 +22,7 @@ def note(html: str, level: str) -> str:
 
 
 def test_report_flags_small_samples_and_weak_intervals(tmp_path, hand_tables):
-    files = write_report(write_export(tmp_path / "export", hand_tables), tmp_path / "r", n_boot=50)
+    files = write_report(write_export(tmp_path / "export", hand_tables), tmp_path / "r", Options(n_boot=50))
     html = files["report"].read_text()
     # 2 participants and 3 tasks (p3 is excluded): both warnings at the top, before the methods
     warning = re.search(r'<p class="warning"[^>]*>(.*?)</p>', html, re.DOTALL).group(1)
@@ -45,7 +46,7 @@ def test_report_flags_small_samples_and_weak_intervals(tmp_path, hand_tables):
 
 
 def test_negative_entropy_reduction_is_explained(tmp_path, hand_tables):
-    files = write_report(write_export(tmp_path / "export", hand_tables), tmp_path / "r", n_boot=20)
+    files = write_report(write_export(tmp_path / "export", hand_tables), tmp_path / "r", Options(n_boot=20))
     entropy = pd.read_csv(files["entropy"]).set_index("rater")
     html = files["report"].read_text()
     for rater, row in entropy.iterrows():
@@ -57,7 +58,7 @@ def test_negative_entropy_reduction_is_explained(tmp_path, hand_tables):
 def test_pdf_has_the_same_report(tmp_path, random_tables, service_missing):
     if shutil.which("pdftotext") is None:
         service_missing("pdftotext is not installed (apt-get install poppler-utils)")
-    files = write_report(write_export(tmp_path / "export", random_tables), tmp_path / "r", n_boot=20, pdf=True)
+    files = write_report(write_export(tmp_path / "export", random_tables), tmp_path / "r", Options(n_boot=20), pdf=True)
     text = subprocess.run(["pdftotext", str(files["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
     html = files["report"].read_text()
     for caption in re.findall(r"<b>((?:Figure|Table) \d+)\.</b>", html):
@@ -86,7 +87,9 @@ def test_fraction_of_a_chance_ceiling_is_flagged_and_the_kappa_plot_marks_zero(t
     from analysis.ceiling import CEILING_FLOOR
     from analysis.plots import plot_kappa
 
-    files = write_report(write_export(tmp_path / "export", random_tables), tmp_path / "r", n_boot=50, mixed=False)
+    files = write_report(
+        write_export(tmp_path / "export", random_tables), tmp_path / "r", Options(n_boot=50, mixed=False)
+    )
     summary = pd.read_csv(files["ceiling_summary"]).iloc[0]
     # random selections: people agree at chance, so the ratio is not given
     assert abs(summary["human_loo_kappa"]) < CEILING_FLOOR and summary["ceiling_ci_low"] <= 0

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from analysis.report import write_report
+from analysis.report_tables import Options
 from study_app.admin.commands import create_admin
 from study_app.extensions import db
 from study_app.models import Study
@@ -85,7 +86,7 @@ def test_researcher_excludes_exports_and_analyses(live, finished, page, tmp_path
     linkage = pd.read_csv(download.value.path())
     assert len(linkage) == BOTS and linkage["prolific_pid"].str.fullmatch("[0-9a-f]{24}").all()
 
-    files = write_report(archive, tmp_path / "report", n_boot=50)
+    files = write_report(archive, tmp_path / "report", Options(n_boot=50))
     scores = pd.read_csv(files["alignment"])
     assert scores["participant_id"].nunique() == BOTS - 1  # the excluded participant is left out
     assert len(scores) == (BOTS - 1) * per_participant
