@@ -100,7 +100,9 @@ def test_every_new_answer_changes_the_version(app, loaded):
         assert answers_version("other")[:2] == (None, 0)
 
 
-def test_answers_arriving_refresh_the_figures_at_most_once_per_interval(app, client, csrf_of, admin, loaded, monkeypatch):  # noqa: F811
+def test_answers_arriving_refresh_the_figures_at_most_once_per_interval(
+    app, client, csrf_of, admin, loaded, monkeypatch
+):  # noqa: F811
     seed(app)
     login(client, csrf_of)
     client.get("/admin/")
