@@ -13,20 +13,28 @@ are created in a private schema, dropped at the end.
 
     python -m bench.export_study --database postgresql+psycopg://postgres@127.0.0.1:5432/test --events 1 --dashboard 90
 
-With ``--dashboard SECONDS`` it then serves the app from a threaded server, lets ``--bots`` simulated
-participants take the study while a researcher reloads the dashboard every ``--every`` seconds, and
-prints the first (cold) load, the percentiles of the later ones, how many showed figures behind the
-database and how often the figures were recomputed (study_app/admin/figure_cache.py).
+With ``--dashboard SECONDS`` it then serves the app with gunicorn in a subprocess (one worker, as
+gunicorn.conf.py configures it otherwise), lets ``--bots`` simulated participants take the study from
+another process, over HTTP, while this one reloads the dashboard every ``--every`` seconds, and prints
+the first (cold) load, the percentiles of the later ones, how many showed figures behind the
+database, how often and how long the figures were recomputed (study_app/admin/figure_cache.py, at
+most once per ``--refresh`` seconds), the CPU time of server and bots and the load average.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
 import re
+import resource
 import secrets
+import socket
+import subprocess
+import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +42,6 @@ import click
 import numpy as np
 import requests
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from study_app import create_app
 from study_app.admin.commands import create_admin
@@ -43,10 +50,10 @@ from study_app.export.writers import render, zip_bytes
 from study_app.extensions import db
 from study_app.instrument import InstrumentError, load_instrument
 from study_app.models import Assignment, Event, Participant, QuestionnaireAnswer, Response, Selection, Study, utcnow
-from study_app.simulate import Catalog, Settings, run_bots
 from study_app.studies import import_study
 
-PILOT = Path(__file__).resolve().parents[1] / "instruments" / "pilot"
+ROOT = Path(__file__).resolve().parents[1]
+PILOT = ROOT / "instruments" / "pilot"
 GUNICORN_TIMEOUT_S = 30  # gunicorn.conf.py's default worker timeout
 
 
@@ -176,33 +183,107 @@ def reload_dashboard(session: requests.Session, base: str) -> tuple[float, str, 
     return seconds, f"{as_of} ({finished} finished, {responses} responses)", "new answers have arrived" in page.text
 
 
-def time_dashboard(app, base: str, slug: str, bots: int, seconds: float, every: float) -> None:
-    """Reload the dashboard every ``every`` s for ``seconds`` while ``bots`` simulated participants answer."""
-    session = researcher(base)
-    cold, shown, _ = reload_dashboard(session, base)
-    print(f"dashboard first load (computes the figures): {cold:.2f} s; figures as of {shown}")
-    with app.app_context():
-        catalog = Catalog.from_study(db.session.scalar(sa.select(Study).where(Study.slug == slug)))
-        answers_before = db.session.scalar(sa.select(sa.func.count(Response.id)))
-    cpu, deadline = time.process_time(), time.monotonic() + seconds
-    settings = Settings(policy="noisy-model", noise=0.1, think_s=(0.5, 2.0), deadline=deadline)
-    answering = threading.Thread(
-        target=run_bots, args=(base, slug, catalog, settings, bots), kwargs={"threads": bots, "progress": False}
+def answer(base: str, slug: str, tasks: list, checks: list, bots: int, seconds: float) -> int:
+    """Let ``bots`` simulated participants take study ``slug`` at ``base`` for ``seconds`` (run in a process
+    of its own); return how many answers the server acknowledged."""
+    from study_app.simulate import Catalog, Settings, run_bots  # the bot runner, imported in its process
+
+    settings = Settings(policy="noisy-model", noise=0.1, think_s=(0.5, 2.0), deadline=time.monotonic() + seconds)
+    results = run_bots(base, slug, Catalog(tasks, checks), settings, bots, threads=bots, progress=False)
+    return sum(len(r.answers) for r in results)
+
+
+def serve(database: str, port: int, refresh_s: float, log: Path) -> subprocess.Popen:
+    """Serve the app with gunicorn (gunicorn.conf.py: one worker, gthread) in a subprocess, as deployed."""
+    env = os.environ | {
+        "DATABASE_URL": database,
+        "SECRET_KEY": secrets.token_hex(32),
+        "EXPORT_KEY": secrets.token_hex(32),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "CODEQ_LOG_LEVEL": "INFO",  # figure_cache logs each refresh
+        "DASHBOARD_REFRESH_SECONDS": str(refresh_s),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",  # one cache: every reload meets the same figures
+        "GUNICORN_THREADS": "16",
+        "GUNICORN_TIMEOUT": "120",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "study_app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
-    answering.start()
-    loads = []
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        loads.append(reload_dashboard(session, base))
-        time.sleep(max(0.0, every - loads[-1][0]))
-    answering.join()
+        try:
+            requests.get(f"http://127.0.0.1:{port}/admin/login", timeout=5).raise_for_status()
+            return server
+        except requests.ConnectionError:
+            if server.poll() is not None:
+                break
+            time.sleep(0.5)
+    server.kill()
+    raise click.ClickException(f"the server did not start; its log: {log}")
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's ended (and waited-for) children and their descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_dashboard(
+    app, database: str, slug: str, bots: int, seconds: float, every: float, refresh_s: float, log: Path
+) -> None:
+    """Reload the dashboard every ``every`` s for ``seconds`` while ``bots`` simulated participants answer.
+
+    Server, bots and researcher are three processes, as in a study: the server is gunicorn in a
+    subprocess, the bots run in another, this process only reloads the dashboard and counts.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    with app.app_context():
+        study = db.session.scalar(sa.select(Study).where(Study.slug == slug).order_by(Study.id.desc()).limit(1))
+        tasks, checks = [(t.kind, t.payload) for t in study.tasks], study.config.get("attention_checks", [])
+        answers_before = db.session.scalar(sa.select(sa.func.count(Response.id)))
+    load_before, cpu_before = os.getloadavg()[0], children_cpu()
+    server = serve(database, port, refresh_s, log)
+    try:
+        session = researcher(base)
+        cold, shown, _ = reload_dashboard(session, base)
+        print(f"dashboard first load (computes the figures): {cold:.2f} s; figures as of {shown}")
+        deadline = time.monotonic() + seconds
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            answering = pool.submit(answer, base, slug, tasks, checks, bots, seconds)
+            loads = []
+            while time.monotonic() < deadline:
+                loads.append(reload_dashboard(session, base))
+                time.sleep(max(0.0, every - loads[-1][0]))
+            acknowledged = answering.result()
+        bots_cpu = children_cpu() - cpu_before
+        load_after = os.getloadavg()[0]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    server_cpu = children_cpu() - cpu_before - bots_cpu
     with app.app_context():
         arrived = db.session.scalar(sa.select(sa.func.count(Response.id))) - answers_before
+    refreshes = [float(m) for m in re.findall(r"refreshed in ([\d.]+) s", log.read_text())]
     times = np.array([s for s, _, _ in loads]) * 1000
     print(
         f"dashboard: {len(loads)} reloads while {bots} bots answered ({arrived} answers stored): p50 "
         f"{np.percentile(times, 50):.0f} ms, p95 {np.percentile(times, 95):.0f} ms, max {times.max():.0f} ms; "
         f"{sum(b for _, _, b in loads)} showed figures behind the database; "
-        f"{len({a for _, a, _ in loads})} distinct computations shown; process CPU {time.process_time() - cpu:.1f} s"
+        f"{len({a for _, a, _ in loads})} distinct computations shown; "
+        f"{len(refreshes)} background refreshes ({', '.join(f'{r:.1f}' for r in refreshes) or 'none'} s); "
+        f"{acknowledged} answers acknowledged to the bots"
+    )
+    print(
+        f"CPU: server with its figure process {server_cpu:.1f} s, bots {bots_cpu:.1f} s; "
+        f"load average (1 min) {load_before:.1f} before, {load_after:.1f} at the end; {os.cpu_count()} cores"
     )
 
 
@@ -214,8 +295,16 @@ def time_dashboard(app, base: str, slug: str, bots: int, seconds: float, every: 
 @click.option("--dashboard", "dashboard_s", default=0.0, help="Then reload the dashboard for this many seconds.")
 @click.option("--bots", default=10, show_default=True, help="Simulated participants answering during --dashboard.")
 @click.option("--every", default=1.0, show_default=True, help="Seconds between two dashboard reloads.")
+@click.option("--refresh", "refresh_s", default=30.0, show_default=True, help="The server's DASHBOARD_REFRESH_SECONDS.")
 def main(
-    participants: int, events_per_task: int, database: str | None, folder: Path, dashboard_s: float, bots: int, every
+    participants: int,
+    events_per_task: int,
+    database: str | None,
+    folder: Path,
+    dashboard_s: float,
+    bots: int,
+    every: float,
+    refresh_s: float,
 ) -> None:
     """Seed a large study and time its export (and, with --dashboard, the dashboard under load)."""
     try:
@@ -272,12 +361,10 @@ def main(
             f"{'within' if http < GUNICORN_TIMEOUT_S else 'OVER: use flask export'}"
         )
         if dashboard_s > 0:
-            server = make_server("127.0.0.1", 0, app, threaded=True)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            try:
-                time_dashboard(app, f"http://127.0.0.1:{server.server_port}", inst.slug, bots, dashboard_s, every)
-            finally:
-                server.shutdown()
+            url = config["SQLALCHEMY_DATABASE_URI"]
+            if schema is not None:  # the server process finds the bench's tables through the URL alone
+                url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+            time_dashboard(app, url, inst.slug, bots, dashboard_s, every, refresh_s, tmp / "server.log")
     finally:
         with app.app_context():
             db.session.remove()

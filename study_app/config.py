@@ -88,6 +88,10 @@ def from_env(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI"),
         # Names this deployment's rate-limit counters in a shared Redis (default: from DATABASE_URL).
         "DEPLOYMENT_NAME": os.environ.get("STUDY_DEPLOYMENT_NAME"),
+        # The dashboard recomputes its figures at most this often while answers arrive (figure_cache.py),
+        # in a worker process of its own unless DASHBOARD_PROCESS=0 (unset: None, see figure_worker.py).
+        "DASHBOARD_REFRESH_SECONDS": float(os.environ.get("DASHBOARD_REFRESH_SECONDS", "30")),
+        "DASHBOARD_PROCESS": flag("DASHBOARD_PROCESS") if os.environ.get("DASHBOARD_PROCESS") else None,
     }
 
 

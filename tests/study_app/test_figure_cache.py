@@ -42,6 +42,7 @@ def test_figures_are_computed_once_while_nothing_changes(app, client, csrf_of, a
 
 
 def test_a_change_serves_the_stale_figures_while_one_refresh_runs(app, client, csrf_of, admin, loaded, monkeypatch):  # noqa: F811
+    app.config["DASHBOARD_REFRESH_SECONDS"] = 0
     seed(app)
     login(client, csrf_of)
     before = client.get("/admin/").text
@@ -97,3 +98,21 @@ def test_every_new_answer_changes_the_version(app, loaded):
         versions.append(answers_version("fixture"))
         assert len(set(versions)) == 4 and versions[-1] == answers_version("fixture")
         assert answers_version("other")[:2] == (None, 0)
+
+
+def test_answers_arriving_refresh_the_figures_at_most_once_per_interval(
+    app, client, csrf_of, admin, loaded, monkeypatch
+):  # noqa: F811
+    seed(app)
+    login(client, csrf_of)
+    client.get("/admin/")
+    calls = counting(monkeypatch)
+    exclude(app, "pub0000")
+    stale = client.get("/admin/").text  # the figures were computed just now: within the 30 s default
+    entry = figure_cache(app).entries["fixture"]
+    assert "new answers have arrived" in stale and entry.refresh is None and calls == []
+    entry.started -= 30  # as if they had been computed 30 s ago
+    client.get("/admin/")
+    entry.refresh.join(timeout=60)
+    fresh = client.get("/admin/").text
+    assert "new answers have arrived" not in fresh and calls == ["fixture"]
