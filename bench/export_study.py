@@ -183,13 +183,13 @@ def reload_dashboard(session: requests.Session, base: str) -> tuple[float, str, 
     return seconds, f"{as_of} ({finished} finished, {responses} responses)", "new answers have arrived" in page.text
 
 
-def answer(base: str, slug: str, tasks: list, checks: list, bots: int, seconds: float) -> int:
+def answer(base: str, slug: str, tasks: list, checks: list, expected: dict, bots: int, seconds: float) -> int:
     """Let ``bots`` simulated participants take study ``slug`` at ``base`` for ``seconds`` (run in a process
     of its own); return how many answers the server acknowledged."""
     from study_app.simulate import Catalog, Settings, run_bots  # the bot runner, imported in its process
 
     settings = Settings(policy="noisy-model", noise=0.1, think_s=(0.5, 2.0), deadline=time.monotonic() + seconds)
-    results = run_bots(base, slug, Catalog(tasks, checks), settings, bots, threads=bots, progress=False)
+    results = run_bots(base, slug, Catalog(tasks, checks, expected), settings, bots, threads=bots, progress=False)
     return sum(len(r.answers) for r in results)
 
 
@@ -247,7 +247,8 @@ def time_dashboard(
     base = f"http://127.0.0.1:{port}"
     with app.app_context():
         study = db.session.scalar(sa.select(Study).where(Study.slug == slug).order_by(Study.id.desc()).limit(1))
-        tasks, checks = [(t.kind, t.payload) for t in study.tasks], study.config.get("attention_checks", [])
+        tasks, checks = [(t.kind, t.payload) for t in study.tasks], study.definition.attention_checks
+        expected = study.expected_units
         answers_before = db.session.scalar(sa.select(sa.func.count(Response.id)))
     load_before, cpu_before = os.getloadavg()[0], children_cpu()
     server = serve(database, port, refresh_s, log)
@@ -257,7 +258,7 @@ def time_dashboard(
         print(f"dashboard first load (computes the figures): {cold:.2f} s; figures as of {shown}")
         deadline = time.monotonic() + seconds
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            answering = pool.submit(answer, base, slug, tasks, checks, bots, seconds)
+            answering = pool.submit(answer, base, slug, tasks, checks, expected, bots, seconds)
             loads = []
             while time.monotonic() < deadline:
                 loads.append(reload_dashboard(session, base))
